@@ -242,7 +242,8 @@ wsrep_slave_threads=1
     # ------------------------------------------------------------------ SQL
     def _root(self, n: int, timeout: float = 3.0) -> pymysql.connections.Connection:
         return pymysql.connect(unix_socket=str(self.sock(n)), user="root", connect_timeout=timeout,
-                               read_timeout=timeout, write_timeout=timeout, autocommit=True)
+                               read_timeout=timeout, write_timeout=timeout, autocommit=True,
+                               ssl_disabled=True)
 
     def sql(self, n: int, statement: str, timeout: float = 10.0) -> list[tuple]:
         """Run one statement on node n as root (unix socket); returns the rows."""
@@ -327,32 +328,47 @@ wsrep_slave_threads=1
             if pid and self._frozen(pid):
                 os.kill(pid, signal.SIGCONT)
         running = [n for n in NODES if self.pid(n)]
+        self._log(f"up: running={running}")
         if not running:
             self._bootstrap_from_stopped()
         else:
             # a node just launched (or just thawed/healed) may need a moment to answer / re-merge
             states = self._settle(running, timeout=8)
+            for n, s in states.items():
+                if s and s.get("wsrep_desync_count", "0") != "0":
+                    self.desync(n, False)
             if not any(_primary(s) for s in states.values()):
                 self._repair(states)
         self._start_missing()
         try:
             self._wait_all_synced(timeout=30)
-        except LabError:
+        except LabError as exc:
             # someone is stuck outside the Primary component: restart it as a joiner
+            self._log(f"up: not converging, restarting the stragglers: {exc}")
             for n in NODES:
                 if not _healthy(self.status_vars(n)):
                     self.stop(n)
             self._start_missing()
             self._wait_all_synced(timeout=60)
         self._defaults()
+        self._log(f"up: done in {time.monotonic() - t0:.1f}s")
         return f"3 nodes Synced, size 3 ({time.monotonic() - t0:.1f}s)"
 
+    def _log(self, msg: str) -> None:
+        now = time.time()
+        with open(self.base / "lab.log", "a") as f:
+            f.write(f"{time.strftime('%H:%M:%S', time.localtime(now))}.{int(now * 1000) % 1000:03d} {msg}\n")
+
     def _settle(self, running: list[int], timeout: float) -> dict[int, dict[str, str] | None]:
-        """Status of the running nodes, waiting up to ``timeout`` for one of them to be Primary."""
-        deadline = time.monotonic() + timeout
+        """Status of the running nodes. Without a Primary among them, wait up to ``timeout`` while some
+        node does not answer yet (starting), or briefly when all three run (they may re-merge)."""
+        start = time.monotonic()
         while True:
             states = {n: self.status_vars(n) for n in running}
-            if any(_primary(s) for s in states.values()) or time.monotonic() >= deadline:
+            waited = time.monotonic() - start
+            if any(_primary(s) for s in states.values()) or waited >= timeout:
+                return states
+            if all(states.values()) and (len(running) < len(NODES) or waited >= 3):
                 return states
             time.sleep(0.2)
 
@@ -362,12 +378,14 @@ wsrep_slave_threads=1
         if answering:
             best = max(answering, key=lambda n: (int(answering[n].get("wsrep_last_committed") or -1), -n))
             try:
+                self._log(f"repair: pc.bootstrap on {self.name(best)}")
                 self.sql(best, "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'")
                 self.wait_for(_primary, nodes=[best], timeout=10, what="Primary after pc.bootstrap")
                 # the other running non-Primary nodes re-merge on their own, or get restarted by up()
                 return
             except (LabError, pymysql.MySQLError, OSError):
                 pass
+        self._log("repair: stopping everything")
         for n in reversed(NODES):
             self.stop(n)
         self._bootstrap_from_stopped()
@@ -381,6 +399,7 @@ wsrep_slave_threads=1
             # most advanced node by grastate seqno; ties: safe_to_bootstrap, then the lowest number
             candidates = [n for n in NODES if (self.datadir(n) / "mysql").is_dir()]
             first = max(candidates, key=lambda n: (*self._grastate(n), -n))
+        self._log(f"bootstrap {self.name(first)} grastate={self._grastate(first)}")
         self._set_safe_to_bootstrap(first)
         self._launch(first, "--wsrep-new-cluster")
         self._wait_synced(first, timeout=60)
@@ -389,8 +408,10 @@ wsrep_slave_threads=1
     def _start_missing(self) -> None:
         for n in NODES:
             if self.pid(n) is None:
+                self._log(f"start {self.name(n)}")
                 self._launch(n)
                 self._wait_synced(n)
+                self._log(f"{self.name(n)} Synced")
 
     def _wait_all_synced(self, timeout: float) -> None:
         self.wait_for(_healthy, NODES, timeout, what="Synced, Primary, size 3")
