@@ -1,0 +1,1307 @@
+"""A real OpenStack control plane on loopback (the PyPI server packages), with real faults.
+
+    python -m tests.lab up openstack | status openstack | down openstack
+
+What runs (every instance is its own session/process group, started with setsid; the pid file under
+``BASE/run/<name>.pid`` holds the group leader and is only trusted when /proc/PID/cmdline carries the
+instance's marker, else /proc is scanned):
+
+    keystone@lab-ctl-0        gunicorn :5000   } same sqlite DB + fernet keys (tokens valid on both)
+    keystone@lab-ctl-1        gunicorn :5001   }
+    placement-api@lab-ctl-0   gunicorn :8778
+    nova-api@lab-ctl-0        gunicorn :8774
+    nova-api@lab-ctl-1        gunicorn :8775
+    nova-conductor@lab-ctl-0 / @lab-ctl-1      cotyledon master + 1 worker each
+    nova-scheduler@lab-ctl-0 / @lab-ctl-1      cotyledon master + 1 worker each
+    glance-api@lab-ctl-0      gunicorn :9292
+    neutron-server@lab-ctl-0  gunicorn :9696 (API) + neutron-rpc-server@lab-ctl-0 (AMQP only)
+    neutron-metadata-agent@lab-ctl-0           a cheap real agent that heartbeats
+    haproxy@lab-ctl-0         stats http://127.0.0.1:8404/;csv and BASE/run/haproxy.sock (admin level);
+                              VIPs keystone :15000 (5000+5001), nova_api :18774 (8774+8775),
+                              placement :18778, glance_api :19292, neutron_api :19696 (one backend each)
+
+nova report_interval 2 s / service_down_time 6 s; neutron report_interval 2 s / agent_down_time 6 s.
+Keystone uses sqlite (BASE/keystone/keystone.db); everything else uses the Galera lab (node 1,
+127.0.0.1:13306, no DB VIP: losing node 1 takes nova/placement/glance/neutron down) and all three
+RabbitMQ lab nodes (transport_url lists 5672, 5673, 5674; user ``openstack`` created by this module
+through the management API with the rabbit lab's administrator).
+
+Catalog (RegionOne, public = internal = admin): identity http://127.0.0.1:5000/v3/, compute
+http://127.0.0.1:8774/v2.1, placement http://127.0.0.1:8778, image http://127.0.0.1:9292, network
+http://127.0.0.1:9696 (direct URLs; the VIPs are extra addresses for a monitor's config).
+
+Accounts: ``admin`` / ADMIN_PASSWORD (harness only, project admin); ``hatui-reader`` /
+``hatui-lab-reader-pw`` with role ``reader`` on project ``hatui-lab`` and on the system. ``clouds_yaml()``
+(BASE/clouds.yaml) has clouds ``hatui-lab-admin``, ``hatui-lab-reader`` (project-scoped reader) and
+``hatui-lab-system-reader`` (system-scoped), auth_url = the keystone VIP http://127.0.0.1:15000/v3.
+
+What a reader gets (verified by tests/lab/capture_openstack.py, default policies):
+  project reader: token catalog yes (5 services); nova GET /os-services 403; neutron GET /v2.0/agents
+    200 with an EMPTY list (filtered, indistinguishable from "no agents"); version documents yes.
+  system reader: token catalog yes; nova os-services 403 (all of nova 403); neutron agents 200 empty.
+
+Faults (all real signals/sockets): kill(name) SIGKILLs the instance's process group (or only the master
+or the worker), freeze/thaw SIGSTOP/SIGCONT the group, stop/start (graceful; start waits until the
+instance serves HTTP / its nova service row has a fresh heartbeat / the agent is alive again),
+hang_endpoint(port) runs a listener that accepts TCP and never answers, haproxy_cmd() talks to the
+HAProxy admin socket. reset() brings everything back; a few hundred ms when nothing is wrong.
+
+Gotchas (see also /work/shared/lab/openstack/README.md): oslo.config parses gunicorn's argv (the
+osshim.py shim strips it); gunicorn 27 needs --no-control-socket for several instances; placement must
+answer before nova-conductor/scheduler start; a restarted nova service with an old row is 'down' until
+its first heartbeat ~5 s after start; a SIGSTOPped gunicorn accepts TCP but never answers; SIGKILL of a
+cotyledon master alone leaves a worker that heartbeats a few s more (kill() defaults to the whole group);
+keystonemiddleware gets http_connect_timeout=5 so a frozen keystone does not hang nova-api forever;
+a running haproxy does not re-read its config (this module restarts it when the config changed).
+Changing config files does not restart the other services: ``down(); up()`` for that.
+
+Measured on this machine (2 cores, other labs running; see the report numbers in the docstring below):
+  venv install (pip, -c constraints.txt, --no-cache-dir):   MEASURED_VENV
+  up() from nothing (venv present, Galera/RabbitMQ up):      MEASURED_UP
+  up() after down() (DBs kept):                             MEASURED_UP_WARM
+  up()/reset() when healthy:                                MEASURED_RESET
+  RSS total (all instances' process groups):                MEASURED_RSS
+  kill("nova-conductor@lab-ctl-1") -> os-services 'down':    MEASURED_KILL
+  start("nova-conductor@lab-ctl-1") until 'up' again:        MEASURED_START
+"""
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import LAB_BASE, LabError, port_open, read_pid, run
+
+# ---------------------------------------------------------------------------------------------- layout
+HERE = Path(__file__).resolve().parent / "openstack"  # requirements, constraints, osshim.py
+BASE = LAB_BASE / "openstack"
+VENV = Path(os.environ.get("HATUI_LAB_OPENSTACK_VENV", str(BASE / "venv")))
+BIN = VENV / "bin"
+ETC = BASE / "etc"
+LOG = BASE / "log"
+RUN = BASE / "run"
+STATE = BASE / "state"
+CLOUDS_YAML = BASE / "clouds.yaml"
+
+REGION = "RegionOne"
+REPORT_INTERVAL = 2
+SERVICE_DOWN_TIME = 6
+AGENT_REPORT_INTERVAL = 2
+AGENT_DOWN_TIME = 6
+
+ADMIN_USER, ADMIN_PASSWORD, ADMIN_PROJECT = "admin", "hatui-lab-admin-pw", "admin"
+READER_USER, READER_PASSWORD, READER_PROJECT = "hatui-reader", "hatui-lab-reader-pw", "hatui-lab"
+SERVICE_USERS = ("nova", "placement", "glance", "neutron")
+RABBIT_USER, RABBIT_PASSWORD = "openstack", "hatui-lab-openstack-mq-pw"
+DB_NODE = 1  # Galera node every service uses (no DB VIP)
+
+
+def service_password(user: str) -> str:
+    return f"{user}-lab-pw"
+
+
+def db_password(user: str) -> str:
+    return f"{user}-lab-db-pw"
+
+
+HOSTS = ("lab-ctl-0", "lab-ctl-1")
+STATS_PORT = 8404
+HAPROXY_STATS_URL = f"http://127.0.0.1:{STATS_PORT}/;csv"
+HAPROXY_SOCKET = RUN / "haproxy.sock"
+# VIP name -> (port, health-check path, backend instance names)
+VIPS = {
+    "keystone": (15000, "/v3", ("keystone@lab-ctl-0", "keystone@lab-ctl-1")),
+    "nova_api": (18774, "/", ("nova-api@lab-ctl-0", "nova-api@lab-ctl-1")),
+    "placement": (18778, "/", ("placement-api@lab-ctl-0",)),
+    "glance_api": (19292, "/", ("glance-api@lab-ctl-0",)),
+    "neutron_api": (19696, "/", ("neutron-server@lab-ctl-0",)),
+}
+CATALOG = (  # name, type, url (public = internal = admin)
+    ("nova", "compute", "http://127.0.0.1:8774/v2.1"),
+    ("placement", "placement", "http://127.0.0.1:8778"),
+    ("glance", "image", "http://127.0.0.1:9292"),
+    ("neutron", "network", "http://127.0.0.1:9696"),
+)
+CATALOG_STAMP = "catalog-v1"  # bump when the catalog/accounts setup changes
+
+COMPONENTS = ("keystone", "placement", "nova", "glance", "neutron", "haproxy")
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 20.0
+PY_ENV = {"PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One service instance (a process group)."""
+
+    name: str          # "nova-conductor@lab-ctl-0"
+    binary: str        # "nova-conductor"
+    host: str          # "lab-ctl-0"
+    component: str     # keystone | placement | nova | glance | neutron | haproxy
+    kind: str          # wsgi | daemon | haproxy
+    port: int | None = None
+    module: str = ""   # WSGI application module (kind wsgi)
+
+    @property
+    def marker(self) -> str:
+        """A string that is in /proc/PID/cmdline of every process of this instance and nowhere else."""
+        if self.kind == "wsgi":
+            return f"hatui-os-{self.name}"  # gunicorn --name; setproctitle keeps it: "master [hatui-os-...]"
+        if self.kind == "haproxy":
+            return str(ETC / "haproxy" / "haproxy.cfg")
+        return str(ETC / self.component / f"{self.name}.conf")
+
+
+def _all_instances(components: set[str]) -> list[Instance]:
+    out: list[Instance] = []
+    if "haproxy" in components:
+        out.append(Instance("haproxy@lab-ctl-0", "haproxy", "lab-ctl-0", "haproxy", "haproxy", STATS_PORT))
+    for i, port in enumerate((5000, 5001)):
+        out.append(Instance(f"keystone@{HOSTS[i]}", "keystone", HOSTS[i], "keystone", "wsgi", port,
+                            "keystone.wsgi.api"))
+    if "placement" in components:
+        out.append(Instance("placement-api@lab-ctl-0", "placement-api", "lab-ctl-0", "placement", "wsgi",
+                            8778, "placement.wsgi.api"))
+    if "nova" in components:
+        for i, port in enumerate((8774, 8775)):
+            out.append(Instance(f"nova-api@{HOSTS[i]}", "nova-api", HOSTS[i], "nova", "wsgi", port,
+                                "nova.wsgi.osapi_compute"))
+        for binary in ("nova-conductor", "nova-scheduler"):
+            for host in HOSTS:
+                out.append(Instance(f"{binary}@{host}", binary, host, "nova", "daemon"))
+    if "glance" in components:
+        out.append(Instance("glance-api@lab-ctl-0", "glance-api", "lab-ctl-0", "glance", "wsgi", 9292,
+                            "glance.wsgi.api"))
+    if "neutron" in components:
+        out.append(Instance("neutron-server@lab-ctl-0", "neutron-server", "lab-ctl-0", "neutron", "wsgi",
+                            9696, "neutron.wsgi.api"))
+        out.append(Instance("neutron-rpc-server@lab-ctl-0", "neutron-rpc-server", "lab-ctl-0", "neutron",
+                            "daemon"))
+        out.append(Instance("neutron-metadata-agent@lab-ctl-0", "neutron-metadata-agent", "lab-ctl-0",
+                            "neutron", "daemon"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- /proc
+@dataclass
+class _Proc:
+    pid: int
+    ppid: int
+    pgid: int
+    state: str
+    cmdline: str
+
+
+_CHILDREN: list[subprocess.Popen] = []  # Popen objects we spawned: poll() reaps them (no zombies)
+
+
+def _procs() -> dict[int, _Proc]:
+    for p in list(_CHILDREN):
+        if p.poll() is not None:
+            _CHILDREN.remove(p)
+    out: dict[int, _Proc] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                rest = f.read().rsplit(") ", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if rest[0] == "Z":
+            continue
+        out[pid] = _Proc(pid, int(rest[1]), int(rest[2]), rest[0], cmd + " ")
+    return out
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return f"(no {path})"
+    return f"--- tail of {path}:\n  " + "\n  ".join(text)
+
+
+def _write(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds it; True when it changed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_text() == text:
+            return False
+    except OSError:
+        pass
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _parse_ts(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "").replace(" ", "T").split("+")[0])
+
+
+# ---------------------------------------------------------------------------------------------- HTTP
+def http(method: str, url: str, body: object = None, headers: dict | None = None,
+         timeout: float = 5.0) -> tuple[int, dict, bytes]:
+    """One HTTP request; returns (status, headers, body) for any HTTP answer (4xx/5xx too)."""
+    data = json.dumps(body).encode() if body is not None else None
+    hdrs = {"Accept": "application/json", **({"Content-Type": "application/json"} if data else {}),
+            **(headers or {})}
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _answers(port: int, path: str = "/", timeout: float = 2.0) -> bool:
+    """True when something answers HTTP on 127.0.0.1:port (any status)."""
+    try:
+        http("GET", f"http://127.0.0.1:{port}{path}", timeout=timeout)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def password_auth(user: str, password: str, *, project: str | None = None, system: bool = False,
+                  auth_url: str = "http://127.0.0.1:5000/v3", timeout: float = 5.0) -> tuple[str, dict]:
+    """Password auth -> (token, token body)."""
+    scope: dict = ({"system": {"all": True}} if system else
+                   {"project": {"name": project, "domain": {"id": "default"}}})
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}}, "scope": scope}}
+    status, hdrs, data = http("POST", auth_url.rstrip("/") + "/auth/tokens", body, timeout=timeout)
+    if status != 201:
+        raise LabError(f"auth {user}@{auth_url} -> {status}: {data[:300]!r}")
+    token = {k.lower(): v for k, v in hdrs.items()}["x-subject-token"]
+    return token, json.loads(data)
+
+
+class _Admin:
+    """The harness's admin token (cached), used against whichever keystone/nova/neutron answers."""
+
+    token: str | None = None
+    expires: float = 0.0
+
+    def get_token(self, fresh: bool = False) -> str:
+        if self.token and not fresh and time.monotonic() < self.expires:
+            return self.token
+        last: Exception | None = None
+        for port in (5000, 5001, 15000):
+            try:
+                self.token, _ = password_auth(ADMIN_USER, ADMIN_PASSWORD, project=ADMIN_PROJECT,
+                                              auth_url=f"http://127.0.0.1:{port}/v3", timeout=4)
+                self.expires = time.monotonic() + 1800
+                return self.token
+            except (OSError, LabError) as exc:
+                last = exc
+        raise LabError(f"no keystone gives the admin a token: {last}")
+
+    def get(self, urls: list[str], path: str, headers: dict | None = None, timeout: float = 4.0) -> dict:
+        """GET path from the first base URL that answers; JSON body. Re-auths once on 401."""
+        last: Exception | None = None
+        for base in urls:
+            for attempt in (0, 1):
+                try:
+                    status, _, data = http("GET", base + path, headers={
+                        "X-Auth-Token": self.get_token(fresh=attempt == 1), **(headers or {})}, timeout=timeout)
+                except OSError as exc:
+                    last = exc
+                    break
+                if status == 401 and attempt == 0:
+                    continue
+                if status != 200:
+                    last = LabError(f"GET {base}{path} -> {status}: {data[:200]!r}")
+                    break
+                return json.loads(data)
+        raise LabError(f"GET {path} failed on {urls}: {last}")
+
+
+_ADMIN = _Admin()
+COMPUTE_URLS = ["http://127.0.0.1:8774/v2.1", "http://127.0.0.1:8775/v2.1", "http://127.0.0.1:18774/v2.1"]
+NETWORK_URLS = ["http://127.0.0.1:9696", "http://127.0.0.1:19696"]
+
+
+# ---------------------------------------------------------------------------------------------- the lab
+class Lab:
+    """The OpenStack lab. Every method is synchronous and bounded by timeouts."""
+
+    service_down_time = SERVICE_DOWN_TIME
+    report_interval = REPORT_INTERVAL
+    agent_down_time = AGENT_DOWN_TIME
+    agent_report_interval = AGENT_REPORT_INTERVAL
+    haproxy_stats_url = HAPROXY_STATS_URL
+    haproxy_socket = HAPROXY_SOCKET
+    base = BASE
+
+    def __init__(self, components: str | None = None):
+        """``components``: space-separated subset of COMPONENTS (keystone always); default all, or the
+        environment variable HATUI_LAB_OPENSTACK (e.g. "keystone placement nova haproxy" saves ~0.5 GB)."""
+        spec = components or os.environ.get("HATUI_LAB_OPENSTACK") or " ".join(COMPONENTS)
+        self.components = set(spec.split()) | {"keystone"}
+        unknown = self.components - set(COMPONENTS)
+        if unknown:
+            raise LabError(f"unknown OpenStack lab components {sorted(unknown)}; known: {COMPONENTS}")
+        if "nova" in self.components:
+            self.components.add("placement")  # conductors/schedulers exit without placement
+        self.instances = _all_instances(self.components)
+        self._by_name = {i.name: i for i in self.instances}
+        self._infra: dict | None = None
+
+    @property
+    def needs_infra(self) -> bool:
+        return bool(self.components & {"placement", "nova", "glance", "neutron"})
+
+    # ------------------------------------------------------------------ names and processes
+    def instance(self, name: str) -> Instance:
+        """Resolve 'nova-conductor@lab-ctl-0', or a unique binary / component name ('placement')."""
+        if name in self._by_name:
+            return self._by_name[name]
+        for key in ("binary", "component"):
+            hits = [i for i in self.instances if getattr(i, key) == name]
+            if len(hits) == 1:
+                return hits[0]
+        raise LabError(f"no single OpenStack lab instance called {name!r}; known: {sorted(self._by_name)}")
+
+    def _leader(self, inst: Instance, procs: dict[int, _Proc] | None = None) -> int | None:
+        """Group leader pid of a running instance: the pid file if /proc agrees, else a /proc scan."""
+        procs = _procs() if procs is None else procs
+        pidfile = RUN / f"{inst.name}.pid"
+        pid = read_pid(pidfile)
+        if pid in procs and inst.marker in procs[pid].cmdline and procs[pid].pgid == pid:
+            return pid
+        leaders = sorted(p.pid for p in procs.values() if p.pgid == p.pid and inst.marker in p.cmdline)
+        if leaders:
+            RUN.mkdir(parents=True, exist_ok=True)
+            pidfile.write_text(f"{leaders[0]}\n")
+            return leaders[0]
+        return None
+
+    def _members(self, inst: Instance, procs: dict[int, _Proc]) -> list[_Proc]:
+        """Every live process of the instance: its group plus strays carrying its marker."""
+        leader = self._leader(inst, procs)
+        return sorted((p for p in procs.values() if (leader and p.pgid == leader) or inst.marker in p.cmdline),
+                      key=lambda p: p.pid)
+
+    def pid(self, name: str) -> int | None:
+        """The group leader (master) pid of a running instance, else None."""
+        return self._leader(self.instance(name))
+
+    def services(self) -> list[dict]:
+        """Every instance: name, binary, host, port, pid (master), pids (group), state, rss_mb.
+        state: running | frozen (a process is SIGSTOPped) | dead."""
+        procs = _procs()
+        out = []
+        for inst in self.instances:
+            members = self._members(inst, procs)
+            pid = self._leader(inst, procs)
+            state = "dead" if not pid else ("frozen" if any(p.state in "Tt" for p in members) else "running")
+            out.append({"name": inst.name, "binary": inst.binary, "host": inst.host, "port": inst.port,
+                        "component": inst.component, "pid": pid, "pids": [p.pid for p in members],
+                        "state": state, "rss_mb": round(sum(_rss_kb(p.pid) for p in members) / 1024, 1)})
+        return out
+
+    def rss_mb(self) -> float:
+        return round(sum(s["rss_mb"] for s in self.services()), 1)
+
+    def log_tail(self, name: str, lines: int = 25) -> str:
+        inst = self.instance(name)
+        return "\n".join(_tail(LOG / f"{inst.name}{sfx}", lines) for sfx in (".out", ".log"))
+
+    # ------------------------------------------------------------------ venv
+    def ensure_venv(self) -> float:
+        """Create the OpenStack venv (outside the repo) if it lacks a server; returns seconds spent."""
+        need = ["gunicorn", "keystone-manage", "placement-manage", "nova-manage", "nova-conductor",
+                "glance-manage", "neutron-db-manage", "neutron-rpc-server"]
+        stamp = VENV / ".hatui-constraints"
+        want = (HERE / "constraints.txt").read_text() + (HERE / "requirements.txt").read_text()
+        if all((BIN / b).exists() for b in need) and stamp.exists() and stamp.read_text() == want:
+            return 0.0
+        t0 = time.monotonic()
+        VENV.parent.mkdir(parents=True, exist_ok=True)
+        if not (BIN / "python").exists():
+            py = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
+            run([py, "-m", "venv", str(VENV)], timeout=120)
+        run([str(BIN / "pip"), "install", "-q", "--no-cache-dir", "--disable-pip-version-check",
+             "-c", str(HERE / "constraints.txt"), "-r", str(HERE / "requirements.txt")], timeout=1200)
+        stamp.write_text(want)
+        return time.monotonic() - t0
+
+    # ------------------------------------------------------------------ infra (Galera + RabbitMQ labs)
+    def _infra_up(self) -> None:
+        from . import galera, rabbit
+        galera.Lab().up()
+        rabbit.Lab().up()
+
+    def _infra_info(self) -> dict:
+        """Addresses and root/admin access of the Galera and RabbitMQ labs (their public constants)."""
+        if self._infra is None:
+            from . import galera, rabbit
+            self._infra = {
+                "db_port": galera.CLIENT_PORTS[DB_NODE],
+                "galera": galera.Lab(),
+                "amqp_ports": [rabbit.AMQP_PORTS[n] for n in sorted(rabbit.AMQP_PORTS)],
+                "mgmt_ports": [rabbit.MGMT_PORTS[n] for n in sorted(rabbit.MGMT_PORTS)],
+                "mq_admin": (rabbit.ADMIN_USER, rabbit.ADMIN_PASSWORD),
+            }
+        return self._infra
+
+    def transport_url(self) -> str:
+        ports = self._infra_info()["amqp_ports"]
+        return "rabbit://" + ",".join(f"{RABBIT_USER}:{RABBIT_PASSWORD}@127.0.0.1:{p}" for p in ports) + "/"
+
+    def _db_url(self, user: str, db: str) -> str:
+        return f"mysql+pymysql://{user}:{db_password(user)}@127.0.0.1:{self._infra_info()['db_port']}/{db}"
+
+    def _galera_sql(self, statement: str) -> list[tuple]:
+        return self._infra_info()["galera"].sql(DB_NODE, statement, timeout=30)
+
+    def _ensure_databases(self) -> None:
+        dbs = {"placement": ["placement"], "nova": ["nova_api", "nova", "nova_cell0"],
+               "glance": ["glance"], "neutron": ["neutron"]}
+        for user, names in dbs.items():
+            if user not in self.components:
+                continue
+            for db in names:
+                self._galera_sql(f"CREATE DATABASE IF NOT EXISTS {db} CHARACTER SET utf8mb4")
+            self._galera_sql(f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{db_password(user)}'")
+            self._galera_sql(f"ALTER USER '{user}'@'%' IDENTIFIED BY '{db_password(user)}'")
+            for db in names:
+                self._galera_sql(f"GRANT ALL PRIVILEGES ON {db}.* TO '{user}'@'%'")
+
+    def _ensure_mq_user(self) -> None:
+        info = self._infra_info()
+        auth = base64.b64encode(":".join(info["mq_admin"]).encode()).decode()
+        hdr = {"Authorization": f"Basic {auth}"}
+        last = None
+        for port in info["mgmt_ports"]:
+            api = f"http://127.0.0.1:{port}/api"
+            try:
+                status, _, _ = http("GET", f"{api}/permissions/%2F/{RABBIT_USER}", headers=hdr, timeout=5)
+                if status == 200 and self._mq_login_ok(port):
+                    return
+                s1, _, b1 = http("PUT", f"{api}/users/{RABBIT_USER}",
+                                 {"password": RABBIT_PASSWORD, "tags": ""}, headers=hdr, timeout=10)
+                s2, _, b2 = http("PUT", f"{api}/permissions/%2F/{RABBIT_USER}",
+                                 {"configure": ".*", "write": ".*", "read": ".*"}, headers=hdr, timeout=10)
+                if s1 in (201, 204) and s2 in (201, 204):
+                    return
+                last = f"{s1} {b1[:200]!r} / {s2} {b2[:200]!r}"
+            except OSError as exc:
+                last = exc
+        raise LabError(f"could not create RabbitMQ user {RABBIT_USER}: {last}")
+
+    @staticmethod
+    def _mq_login_ok(port: int) -> bool:
+        auth = base64.b64encode(f"{RABBIT_USER}:{RABBIT_PASSWORD}".encode()).decode()
+        status, _, _ = http("GET", f"http://127.0.0.1:{port}/api/whoami",
+                            headers={"Authorization": f"Basic {auth}"}, timeout=5)
+        return status == 200
+
+    # ------------------------------------------------------------------ config files
+    @staticmethod
+    def _authtoken(user: str) -> str:
+        return f"""[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000/
+auth_url = http://127.0.0.1:5000/
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = {user}
+password = {service_password(user)}
+# keystonemiddleware has no timeout by default: a frozen keystone would hang API workers forever
+http_connect_timeout = 5
+http_request_max_retries = 1
+"""
+
+    def _dbsec(self, section: str, user: str, db: str) -> str:
+        return f"""[{section}]
+connection = {self._db_url(user, db)}
+max_pool_size = 2
+max_overflow = 4
+"""
+
+    def _write_keystone_configs(self) -> None:
+        """Keystone needs no infra: its config is written before Galera/RabbitMQ are up."""
+        for d in (ETC, LOG, RUN, STATE):
+            d.mkdir(parents=True, exist_ok=True)
+        ks = BASE / "keystone"
+        _write(ETC / "keystone" / "keystone.conf", f"""[DEFAULT]
+[database]
+connection = sqlite:///{ks}/keystone.db
+[identity]
+# bcrypt cost 4 instead of 12: password auth ~60 ms instead of ~280 ms (applies to passwords set later)
+password_hash_rounds = 4
+[token]
+provider = fernet
+expiration = 3600
+[fernet_tokens]
+key_repository = {ks}/fernet-keys
+[fernet_receipts]
+key_repository = {ks}/fernet-keys
+[credential]
+key_repository = {ks}/credential-keys
+""")
+        for inst in self.instances:
+            if inst.component == "keystone":
+                _write(ETC / "keystone" / f"{inst.name}.conf", f"[DEFAULT]\nlog_file = {LOG / (inst.name + '.log')}\n")
+        self._write_clouds_yaml()
+
+    def _write_configs(self) -> bool:
+        """Render every config file; True when the haproxy config changed."""
+        self._write_keystone_configs()
+        for inst in self.instances:
+            if inst.component in ("nova", "neutron"):
+                _write(ETC / inst.component / f"{inst.name}.conf",
+                       f"[DEFAULT]\nhost = {inst.host}\nlog_file = {LOG / (inst.name + '.log')}\n")
+        if "placement" in self.components:
+            _write(ETC / "placement" / "placement.conf",
+                   f"[DEFAULT]\nlog_file = {LOG / 'placement-api@lab-ctl-0.log'}\n[api]\nauth_strategy = keystone\n"
+                   + self._dbsec("placement_database", "placement", "placement") + self._authtoken("placement"))
+        if "nova" in self.components:
+            (BASE / "nova" / "lock").mkdir(parents=True, exist_ok=True)
+            _write(ETC / "nova" / "api-paste.ini", (VENV / "etc" / "nova" / "api-paste.ini").read_text())
+            _write(ETC / "nova" / "nova.conf", f"""[DEFAULT]
+host = lab-ctl-0
+my_ip = 127.0.0.1
+state_path = {BASE / 'nova'}
+transport_url = {self.transport_url()}
+report_interval = {REPORT_INTERVAL}
+service_down_time = {SERVICE_DOWN_TIME}
+[api]
+auth_strategy = keystone
+""" + self._dbsec("api_database", "nova", "nova_api") + self._dbsec("database", "nova", "nova")
+                + self._authtoken("nova") + f"""[placement]
+region_name = {REGION}
+auth_type = password
+auth_url = http://127.0.0.1:5000/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = placement
+password = {service_password('placement')}
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+[oslo_concurrency]
+lock_path = {BASE / 'nova' / 'lock'}
+[wsgi]
+api_paste_config = {ETC / 'nova' / 'api-paste.ini'}
+""")
+        if "glance" in self.components:
+            g = BASE / "glance"
+            for sub in ("images", "staging", "tasks", "lock"):
+                (g / sub).mkdir(parents=True, exist_ok=True)
+            _write(ETC / "glance" / "glance-api-paste.ini",
+                   (VENV / "etc" / "glance" / "glance-api-paste.ini").read_text())
+            _write(ETC / "glance" / "glance-api.conf", f"""[DEFAULT]
+log_file = {LOG / 'glance-api@lab-ctl-0.log'}
+worker_self_reference_url = http://127.0.0.1:9292
+enabled_backends = fs:file
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = {g / 'images'}
+[os_glance_staging_store]
+filesystem_store_datadir = {g / 'staging'}
+[os_glance_tasks_store]
+filesystem_store_datadir = {g / 'tasks'}
+[paste_deploy]
+flavor = keystone
+config_file = {ETC / 'glance' / 'glance-api-paste.ini'}
+[oslo_concurrency]
+lock_path = {g / 'lock'}
+""" + self._dbsec("database", "glance", "glance") + self._authtoken("glance"))
+        if "neutron" in self.components:
+            (BASE / "neutron" / "lock").mkdir(parents=True, exist_ok=True)
+            _write(ETC / "neutron" / "api-paste.ini", (VENV / "etc" / "neutron" / "api-paste.ini").read_text())
+            _write(ETC / "neutron" / "neutron.conf", f"""[DEFAULT]
+host = lab-ctl-0
+core_plugin = ml2
+service_plugins =
+auth_strategy = keystone
+transport_url = {self.transport_url()}
+state_path = {BASE / 'neutron'}
+api_paste_config = {ETC / 'neutron' / 'api-paste.ini'}
+notify_nova_on_port_status_changes = false
+notify_nova_on_port_data_changes = false
+agent_down_time = {AGENT_DOWN_TIME}
+rpc_workers = 1
+rpc_state_report_workers = 0
+[agent]
+report_interval = {AGENT_REPORT_INTERVAL}
+[oslo_concurrency]
+lock_path = {BASE / 'neutron' / 'lock'}
+""" + self._dbsec("database", "neutron", "neutron") + self._authtoken("neutron"))
+            _write(ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", """[ml2]
+type_drivers = flat
+tenant_network_types =
+mechanism_drivers =
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = *
+""")
+            _write(ETC / "neutron" / "metadata_agent.ini", f"""[DEFAULT]
+metadata_proxy_socket = {BASE / 'neutron' / 'metadata_proxy'}
+nova_metadata_host = 127.0.0.1
+metadata_proxy_shared_secret = hatui-lab-metadata-secret
+metadata_workers = 1
+""")
+        changed = False
+        if "haproxy" in self.components:
+            changed = _write(ETC / "haproxy" / "haproxy.cfg", self._haproxy_cfg())
+        self._write_clouds_yaml()
+        return changed
+
+    def _haproxy_cfg(self) -> str:
+        lines = [
+            "global",
+            "    maxconn 512",
+            f"    stats socket {HAPROXY_SOCKET} mode 600 level admin",
+            "defaults",
+            "    mode http",
+            "    timeout connect 2s",
+            "    timeout client 30s",
+            "    timeout server 30s",
+            "    timeout check 2s",
+            "    default-server inter 1s fall 2 rise 2",
+            "frontend stats",
+            f"    bind 127.0.0.1:{STATS_PORT}",
+            "    stats enable",
+            "    stats uri /",
+            "    stats refresh 5s",
+        ]
+        for vip, (port, path, backends) in VIPS.items():
+            members = [self._by_name[b] for b in backends if b in self._by_name]
+            if not members:
+                continue
+            lines += [f"frontend {vip}_vip", f"    bind 127.0.0.1:{port}", f"    default_backend {vip}",
+                      f"backend {vip}", f"    option httpchk GET {path}", "    http-check expect rstatus ^[23]"]
+            lines += [f"    server {m.host} 127.0.0.1:{m.port} check" for m in members]
+        return "\n".join(lines) + "\n"
+
+    def clouds_yaml(self) -> Path:
+        """Path of the clouds.yaml with clouds hatui-lab-admin, hatui-lab-reader, hatui-lab-system-reader."""
+        return CLOUDS_YAML
+
+    def _write_clouds_yaml(self) -> None:
+        port = VIPS["keystone"][0] if "haproxy" in self.components else 5000
+        auth_url = f"http://127.0.0.1:{port}/v3"
+
+        def cloud(name: str, user: str, pw: str, scope: str) -> str:
+            return (f"  {name}:\n    auth:\n      auth_url: {auth_url}\n      username: {user}\n"
+                    f"      password: {pw}\n      user_domain_name: Default\n{scope}"
+                    f"    region_name: {REGION}\n    interface: public\n    identity_api_version: 3\n")
+
+        proj = lambda p: f"      project_name: {p}\n      project_domain_name: Default\n"  # noqa: E731
+        _write(CLOUDS_YAML, "# written by tests/lab/openstack.py (OS_CLIENT_CONFIG_FILE=this file)\nclouds:\n"
+               + cloud("hatui-lab-admin", ADMIN_USER, ADMIN_PASSWORD, proj(ADMIN_PROJECT))
+               + cloud("hatui-lab-reader", READER_USER, READER_PASSWORD, proj(READER_PROJECT))
+               + cloud("hatui-lab-system-reader", READER_USER, READER_PASSWORD, "      system_scope: all\n"))
+
+    # ------------------------------------------------------------------ spawning
+    def _command(self, inst: Instance) -> tuple[list[str], dict]:
+        env = {**os.environ, **PY_ENV}
+        if inst.kind == "wsgi":
+            comp = {"placement-api": "placement"}.get(inst.binary, inst.component)
+            env[f"OS_{comp.upper()}_CONFIG_DIR"] = str(ETC / comp)
+            files = {"keystone": "keystone.conf;{n}.conf",
+                     "nova": "api-paste.ini;nova.conf;{n}.conf",
+                     "neutron": "neutron.conf;plugins/ml2/ml2_conf.ini;{n}.conf"}.get(comp)
+            if files:
+                env[f"OS_{comp.upper()}_CONFIG_FILES"] = files.format(n=inst.name)
+            argv = [str(BIN / "gunicorn"), "--name", inst.marker, "--chdir", str(BASE),
+                    "--pythonpath", str(HERE), "-b", f"127.0.0.1:{inst.port}", "-w", "1", "--threads", "4",
+                    "--timeout", "120", "--graceful-timeout", "5", "--no-control-socket",
+                    "--access-logfile", str(LOG / f"{inst.name}-access.log"),
+                    "--error-logfile", str(LOG / f"{inst.name}-gunicorn.log"),
+                    f'osshim:app("{inst.module}")']
+            return argv, env
+        if inst.kind == "haproxy":
+            return ["haproxy", "-db", "-f", inst.marker], env
+        own = inst.marker
+        if inst.component == "nova":
+            return [str(BIN / inst.binary), "--config-file", str(ETC / "nova" / "nova.conf"),
+                    "--config-file", own], env
+        n = ETC / "neutron"
+        second = (n / "plugins" / "ml2" / "ml2_conf.ini" if inst.binary == "neutron-rpc-server"
+                  else n / "metadata_agent.ini")
+        return [str(BIN / inst.binary), "--config-file", str(n / "neutron.conf"), "--config-file", str(second),
+                "--config-file", own], env
+
+    def _spawn(self, inst: Instance) -> int:
+        procs = _procs()
+        if self._leader(inst, procs):
+            return self._leader(inst, procs)  # type: ignore[return-value]
+        for p in self._members(inst, procs):  # strays (e.g. a worker orphaned by a master kill)
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if inst.port and port_open("127.0.0.1", inst.port, 0.3):
+            raise LabError(f"{inst.name}: port {inst.port} is held by something else "
+                           f"(a hang_endpoint? {self._hang_pids().get(inst.port)})")
+        argv, env = self._command(inst)
+        LOG.mkdir(parents=True, exist_ok=True)
+        with open(LOG / f"{inst.name}.out", "ab") as out:
+            out.write(f"\n==== {time.strftime('%F %T')} start {' '.join(argv)}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    env=env, cwd=str(BASE), start_new_session=True)
+        _CHILDREN.append(proc)
+        (RUN / f"{inst.name}.pid").write_text(f"{proc.pid}\n")
+        return proc.pid
+
+    # ------------------------------------------------------------------ readiness
+    def nova_services(self) -> list[dict]:
+        """GET /os-services (microversion 2.53) as admin, from whichever nova-api answers."""
+        return _ADMIN.get(COMPUTE_URLS, "/os-services", {"OpenStack-API-Version": "compute 2.53"})["services"]
+
+    def neutron_agents(self) -> list[dict]:
+        """GET /v2.0/agents as admin."""
+        return _ADMIN.get(NETWORK_URLS, "/v2.0/agents")["agents"]
+
+    def _fresh(self, inst: Instance, since: dt.datetime | None, rows: list[dict], ts_key: str,
+               up_key: str) -> bool:
+        for row in rows:
+            if row.get("binary") == inst.binary and row.get("host") == inst.host:
+                up = row.get(up_key) in ("up", True)
+                ts = _parse_ts(row.get(ts_key))
+                return up and (since is None or ts is None or ts >= since.replace(microsecond=0))
+        return False
+
+    def _ready(self, pending: dict[Instance, dt.datetime | None], procs: dict[int, _Proc]) -> list[Instance]:
+        """Which pending instances are ready. Raises LabError when one died while starting."""
+        done: list[Instance] = []
+        svc_rows = agent_rows = None
+        for inst, since in pending.items():
+            if not self._leader(inst, procs):
+                raise LabError(f"{inst.name} exited while starting\n{self.log_tail(inst.name)}")
+            if inst.kind == "wsgi":
+                ok = _answers(inst.port, timeout=2)
+            elif inst.kind == "haproxy":
+                ok = _answers(STATS_PORT, "/;csv", timeout=2)
+            elif inst.component == "nova":
+                if svc_rows is None:
+                    try:
+                        svc_rows = self.nova_services()
+                    except LabError:
+                        svc_rows = []
+                ok = self._fresh(inst, since, svc_rows, "updated_at", "state")
+            else:
+                if agent_rows is None:
+                    try:
+                        agent_rows = self.neutron_agents()
+                    except LabError:
+                        agent_rows = []
+                agent = self._by_name.get("neutron-metadata-agent@lab-ctl-0")
+                if inst.binary == "neutron-rpc-server":
+                    # no readiness signal of its own: the agent's state reports are stored by the rpc
+                    # server, so a heartbeat newer than the rpc server's start proves it consumes.
+                    ok = (agent is not None and self._leader(agent, procs) is not None
+                          and self._fresh(agent, since, agent_rows, "heartbeat_timestamp", "alive"))
+                else:
+                    ok = self._fresh(inst, since, agent_rows, "heartbeat_timestamp", "alive")
+            if ok:
+                done.append(inst)
+        return done
+
+    def _start_many(self, insts: list[Instance], timeout: float = START_TIMEOUT) -> list[str]:
+        """Start the instances that are not running (dependency order), wait until all are ready."""
+        procs = _procs()
+        todo = [i for i in insts if not self._leader(i, procs)]
+        if not todo:
+            return []
+        deadline = time.monotonic() + timeout
+        pending: dict[Instance, dt.datetime | None] = {}
+        nova_daemons = [i for i in todo if i.component == "nova" and i.kind == "daemon"]
+        for inst in todo:
+            if inst not in nova_daemons:
+                pending[inst] = _utcnow()
+                self._spawn(inst)
+        if nova_daemons:  # placement (and keystone) must answer first: version discovery at startup
+            need = [i for i in self.instances if i.binary in ("placement-api", "keystone")]
+            self._wait_ready({i: pending.get(i) for i in need if i in pending}, deadline)
+            for i in need:
+                pending.pop(i, None)
+            if not _answers(8778) or not (_answers(5000) or _answers(5001)):
+                raise LabError("placement/keystone do not answer: nova daemons would exit")
+            for inst in nova_daemons:
+                pending[inst] = _utcnow()
+                self._spawn(inst)
+        self._wait_ready(pending, deadline)
+        return [i.name for i in todo]
+
+    def _wait_ready(self, pending: dict[Instance, dt.datetime | None], deadline: float) -> None:
+        pending = dict(pending)
+        while pending:
+            for inst in self._ready(pending, _procs()):
+                pending.pop(inst)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                names = ", ".join(i.name for i in pending)
+                raise LabError(f"timed out waiting for {names} to serve\n"
+                               + "\n".join(self.log_tail(i.name, 15) for i in pending))
+            time.sleep(0.25)
+
+    # ------------------------------------------------------------------ schema and catalog
+    def _keystone_manage(self, *args: str, timeout: float = 300) -> None:
+        env = {**os.environ, **PY_ENV, "OS_KEYSTONE_CONFIG_DIR": str(ETC / "keystone")}
+        run([str(BIN / "keystone-manage"), "--config-file", str(ETC / "keystone" / "keystone.conf"), *args],
+            timeout=timeout, env=env)
+
+    def _keystone_db(self) -> None:
+        ks = BASE / "keystone"
+        stamp = STATE / "keystone-bootstrapped"
+        if stamp.exists() and (ks / "keystone.db").exists() and (ks / "fernet-keys" / "0").exists():
+            return
+        ks.mkdir(parents=True, exist_ok=True)
+        self._keystone_manage("db_sync")
+        if not (ks / "fernet-keys" / "0").exists():
+            self._keystone_manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
+        if not (ks / "credential-keys" / "0").exists():
+            self._keystone_manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
+        url = "http://127.0.0.1:5000/v3/"
+        self._keystone_manage("bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
+                              "--bootstrap-admin-url", url, "--bootstrap-internal-url", url,
+                              "--bootstrap-public-url", url, "--bootstrap-region-id", REGION)
+        stamp.write_text("ok\n")
+        (STATE / CATALOG_STAMP).unlink(missing_ok=True)
+
+    def _catalog(self) -> None:
+        """Idempotent: projects, roles, services + endpoints, service users, the reader (REST, as admin)."""
+        stamp = STATE / CATALOG_STAMP
+        if stamp.exists():
+            return
+        ks = "http://127.0.0.1:5000/v3"
+        tok, _ = password_auth(ADMIN_USER, ADMIN_PASSWORD, project=ADMIN_PROJECT)
+        hdr = {"X-Auth-Token": tok}
+
+        def call(method: str, path: str, body: object = None, ok=(200, 201, 204)) -> dict:
+            status, _, data = http(method, ks + path, body, hdr, timeout=15)
+            if status not in ok:
+                raise LabError(f"keystone {method} {path} -> {status}: {data[:300]!r}")
+            return json.loads(data) if data else {}
+
+        def find_or_create(coll: str, key: str, name: str, body: dict, query: str = "") -> dict:
+            found = call("GET", f"/{coll}?name={name}{query}")[coll]
+            return found[0] if found else call("POST", f"/{coll}", {key: body})[key]
+
+        projects = {}
+        for p in ("service", READER_PROJECT):
+            projects[p] = find_or_create("projects", "project", p, {"name": p, "domain_id": "default"})
+        roles = {r["name"]: r["id"] for r in call("GET", "/roles")["roles"]}
+        for r in ("service", "reader"):
+            if r not in roles:
+                roles[r] = call("POST", "/roles", {"role": {"name": r}})["role"]["id"]
+        for name, stype, url in CATALOG:
+            svc = find_or_create("services", "service", name, {"name": name, "type": stype, "enabled": True})
+            have = {e["interface"] for e in call("GET", f"/endpoints?service_id={svc['id']}")["endpoints"]}
+            for iface in ("public", "internal", "admin"):
+                if iface not in have:
+                    call("POST", "/endpoints", {"endpoint": {"service_id": svc["id"], "interface": iface,
+                                                             "url": url, "region_id": REGION, "enabled": True}})
+        for u in SERVICE_USERS:
+            user = find_or_create("users", "user", u, {"name": u, "password": service_password(u),
+                                                        "domain_id": "default"}, "&domain_id=default")
+            for role in ("admin", "service"):
+                call("PUT", f"/projects/{projects['service']['id']}/users/{user['id']}/roles/{roles[role]}")
+        reader = find_or_create("users", "user", READER_USER, {"name": READER_USER, "password": READER_PASSWORD,
+                                                               "domain_id": "default"}, "&domain_id=default")
+        call("PATCH", f"/users/{reader['id']}", {"user": {"password": READER_PASSWORD}})
+        call("PUT", f"/projects/{projects[READER_PROJECT]['id']}/users/{reader['id']}/roles/{roles['reader']}")
+        call("PUT", f"/system/users/{reader['id']}/roles/{roles['reader']}")
+        stamp.write_text("ok\n")
+
+    def _venv_run(self, argv: list[str], timeout: float = 600) -> None:
+        run(argv, timeout=timeout, env={**os.environ, **PY_ENV})
+
+    def _tables(self) -> dict[str, int]:
+        rows = self._galera_sql("SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE "
+                                "table_schema IN ('nova_api','nova','nova_cell0','placement','glance','neutron') "
+                                "GROUP BY table_schema")
+        return {str(k): int(v) for k, v in rows}
+
+    def _sync_schemas(self) -> list[str]:
+        """DB schema sync for each component whose stamp is missing or whose tables are gone (parallel)."""
+        tables = self._tables()
+        jobs = {}
+        if "placement" in self.components:
+            jobs["placement"] = (["placement"], self._sync_placement)
+        if "nova" in self.components:
+            jobs["nova"] = (["nova_api", "nova", "nova_cell0"], self._sync_nova)
+        if "glance" in self.components:
+            jobs["glance"] = (["glance"], self._sync_glance)
+        if "neutron" in self.components:
+            jobs["neutron"] = (["neutron"], self._sync_neutron)
+        todo = {c: fn for c, (dbs, fn) in jobs.items()
+                if not (STATE / f"{c}-synced").exists() or any(tables.get(d, 0) == 0 for d in dbs)}
+        if not todo:
+            return []
+        with concurrent.futures.ThreadPoolExecutor(len(todo)) as pool:
+            futs = {c: pool.submit(fn) for c, fn in todo.items()}
+            for c, fut in futs.items():
+                fut.result()
+                (STATE / f"{c}-synced").write_text("ok\n")
+        return sorted(todo)
+
+    def _sync_placement(self) -> None:
+        self._venv_run([str(BIN / "placement-manage"), "--config-file", str(ETC / "placement" / "placement.conf"),
+                        "db", "sync"])
+
+    def _sync_nova(self) -> None:
+        nm = [str(BIN / "nova-manage"), "--config-file", str(ETC / "nova" / "nova.conf")]
+        self._venv_run(nm + ["api_db", "sync"])
+        self._venv_run(nm + ["cell_v2", "map_cell0"])
+        if not self._galera_sql("SELECT 1 FROM nova_api.cell_mappings WHERE name='cell1'"):
+            self._venv_run(nm + ["cell_v2", "create_cell", "--name=cell1"])
+        self._venv_run(nm + ["db", "sync"])
+
+    def _sync_glance(self) -> None:
+        self._venv_run([str(BIN / "glance-manage"), "--config-file", str(ETC / "glance" / "glance-api.conf"),
+                        "db_sync"])
+
+    def _sync_neutron(self) -> None:
+        self._venv_run([str(BIN / "neutron-db-manage"), "--config-file", str(ETC / "neutron" / "neutron.conf"),
+                        "--config-file", str(ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
+                        "upgrade", "heads"])
+
+    # ------------------------------------------------------------------ lifecycle
+    def up(self) -> str:
+        """Idempotent: Galera + RabbitMQ labs up, venv, config, schemas, every instance running, healthy and
+        in its default state (nothing frozen, no hang listener, all HAProxy servers enabled)."""
+        t0 = time.monotonic()
+        venv_s = self.ensure_venv()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            infra = pool.submit(self._infra_up) if self.needs_infra else None
+            self._write_keystone_configs()
+            self._keystone_db()
+            self._defaults_restore()
+            keystones = [i for i in self.instances if i.component == "keystone"]
+            self._start_many(keystones)
+            self._catalog()
+            if infra is not None:
+                infra.result()
+        if not self.problems():
+            return f"healthy, nothing to do ({time.monotonic() - t0:.1f}s)"
+        haproxy_changed = self._write_configs()
+        if self.needs_infra:
+            self._ensure_databases()
+            self._ensure_mq_user()
+            synced = self._sync_schemas()
+        else:
+            synced = []
+        if haproxy_changed and "haproxy" in self.components and self.pid("haproxy@lab-ctl-0"):
+            self.stop("haproxy@lab-ctl-0")
+        started = self._start_many(self.instances)
+        self._wait_healthy()
+        extra = f", venv {venv_s:.0f}s" if venv_s else ""
+        return (f"up in {time.monotonic() - t0:.1f}s{extra}; synced {synced or 'nothing'}; "
+                f"started {len(started)} instance(s); RSS {self.rss_mb():.0f} MB")
+
+    def reset(self) -> str:
+        """Back to the default healthy state: hang listeners gone, everything thawed, missing instances
+        started, HAProxy servers enabled. Quick no-op when already there."""
+        t0 = time.monotonic()
+        if not self.problems():
+            return f"healthy ({time.monotonic() - t0:.2f}s)"
+        self._defaults_restore()
+        started = self._start_many(self.instances)
+        self._wait_healthy()
+        return f"reset in {time.monotonic() - t0:.1f}s (started {started or 'nothing'})"
+
+    def _defaults_restore(self) -> None:
+        for port in list(self._hang_pids()):
+            self.release_endpoint(port)
+        procs = _procs()
+        for inst in self.instances:
+            for p in self._members(inst, procs):
+                if p.state in "Tt":
+                    os.kill(p.pid, signal.SIGCONT)
+        if "haproxy" in self.components and HAPROXY_SOCKET.exists() and self.pid("haproxy@lab-ctl-0"):
+            try:
+                for row in self.haproxy_csv():
+                    if row["svname"] not in ("FRONTEND", "BACKEND") and (
+                            "MAINT" in row["status"] or "DRAIN" in row["status"]):
+                        self.haproxy_cmd(f"set server {row['pxname']}/{row['svname']} state ready")
+            except (OSError, LabError):
+                pass
+
+    def problems(self) -> list[str]:
+        """Everything that differs from the healthy default state (empty list = healthy)."""
+        out: list[str] = []
+        procs = _procs()
+        for inst in self.instances:
+            members = self._members(inst, procs)
+            leader = self._leader(inst, procs)
+            if not leader:
+                out.append(f"{inst.name} not running")
+            elif any(p.state in "Tt" for p in members):
+                out.append(f"{inst.name} frozen")
+            elif inst.kind == "wsgi" and not _answers(inst.port, timeout=2):
+                out.append(f"{inst.name} does not answer on :{inst.port}")
+        if self._hang_pids():
+            out.append(f"hang listeners on {sorted(self._hang_pids())}")
+        if out:
+            return out
+        try:
+            rows = self.nova_services() if "nova" in self.components else []
+            agents = self.neutron_agents() if "neutron" in self.components else []
+        except LabError as exc:
+            return [str(exc)]
+        for inst in self.instances:
+            if inst.component == "nova" and inst.kind == "daemon" and not self._fresh(
+                    inst, None, rows, "updated_at", "state"):
+                out.append(f"{inst.name} not up in os-services")
+            if inst.binary == "neutron-metadata-agent" and not self._fresh(
+                    inst, None, agents, "heartbeat_timestamp", "alive"):
+                out.append(f"{inst.name} not alive in /v2.0/agents")
+        if "haproxy" in self.components:
+            try:
+                for row in self.haproxy_csv():
+                    if row["svname"] not in ("FRONTEND", "BACKEND") and row["status"] != "UP":
+                        out.append(f"haproxy {row['pxname']}/{row['svname']} {row['status']}")
+            except (OSError, LabError) as exc:
+                out.append(f"haproxy stats: {exc}")
+        return out
+
+    def _wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            probs = self.problems()
+            if not probs:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"OpenStack lab not healthy after {timeout:.0f}s: {probs}")
+            time.sleep(0.3)
+
+    def down(self, wipe: bool = False) -> str:
+        """Stop every instance (SIGCONT + SIGTERM in parallel, SIGKILL of the group after STOP_TIMEOUT).
+        wipe=True also drops the lab's Galera databases and deletes BASE except the venv."""
+        for port in list(self._hang_pids()):
+            self.release_endpoint(port)
+        stopped = self._stop_many(self.instances)
+        msg = f"stopped {len(stopped)} instance(s)"
+        if wipe:
+            try:
+                for db in ("nova_api", "nova", "nova_cell0", "placement", "glance", "neutron"):
+                    self._galera_sql(f"DROP DATABASE IF EXISTS {db}")
+                msg += ", dropped Galera databases"
+            except Exception as exc:  # noqa: BLE001 - the Galera lab may be down: wipe the rest anyway
+                msg += f", could not drop Galera databases ({exc})"
+            for child in BASE.iterdir() if BASE.exists() else []:
+                if child.resolve() != VENV.resolve():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            msg += f", {BASE} wiped (venv kept)"
+        return msg
+
+    def status(self) -> str:
+        rows = self.services()
+        lines = [f"{'INSTANCE':34} {'PID':>7} {'PORT':>5} {'STATE':8} {'RSS_MB':>7}"]
+        for s in rows:
+            lines.append(f"{s['name']:34} {s['pid'] or '-':>7} {s['port'] or '-':>5} {s['state']:8} "
+                         f"{s['rss_mb']:>7.0f}")
+        for port, pid in sorted(self._hang_pids().items()):
+            lines.append(f"{'hang listener':34} {pid:>7} {port:>5} {'running':8}")
+        lines.append(f"total RSS {sum(s['rss_mb'] for s in rows):.0f} MB; clouds.yaml {CLOUDS_YAML}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ faults
+    def _signal(self, name: str, sig: int, target: str = "group") -> list[int]:
+        inst = self.instance(name)
+        procs = _procs()
+        leader = self._leader(inst, procs)
+        if not leader:
+            raise LabError(f"{inst.name} is not running")
+        if target == "group":
+            pids = [p.pid for p in self._members(inst, procs)]
+        elif target == "master":
+            pids = [leader]
+        elif target == "worker":
+            pids = [p.pid for p in procs.values() if p.ppid == leader]
+            if not pids:
+                raise LabError(f"{inst.name} has no worker process")
+        else:
+            raise LabError(f"target must be group, master or worker, not {target!r}")
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        return pids
+
+    def kill(self, name: str, target: str = "group") -> list[int]:
+        """SIGKILL an instance: its whole process group (default), only the master, or only the worker
+        (a gunicorn/cotyledon master respawns a killed worker at once). Returns the pids signalled."""
+        return self._signal(name, signal.SIGKILL, target)
+
+    def freeze(self, name: str, target: str = "group") -> list[int]:
+        """SIGSTOP (group by default; 'worker' alone stops heartbeats/requests, 'master' alone is invisible)."""
+        return self._signal(name, signal.SIGSTOP, target)
+
+    def thaw(self, name: str) -> list[int]:
+        """SIGCONT every process of the instance."""
+        return self._signal(name, signal.SIGCONT, "group")
+
+    def stop(self, name: str, timeout: float = STOP_TIMEOUT) -> None:
+        """Graceful stop (SIGCONT + SIGTERM to the master), SIGKILL of the group after ``timeout``."""
+        self._stop_many([self.instance(name)], timeout)
+
+    def _stop_many(self, insts: list[Instance], timeout: float = STOP_TIMEOUT) -> list[str]:
+        procs = _procs()
+        victims = {}
+        for inst in insts:
+            members = self._members(inst, procs)
+            if not members:
+                continue
+            victims[inst] = members
+            for p in members:
+                try:
+                    os.kill(p.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+            leader = self._leader(inst, procs)
+            try:
+                os.kill(leader or members[0].pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while victims and time.monotonic() < deadline:
+            procs = _procs()
+            if not any(p.pid in procs for ms in victims.values() for p in ms):
+                break
+            time.sleep(0.1)
+        procs = _procs()
+        for inst, members in victims.items():
+            for p in members:
+                if p.pid in procs:
+                    try:
+                        os.kill(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            (RUN / f"{inst.name}.pid").unlink(missing_ok=True)
+        if victims:
+            wait_deadline = time.monotonic() + 5
+            while time.monotonic() < wait_deadline and any(
+                    p.pid in _procs() for ms in victims.values() for p in ms):
+                time.sleep(0.05)
+        return [i.name for i in victims]
+
+    def start(self, name: str, timeout: float = START_TIMEOUT) -> None:
+        """Start an instance (thaw it when frozen) and wait until it serves: HTTP answers, the nova
+        service row has a heartbeat newer than the start, the agent is alive, haproxy stats answer."""
+        inst = self.instance(name)
+        procs = _procs()
+        if self._leader(inst, procs):
+            if any(p.state in "Tt" for p in self._members(inst, procs)):
+                self.thaw(inst.name)
+            return
+        self._start_many([inst], timeout)
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+
+    # ------------------------------------------------------------------ hanging endpoints
+    _HANG = ("import socket,sys\n"
+             "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+             "s.bind(('127.0.0.1', int(sys.argv[2]))); s.listen(128); held=[]\n"
+             "while True:\n    c, _ = s.accept(); held.append(c)\n")
+
+    def _hang_pids(self) -> dict[int, int]:
+        out = {}
+        for p in _procs().values():
+            parts = p.cmdline.split()
+            if "hatui-os-hang" in parts and p.pgid == p.pid:
+                try:
+                    out[int(parts[parts.index("hatui-os-hang") + 1])] = p.pid
+                except (ValueError, IndexError):
+                    pass
+        return out
+
+    def hang_endpoint(self, port: int) -> int:
+        """Run a listener on 127.0.0.1:port that accepts TCP connections and never answers (an endpoint
+        that hangs). The port must be free: stop() the instance on it first. Returns the listener's pid."""
+        if port in self._hang_pids():
+            return self._hang_pids()[port]
+        if port_open("127.0.0.1", port, 0.3):
+            raise LabError(f"port {port} is in use; stop the instance on it first")
+        proc = subprocess.Popen([sys.executable, "-c", self._HANG, "hatui-os-hang", str(port)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        _CHILDREN.append(proc)
+        deadline = time.monotonic() + 10
+        while not port_open("127.0.0.1", port, 0.3):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"hang listener on {port} did not start (rc {proc.poll()})")
+            time.sleep(0.05)
+        return proc.pid
+
+    def release_endpoint(self, port: int) -> None:
+        """Stop the hang listener on ``port`` (reset() does it for all)."""
+        pid = self._hang_pids().get(port)
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while port in self._hang_pids() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    # ------------------------------------------------------------------ haproxy
+    def haproxy_cmd(self, command: str, timeout: float = 3.0) -> str:
+        """One command on the HAProxy admin socket, e.g. 'disable server keystone/lab-ctl-1'."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(HAPROXY_SOCKET))
+            s.sendall(command.encode() + b"\n")
+            chunks = []
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        return b"".join(chunks).decode(errors="replace")
+
+    def haproxy_csv(self, timeout: float = 3.0) -> list[dict]:
+        """The stats CSV over HTTP as a list of dicts (pxname, svname, status, ...)."""
+        status, _, data = http("GET", HAPROXY_STATS_URL, timeout=timeout)
+        if status != 200:
+            raise LabError(f"{HAPROXY_STATS_URL} -> {status}")
+        lines = data.decode().splitlines()
+        head = lines[0].lstrip("# ").split(",")
+        return [dict(zip(head, line.split(","))) for line in lines[1:] if line]
