@@ -263,7 +263,7 @@ def _write(path: Path, text: str) -> bool:
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _parse_ts(value: str | None) -> dt.datetime | None:
@@ -367,9 +367,11 @@ class Lab:
     haproxy_socket = HAPROXY_SOCKET
     base = BASE
 
-    def __init__(self, components: str | None = None):
+    def __init__(self, components: str | None = None, infra_up: bool = True):
         """``components``: space-separated subset of COMPONENTS (keystone always); default all, or the
-        environment variable HATUI_LAB_OPENSTACK (e.g. "keystone placement nova haproxy" saves ~0.5 GB)."""
+        environment variable HATUI_LAB_OPENSTACK (e.g. "keystone placement nova haproxy" saves ~0.5 GB).
+        ``infra_up=False``: up() does not call the Galera/RabbitMQ labs' up() (use them as they are)."""
+        self.infra_up = infra_up
         spec = components or os.environ.get("HATUI_LAB_OPENSTACK") or " ".join(COMPONENTS)
         self.components = set(spec.split()) | {"keystone"}
         unknown = self.components - set(COMPONENTS)
@@ -463,8 +465,9 @@ class Lab:
     # ------------------------------------------------------------------ infra (Galera + RabbitMQ labs)
     def _infra_up(self) -> None:
         from . import galera, rabbit
-        galera.Lab().up()
-        rabbit.Lab().up()
+        if self.infra_up:
+            galera.Lab().up()
+            rabbit.Lab().up()
 
     def _infra_info(self) -> dict:
         """Addresses and root/admin access of the Galera and RabbitMQ labs (their public constants)."""
@@ -473,8 +476,8 @@ class Lab:
             self._infra = {
                 "db_port": galera.CLIENT_PORTS[DB_NODE],
                 "galera": galera.Lab(),
-                "amqp_ports": [rabbit.AMQP_PORTS[n] for n in sorted(rabbit.AMQP_PORTS)],
-                "mgmt_ports": [rabbit.MGMT_PORTS[n] for n in sorted(rabbit.MGMT_PORTS)],
+                "amqp_ports": [rabbit.amqp_port(n) for n in rabbit.NODES],
+                "mgmt_ports": [rabbit.mgmt_port(n) for n in rabbit.NODES],
                 "mq_admin": (rabbit.ADMIN_USER, rabbit.ADMIN_PASSWORD),
             }
         return self._infra
@@ -503,16 +506,14 @@ class Lab:
                 self._galera_sql(f"GRANT ALL PRIVILEGES ON {db}.* TO '{user}'@'%'")
 
     def _ensure_mq_user(self) -> None:
+        """Create/refresh the ``openstack`` RabbitMQ user (vhost /, all permissions) via the management API."""
         info = self._infra_info()
         auth = base64.b64encode(":".join(info["mq_admin"]).encode()).decode()
         hdr = {"Authorization": f"Basic {auth}"}
-        last = None
+        last: object = None
         for port in info["mgmt_ports"]:
             api = f"http://127.0.0.1:{port}/api"
             try:
-                status, _, _ = http("GET", f"{api}/permissions/%2F/{RABBIT_USER}", headers=hdr, timeout=5)
-                if status == 200 and self._mq_login_ok(port):
-                    return
                 s1, _, b1 = http("PUT", f"{api}/users/{RABBIT_USER}",
                                  {"password": RABBIT_PASSWORD, "tags": ""}, headers=hdr, timeout=10)
                 s2, _, b2 = http("PUT", f"{api}/permissions/%2F/{RABBIT_USER}",
@@ -523,13 +524,6 @@ class Lab:
             except OSError as exc:
                 last = exc
         raise LabError(f"could not create RabbitMQ user {RABBIT_USER}: {last}")
-
-    @staticmethod
-    def _mq_login_ok(port: int) -> bool:
-        auth = base64.b64encode(f"{RABBIT_USER}:{RABBIT_PASSWORD}".encode()).decode()
-        status, _, _ = http("GET", f"http://127.0.0.1:{port}/api/whoami",
-                            headers={"Authorization": f"Basic {auth}"}, timeout=5)
-        return status == 200
 
     # ------------------------------------------------------------------ config files
     @staticmethod
@@ -1304,4 +1298,4 @@ metadata_workers = 1
             raise LabError(f"{HAPROXY_STATS_URL} -> {status}")
         lines = data.decode().splitlines()
         head = lines[0].lstrip("# ").split(",")
-        return [dict(zip(head, line.split(","))) for line in lines[1:] if line]
+        return [dict(zip(head, line.split(","), strict=False)) for line in lines[1:] if line]

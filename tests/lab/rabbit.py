@@ -369,7 +369,14 @@ class Lab:
         cookie = self.base / ".erlang.cookie"
         cookie.write_text(os.urandom(16).hex().upper())
         cookie.chmod(0o400)
-        peers = "\n".join(f"cluster_formation.classic_config.nodes.{k} = {node_name(k)}" for k in NODES)
+        # nodes 2 and 3 join node 1 on their first boot (all three boot at once, 2 and 3 retry until 1 answers);
+        # node 1 has no peers to try and initialises the cluster at once
+        peers = f"""\
+cluster_formation.peer_discovery_backend = classic_config
+cluster_formation.classic_config.nodes.1 = {node_name(1)}
+cluster_formation.discovery_retry_limit = 240
+cluster_formation.discovery_retry_interval = 500
+"""
         for n in NODES:
             d = self.node_dir(n)
             (d / "log").mkdir(parents=True)
@@ -379,9 +386,7 @@ listeners.tcp.1 = {HOST}:{amqp_port(n)}
 management.tcp.ip = {HOST}
 management.tcp.port = {mgmt_port(n)}
 cluster_partition_handling = ignore
-cluster_formation.peer_discovery_backend = classic_config
-{peers}
-loopback_users = none
+{peers if n != 1 else ""}loopback_users = none
 default_user = {ADMIN_USER}
 default_pass = {ADMIN_PASSWORD}
 default_user_tags.administrator = true
@@ -459,11 +464,9 @@ management.rates_mode = basic
         self._kill_everything()
         self._write_files()
         self._start_epmd()
-        self._spawn(1)
-        self._wait_api(1)
-        for n in (2, 3):
+        for n in NODES:
             self._spawn(n)
-        for n in (2, 3):
+        for n in NODES:
             self._wait_api(n)
         self._ensure_users()
         self._wait_healthy(60)

@@ -1,0 +1,133 @@
+"""Command line: ``hatui`` (the TUI) and its subcommands check, watch, record, replay, demo."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib import resources
+
+from hatui import __version__
+from hatui.config import Config, ConfigError, load, parse
+from hatui.feed.recording import RecordingError, read_recording
+
+DEMO_RECORDING = "lab-incident.jsonl.gz"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", metavar="PATH",
+                        help="config file (default: $HATUI_CONFIG, ./hatui.toml, ~/.config/hatui/hatui.toml)")
+    p = argparse.ArgumentParser(prog="hatui", parents=[common],
+                                description="Live monitor of an OpenStack control plane's high availability.")
+    p.add_argument("--version", action="version", version=f"hatui {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("ui", parents=[common], help="the live terminal UI (the default)")
+    c = sub.add_parser("check", parents=[common], help="one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
+    c.add_argument("--json", action="store_true", help="print the findings as JSON")
+    sub.add_parser("watch", parents=[common], help="headless: one JSON line per finding opened or cleared")
+    r = sub.add_parser("record", parents=[common], help="record observations to a JSON-lines file")
+    r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
+    r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    for name, helptext in (("replay", "replay a recording in the UI"), ("demo", "replay the bundled lab incident")):
+        rp = sub.add_parser(name, help=helptext)
+        if name == "replay":
+            rp.add_argument("file", metavar="FILE")
+        rp.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
+        rp.add_argument("--events", action="store_true",
+                        help="no UI: print finding events as JSON lines (like watch) as fast as possible")
+    return p
+
+
+def demo_path() -> str:
+    return str(resources.files("hatui").joinpath("demo", DEMO_RECORDING))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "ui"
+    try:
+        if command in ("replay", "demo"):
+            return _replay(args.file if command == "replay" else demo_path(), args.speed, args.events,
+                           loop=command == "demo")
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"hatui: config error: {exc}", file=sys.stderr)
+        return 2
+    except RecordingError as exc:
+        print(f"hatui: {exc}", file=sys.stderr)
+        return 2
+    if command == "check":
+        from hatui.faces.check import run_check
+
+        return run_check(config, args.json)
+    if command == "watch":
+        from hatui.faces.watch import run_watch
+
+        return run_watch(config)
+    if command == "record":
+        return _record(config, args.output, args.duration)
+    return _ui(config)
+
+
+def _ui(config: Config) -> int:
+    from hatui.feed import LiveFeed
+    from hatui.sources import build_sources
+    from hatui.ui.app import HatuiApp
+
+    HatuiApp(config, LiveFeed(build_sources(config))).run()
+    return 0
+
+
+def _record(config: Config, output: str, duration: float | None) -> int:
+    import asyncio
+
+    from hatui.feed import LiveFeed
+    from hatui.feed.recording import Recorder
+    from hatui.sources import build_sources
+
+    recorder = Recorder(output, config.document, time.time())
+    feed = LiveFeed(build_sources(config))
+    count = 0
+
+    def sink(obs) -> None:
+        nonlocal count
+        recorder(obs)
+        count += 1
+
+    async def run() -> None:
+        task = asyncio.create_task(feed.run(sink))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=duration) if duration else await task
+        except TimeoutError:
+            pass
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        recorder.close()
+    print(f"hatui: recorded {count} observations to {output}", file=sys.stderr)
+    return 0
+
+
+def _replay(path: str, speed: float, events: bool, loop: bool) -> int:
+    doc, observations = read_recording(path)
+    config = parse(doc, f"{path} (recorded config)", resolve_secrets=False)
+    if speed <= 0:
+        raise RecordingError("--speed must be > 0")
+    from hatui.feed import ReplayFeed
+
+    if events:
+        from hatui.faces.replay_events import print_events
+
+        return print_events(config, observations)
+    from hatui.ui.app import HatuiApp
+
+    feed = ReplayFeed(observations, speed=speed, loop=loop)
+    mode = f"{'demo' if loop else 'replay'} ×{speed:g} (recorded {time.strftime('%Y-%m-%d', time.gmtime(feed.t0))})"
+    HatuiApp(config, feed, clock=feed.clock, mode=mode).run()
+    return 0

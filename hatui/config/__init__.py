@@ -1,0 +1,120 @@
+"""The configuration file: where it is found, what it may hold, strict validation.
+
+Search order: ``--config PATH``, ``$HATUI_CONFIG``, ``./hatui.toml``, then
+``$XDG_CONFIG_HOME/hatui/hatui.toml`` (``~/.config/hatui/hatui.toml``). Each source's section is a
+frozen dataclass in its own module here; SECTIONS lists them. A wrong config raises ConfigError.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hatui.config.galera import GaleraSection
+from hatui.config.schema import ConfigError, build, convert
+
+__all__ = ["Config", "ConfigError", "Settings", "load", "parse", "public_document"]
+
+# section name -> dataclass. A new source adds its section here.
+SECTIONS: dict[str, type] = {
+    "galera": GaleraSection,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    interval: float = 1.0  # seconds from the end of one poll to the start of the next
+    timeout: float = 1.0   # connect timeout and read timeout of every request
+    # A target whose last answer is older than this is stale (UNKNOWN). Default per section:
+    # 2 x interval + 2 x timeout, so one slow answer does not flap the screen.
+    stale_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    hatui: Settings = field(default_factory=Settings)
+    sections: dict[str, Any] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)  # the TOML as read, for recordings
+
+    def section(self, name: str) -> Any:
+        return self.sections.get(name)
+
+    @property
+    def galera(self) -> GaleraSection | None:
+        return self.sections.get("galera")
+
+    def interval(self, section: Any) -> float:
+        return getattr(section, "interval", None) or self.hatui.interval
+
+    def timeout(self, section: Any) -> float:
+        return getattr(section, "timeout", None) or self.hatui.timeout
+
+    def stale_after(self, section: Any) -> float:
+        if self.hatui.stale_after:
+            return self.hatui.stale_after
+        return 2 * self.interval(section) + 2 * self.timeout(section)
+
+
+def parse(doc: dict[str, Any], file: str, *, resolve_secrets: bool = True) -> Config:
+    """Validate a TOML document into a Config. ``resolve_secrets=False`` is for replays."""
+    known = {"hatui", *SECTIONS}
+    for key in doc:
+        if key not in known:
+            raise ConfigError(file, key, f"one of the sections ({', '.join(sorted(known))})", "an unknown section")
+    settings = convert(doc["hatui"], Settings, file, "hatui") if "hatui" in doc else Settings()
+    if settings.interval <= 0 or settings.timeout <= 0:
+        raise ConfigError(file, "hatui.interval" if settings.interval <= 0 else "hatui.timeout", "a number > 0")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        if name in doc:
+            section = convert(doc[name], cls, file, name)
+            sections[name] = section.validate(file, resolve_secrets)
+    return Config(path=file, hatui=settings, sections=sections, document=doc)
+
+
+def find_config(explicit: str | None) -> Path | None:
+    """The config file to use, by the documented search order, or None if there is none."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("HATUI_CONFIG"):
+        return Path(os.environ["HATUI_CONFIG"])
+    local = Path("hatui.toml")
+    if local.exists():
+        return local
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "hatui" / "hatui.toml"
+    return xdg if xdg.exists() else None
+
+
+def load(explicit: str | None = None) -> Config:
+    path = find_config(explicit)
+    if path is None:
+        raise ConfigError("hatui.toml", "(file)", "a config file: --config PATH, $HATUI_CONFIG, ./hatui.toml "
+                          "or ~/.config/hatui/hatui.toml (see hatui.example.toml)", "none found")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), "(file)", "a readable file", exc.strerror or str(exc)) from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "(file)", "UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "(syntax)", "valid TOML", str(exc)) from None
+    return parse(doc, str(path))
+
+
+_SECRET_KEYS = ("password", "password_env", "password_file", "token")
+
+
+def public_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a config document without any key that holds or points at a secret."""
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items() if not any(s in k for s in _SECRET_KEYS)}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+    return scrub(doc)

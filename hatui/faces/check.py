@@ -1,0 +1,68 @@
+"""``hatui check``: one poll round, then a Nagios-style exit code and summary (or JSON).
+
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios plugin guidelines).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from hatui.config import Config
+from hatui.faces.jsonout import finding_json, iso
+from hatui.feed import LiveFeed
+from hatui.model import Severity
+from hatui.monitor import Assessment, Monitor
+from hatui.sources import build_sources
+
+
+async def _one_round(config: Config) -> Assessment:
+    started = time.time()
+    monitor = Monitor(config, started_at=started)
+    feed = LiveFeed(build_sources(config))
+    try:
+        await feed.poll_round(monitor.ingest)
+    finally:
+        feed.close()
+    # Judge as if the stale limit had passed: a target that gave nothing in this round is UNKNOWN.
+    monitor.started_at = started - max((s.stale_after for s in monitor.specs), default=0) - 1
+    return monitor.assess(time.time())
+
+
+def perfdata(a: Assessment) -> str:
+    parts = []
+    for st in a.snapshot.targets.values():
+        obs = st.latest
+        if obs is not None and obs.latency is not None:
+            parts.append(f"'{st.source}_{st.target}_latency'={obs.latency:.4f}s")
+    failures = sum(1 for f in a.findings if f.kind.value == "failure")
+    spofs = len(a.findings) - failures
+    return " ".join([f"failures={failures}", f"spofs={spofs}", *parts])
+
+
+def summary_line(a: Assessment) -> str:
+    status = a.status
+    if status == Severity.OK:
+        n = len(a.snapshot.targets)
+        head = f"HATUI OK - {n} targets answered, no failure, no single point of failure"
+    else:
+        worst = [f for f in a.findings if f.severity == status]
+        more = len(a.findings) - 1
+        head = f"HATUI {status.name} - {worst[0].summary}" + (f" (+{more} more)" if more > 0 else "")
+    return f"{head} | {perfdata(a)}"
+
+
+def run_check(config: Config, as_json: bool) -> int:
+    a = asyncio.run(_one_round(config))
+    if as_json:
+        doc = {
+            "status": a.status.label,
+            "checked_at": iso(a.snapshot.taken_at),
+            "findings": [finding_json(f) for f in a.findings],
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(summary_line(a))
+        for f in a.findings[1:]:
+            print(f"{f.severity.name}: {f.summary}")
+    return a.status.exit_code

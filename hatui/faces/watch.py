@@ -1,0 +1,65 @@
+"""``hatui watch``: headless live run; one JSON line each time a finding opens or clears.
+
+``{"at": ISO-8601, "event": "opened"|"cleared", "finding": {...}}``. Assessments run on every
+observation (coalesced to at most one per EVAL_GAP), so an event is printed as soon as the poll
+that shows it returns, not on a fixed tick.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from hatui.config import Config
+from hatui.faces.jsonout import finding_json, iso
+from hatui.feed import LiveFeed
+from hatui.model import Observation
+from hatui.monitor import Assessment, Monitor
+from hatui.sources import build_sources
+
+EVAL_GAP = 0.02  # seconds: coalesces a burst of observations into one assessment
+TICK = 0.25      # seconds: re-assess without observations (ages grow, polls hang)
+
+
+def events_of(a: Assessment) -> list[dict]:
+    out = [{"at": iso(a.snapshot.taken_at), "event": "opened", "finding": finding_json(f)} for f in a.opened]
+    out += [{"at": iso(a.snapshot.taken_at), "event": "cleared", "finding": finding_json(f)} for f in a.cleared]
+    return out
+
+
+async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float], stop: asyncio.Event | None = None) -> None:
+    dirty = asyncio.Event()
+
+    def sink(obs: Observation) -> None:
+        monitor.ingest(obs)
+        dirty.set()
+
+    task = asyncio.create_task(feed.run(sink))
+    stop = stop or asyncio.Event()
+    try:
+        while not stop.is_set() and not task.done():
+            try:
+                await asyncio.wait_for(dirty.wait(), timeout=TICK)
+                await asyncio.sleep(EVAL_GAP)
+            except TimeoutError:
+                pass
+            dirty.clear()
+            for ev in events_of(monitor.assess(clock(), feed.pending())):
+                out.write(json.dumps(ev) + "\n")
+            out.flush()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def run_watch(config: Config) -> int:
+    monitor = Monitor(config, started_at=time.time())
+    feed = LiveFeed(build_sources(config))
+    try:
+        asyncio.run(watch(monitor, feed, sys.stdout, time.time))
+    except KeyboardInterrupt:
+        pass
+    return 0

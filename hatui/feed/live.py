@@ -1,0 +1,138 @@
+"""Live polling: one asyncio task per target, re-armed after each poll completes.
+
+- Blocking clients run in a single-thread executor of their own, so a frozen server holds one
+  thread and delays nobody else; a poll never overlaps the previous one for the same target.
+- The client's own timeouts end a poll. As a safety net the poller also gives up waiting after
+  ``3 x timeout + 1 s`` and reports a timeout, but still waits for that thread before polling that
+  target again, so threads can never pile up.
+- Between polls, a source may offer a socket (``wake_fd``): if it becomes readable (the server
+  closed the connection) the next poll starts at once instead of at the end of the interval.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from hatui.model import Failure, FailureKind, Observation
+from hatui.sources.base import BlockingSource
+
+Sink = Callable[[Observation], None]
+
+MIN_GAP = 0.05  # never poll one target more often than this, whatever wakes it
+
+
+class LiveFeed:
+    def __init__(self, sources: list[BlockingSource], clock: Callable[[], float] = time.time) -> None:
+        self.sources = sources
+        self.clock = clock
+        self._pending: dict[tuple[str, str], float] = {}
+        self._executors: dict[tuple[str, str], ThreadPoolExecutor] = {}
+        self._stuck: dict[tuple[str, str], asyncio.Future] = {}  # polls whose client ignored its timeout
+
+    def pending(self) -> dict[tuple[str, str], float]:
+        """Targets with a poll in flight -> when it started (clock time)."""
+        return dict(self._pending)
+
+    async def run(self, sink: Sink) -> None:
+        """Poll every target until cancelled."""
+        tasks = [asyncio.create_task(self._loop(src, sink), name=f"poll {src.spec.source}/{src.spec.name}")
+                 for src in self.sources]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.close()
+
+    async def poll_round(self, sink: Sink) -> None:
+        """Poll every target once, concurrently (for ``hatui check``)."""
+        await asyncio.gather(*(self._poll_once(src, sink) for src in self.sources))
+
+    async def _loop(self, src: BlockingSource, sink: Sink) -> None:
+        # spread the first polls a little so N targets do not fire in the same millisecond
+        await asyncio.sleep(random.uniform(0, min(0.2, src.spec.interval / 4)))
+        while True:
+            started = time.monotonic()
+            await self._poll_once(src, sink)
+            rest = src.spec.interval * random.uniform(0.95, 1.05)
+            await self._idle(src, max(MIN_GAP, rest), started)
+
+    async def _poll_once(self, src: BlockingSource, sink: Sink) -> None:
+        key = src.spec.key
+        at = self.clock()
+        self._pending[key] = at
+        t0 = time.monotonic()
+        failure: Failure | None = None
+        data: dict = {}
+        try:
+            if src.blocking:
+                data, failure = await self._run_blocking(src)
+            else:
+                data = await asyncio.wait_for(src.poll(), timeout=3 * src.spec.timeout + 1)  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            failure = Failure(FailureKind.TIMEOUT, "no answer within the timeout")
+        except Exception as exc:  # noqa: BLE001 - any client error is an observation, never a crash
+            failure = src.classify(exc)
+        finally:
+            self._pending.pop(key, None)
+        sink(Observation(src.spec.source, src.spec.name, at, time.monotonic() - t0,
+                         data=data if failure is None else {}, failure=failure))
+
+    async def _run_blocking(self, src: BlockingSource) -> tuple[dict, Failure | None]:
+        loop = asyncio.get_running_loop()
+        ex = self._executors.get(src.spec.key)
+        if ex is None:
+            ex = self._executors[src.spec.key] = ThreadPoolExecutor(1, thread_name_prefix=f"hatui-{src.spec.name}")
+        fut = loop.run_in_executor(ex, src.poll)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout=3 * src.spec.timeout + 1), None
+        except TimeoutError:
+            # The client ignored its own timeout. Report it now; the thread is still busy, so the
+            # next poll of this target waits for it (see _idle) rather than queueing behind it.
+            self._stuck[src.spec.key] = fut
+            return {}, Failure(FailureKind.TIMEOUT, "no answer; the client is still waiting")
+
+    async def _idle(self, src: BlockingSource, seconds: float, started: float) -> None:
+        stuck = self._stuck.pop(src.spec.key, None)
+        if stuck is not None:
+            self._pending[src.spec.key] = self.clock()
+            try:
+                await stuck
+            except Exception:  # noqa: BLE001 - its outcome was already reported as a timeout
+                pass
+            finally:
+                self._pending.pop(src.spec.key, None)
+        fd = src.wake_fd() if src.blocking else None
+        if fd is None:
+            await asyncio.sleep(seconds)
+            return
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        try:
+            loop.add_reader(fd, woken.set)
+        except (OSError, ValueError):
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(woken.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        finally:
+            loop.remove_reader(fd)
+        if woken.is_set():  # the server closed our connection: look now, but not in a tight loop
+            await asyncio.sleep(max(0.0, MIN_GAP - (time.monotonic() - started)))
+
+    def close(self) -> None:
+        for src in self.sources:
+            try:
+                src.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        for ex in self._executors.values():
+            ex.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,60 @@
+"""Finding: one failure or single point of failure, with a stable id and a lifecycle."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+class FindingKind(enum.StrEnum):
+    FAILURE = "failure"  # something is broken now
+    SPOF = "spof"        # nothing is broken, but one more loss takes a service down
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``max()`` gives the worst; the values are Nagios exit codes' order."""
+
+    OK = 0
+    WARNING = 1
+    UNKNOWN = 2  # worse than a warning: we cannot tell, so the operator must look
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def exit_code(self) -> int:
+        return {Severity.OK: 0, Severity.WARNING: 1, Severity.CRITICAL: 2, Severity.UNKNOWN: 3}[self]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A condition a rule detected. ``id`` is stable across polls: ``<rule>:<subject>``.
+
+    ``since`` is filled by the lifecycle tracker (when the condition was first seen); rules
+    leave it None. ``area`` names the pane it belongs to (galera, rabbitmq, ...).
+    """
+
+    id: str
+    kind: FindingKind
+    severity: Severity
+    area: str
+    subject: str
+    summary: str
+    since: float | None = None
+    confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
+
+    def with_since(self, since: float) -> Finding:
+        return replace(self, since=since)
+
+    def to_json(self, iso) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "severity": self.severity.label,
+            "area": self.area,
+            "subject": self.subject,
+            "summary": self.summary,
+            "since": iso(self.since) if self.since is not None else None,
+        }

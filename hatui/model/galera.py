@@ -1,0 +1,118 @@
+"""Galera node status: the wsrep fields hatui reads, parsed from ``SHOW GLOBAL STATUS``.
+
+One table (WSREP_FIELDS) says which status variables are read and what they mean; the value
+object ``GaleraStatus`` gives the derived facts rules need (is_primary, is_synced, ...).
+Field meanings: MariaDB Galera "wsrep status variables" documentation.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# variable -> what it tells the operator
+WSREP_FIELDS = {
+    "wsrep_cluster_status": "Primary, Non-Primary or Disconnected: only a Primary component takes writes",
+    "wsrep_cluster_size": "members in this node's component",
+    "wsrep_cluster_conf_id": "membership change counter: equal on every member of one component",
+    "wsrep_cluster_state_uuid": "history id of the cluster: equal on every node of one cluster",
+    "wsrep_local_state": "numeric state: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced",
+    "wsrep_local_state_comment": "the state in words",
+    "wsrep_ready": "ON when the node accepts queries",
+    "wsrep_connected": "ON when the node has a network connection to the group",
+    "wsrep_flow_control_paused_ns": "cumulative ns replication was paused by flow control",
+    "wsrep_flow_control_sent": "flow control pause events this node sent: it is the slow one",
+    "wsrep_flow_control_recv": "flow control pause events this node received",
+    "wsrep_local_recv_queue": "write sets waiting to be applied here",
+    "wsrep_local_send_queue": "write sets waiting to be sent from here",
+    "wsrep_desync_count": "how many times the node was desynced on purpose (backup, DDL)",
+    "wsrep_incoming_addresses": "client addresses of the component's members",
+}
+
+
+class StatusGarbled(ValueError):
+    """The answer is not a Galera node's status (wsrep off, or not MariaDB at all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GaleraStatus:
+    cluster_status: str
+    cluster_size: int
+    conf_id: int
+    state_uuid: str
+    local_state: int
+    state_comment: str
+    ready: bool
+    connected: bool
+    fc_paused_ns: int
+    fc_sent: int
+    fc_recv: int
+    recv_queue: int
+    send_queue: int
+    desync_count: int
+    incoming: tuple[str, ...]
+    node_name: str = ""
+    cluster_name: str = ""
+    version: str = ""
+
+    @property
+    def is_primary(self) -> bool:
+        return self.cluster_status == "Primary"
+
+    @property
+    def is_synced(self) -> bool:
+        return self.local_state == 4
+
+    @property
+    def view(self) -> tuple[int, str, int]:
+        """What a member believes the component is: equal on every member of one component."""
+        return (self.conf_id, self.state_uuid, self.cluster_size)
+
+
+def _int(status: Mapping[str, str], key: str, default: int | None = None) -> int:
+    raw = status.get(key)
+    if raw is None or raw == "":
+        if default is None:
+            raise StatusGarbled(f"missing {key}")
+        return default
+    try:
+        return int(float(raw))
+    except ValueError:
+        raise StatusGarbled(f"{key} is not a number: {raw[:40]!r}") from None
+
+
+def parse_wsrep_status(data: Mapping[str, Any]) -> GaleraStatus:
+    """Parse the source's data: ``{"status": {wsrep_*: str}, "variables": {...}}``.
+
+    Raises StatusGarbled when the answer lacks what every Galera node reports.
+    """
+    status = data.get("status")
+    if not isinstance(status, Mapping):
+        raise StatusGarbled("no status table in the answer")
+    variables = data.get("variables") or {}
+    if "wsrep_cluster_status" not in status:
+        raise StatusGarbled("no wsrep status: is wsrep enabled on this server?")
+    if status.get("wsrep_ready") == "OFF" and status.get("wsrep_connected") == "OFF" and \
+            "wsrep_cluster_size" not in status:
+        raise StatusGarbled("wsrep provider not loaded")
+    incoming = tuple(a for a in str(status.get("wsrep_incoming_addresses", "")).split(",") if a)
+    return GaleraStatus(
+        cluster_status=str(status["wsrep_cluster_status"]),
+        cluster_size=_int(status, "wsrep_cluster_size"),
+        conf_id=_int(status, "wsrep_cluster_conf_id", -1),
+        state_uuid=str(status.get("wsrep_cluster_state_uuid", "")),
+        local_state=_int(status, "wsrep_local_state", 0),
+        state_comment=str(status.get("wsrep_local_state_comment", "")),
+        ready=status.get("wsrep_ready") == "ON",
+        connected=status.get("wsrep_connected") == "ON",
+        fc_paused_ns=_int(status, "wsrep_flow_control_paused_ns", 0),
+        fc_sent=_int(status, "wsrep_flow_control_sent", 0),
+        fc_recv=_int(status, "wsrep_flow_control_recv", 0),
+        recv_queue=_int(status, "wsrep_local_recv_queue", 0),
+        send_queue=_int(status, "wsrep_local_send_queue", 0),
+        desync_count=_int(status, "wsrep_desync_count", 0),
+        incoming=incoming,
+        node_name=str(variables.get("wsrep_node_name", "")),
+        cluster_name=str(variables.get("wsrep_cluster_name", "")),
+        version=str(variables.get("version", "")),
+    )

@@ -1,0 +1,95 @@
+"""Observation: one poll of one target, frozen and timestamped, either data or a failure.
+
+Observations are the only thing sources produce and the only thing recordings hold, so they
+are plain JSON-able values: ``data`` is what the server said (raw fields, parsed later by pure
+code in this package), never a client object.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+class FailureKind(enum.StrEnum):
+    """Why a poll got no usable answer. Each reads differently to an operator."""
+
+    REFUSED = "refused"          # TCP RST: nothing listens (process dead, port closed)
+    TIMEOUT = "timeout"          # no answer within the client's own timeout (frozen, blackholed)
+    UNREACHABLE = "unreachable"  # no route / host unreachable / link down
+    AUTH = "auth"                # credentials refused
+    FORBIDDEN = "forbidden"      # authenticated, but the account may not read this
+    TLS = "tls"                  # certificate or handshake failure
+    GARBLED = "garbled"          # an answer that is not what this server should say
+    HTTP = "http"                # an HTTP error status (5xx, unexpected 4xx)
+    NOT_FOUND = "not_found"      # the thing asked about does not exist there
+    ERROR = "error"              # anything else, with its message
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    kind: FailureKind
+    message: str  # already redacted: never holds a secret
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "message": self.message}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Failure:
+        return cls(FailureKind(raw["kind"]), str(raw["message"]))
+
+
+def _freeze(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one poll of ``source``/``target`` saw at ``observed_at`` (epoch seconds).
+
+    ``latency`` is the poll's own duration. Exactly one of ``data`` (non-empty or not) and
+    ``failure`` describes the outcome: ``failure`` set means the target gave no usable answer.
+    """
+
+    source: str
+    target: str
+    observed_at: float
+    latency: float | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    failure: Failure | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, MappingProxyType):
+            object.__setattr__(self, "data", _freeze(self.data))
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.target)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "target": self.target, "at": round(self.observed_at, 3)}
+        if self.latency is not None:
+            out["latency"] = round(self.latency, 4)
+        if self.failure is not None:
+            out["failure"] = self.failure.to_json()
+        else:
+            out["data"] = dict(self.data)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Observation:
+        failure = raw.get("failure")
+        return cls(
+            source=str(raw["source"]),
+            target=str(raw["target"]),
+            observed_at=float(raw["at"]),
+            latency=None if raw.get("latency") is None else float(raw["latency"]),
+            data=raw.get("data") or {},
+            failure=Failure.from_json(failure) if failure else None,
+        )

@@ -1,0 +1,106 @@
+"""The monitor: latest observations in, immutable snapshot and findings (with their lifecycle) out.
+
+It is the one place that holds state between polls, and it is owned by a single face: the feed
+writes observations into it, the face asks it for an ``Assessment`` whenever it wants to draw or
+print. Judgement itself is in ``hatui.rules`` (pure functions of the snapshot).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hatui.config import Config
+from hatui.model import Finding, FindingKind, Observation, Severity, Snapshot, TargetState
+from hatui.rules import evaluate
+from hatui.topology import TargetSpec, target_specs
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    snapshot: Snapshot
+    findings: tuple[Finding, ...]   # open findings, worst first, each with ``since``
+    opened: tuple[Finding, ...]     # opened by this assessment
+    cleared: tuple[Finding, ...]    # cleared by this assessment (``since`` = when it had opened)
+
+    @property
+    def status(self) -> Severity:
+        return max((f.severity for f in self.findings), default=Severity.OK)
+
+    def of_area(self, area: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.area == area)
+
+    def of_subject(self, area: str, subject: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.area == area and f.subject == subject)
+
+
+class FindingTracker:
+    """Gives each finding its ``since`` and says what opened and cleared between two evaluations.
+
+    A finding with ``confirm`` > 0 opens only after its condition held that long (rules use it for
+    views known to be briefly inconsistent, such as a thawed Galera node's old view for ~0.1 s).
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, Finding] = {}
+        self._candidates: dict[str, float] = {}
+
+    def update(self, now: float, found: list[Finding]) -> tuple[list, list, list]:
+        current: dict[str, Finding] = {}
+        opened: list[Finding] = []
+        for f in found:
+            if f.id in self._open:
+                current[f.id] = f.with_since(self._open[f.id].since or now)
+                continue
+            first = self._candidates.setdefault(f.id, now)
+            if now - first >= f.confirm:
+                current[f.id] = f.with_since(first)
+                opened.append(current[f.id])
+        seen = {f.id for f in found}
+        self._candidates = {k: v for k, v in self._candidates.items() if k in seen and k not in current}
+        cleared = [f for fid, f in self._open.items() if fid not in current]
+        self._open = current
+        return list(current.values()), opened, cleared
+
+
+def _order(f: Finding) -> tuple:
+    return (-int(f.severity), f.kind != FindingKind.FAILURE, f.area, f.subject, f.id)
+
+
+class Monitor:
+    def __init__(self, config: Config, specs: list[TargetSpec] | None = None, started_at: float = 0.0) -> None:
+        self.config = config
+        self.specs = specs if specs is not None else target_specs(config)
+        self.started_at = started_at
+        self._latest: dict[tuple[str, str], Observation] = {}
+        self._previous: dict[tuple[str, str], Observation] = {}
+        self._tracker = FindingTracker()
+        self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
+
+    def ingest(self, obs: Observation) -> None:
+        key = obs.key
+        old = self._latest.get(key)
+        if old is not None and old.observed_at > obs.observed_at:
+            return  # late arrival of an older poll: never overwrite newer knowledge
+        if old is not None:
+            self._previous[key] = old
+        self._latest[key] = obs
+        self.version += 1
+
+    def snapshot(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Snapshot:
+        pending = pending or {}
+        states = []
+        for spec in self.specs:
+            latest = self._latest.get(spec.key)
+            age = None if latest is None else max(0.0, now - latest.observed_at)
+            fresh = age is not None and age <= spec.stale_after
+            started = pending.get(spec.key)
+            states.append(TargetState(
+                spec.source, spec.name, latest, self._previous.get(spec.key), age, fresh,
+                pending_for=0.0 if started is None else max(0.0, now - started),
+            ))
+        return Snapshot.of(now, states)
+
+    def assess(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Assessment:
+        snap = self.snapshot(now, pending)
+        found = evaluate(snap, self.config, self.specs, self.started_at)
+        current, opened, cleared = self._tracker.update(now, found)
+        return Assessment(snap, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared))

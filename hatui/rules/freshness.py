@@ -1,0 +1,62 @@
+"""Rules every target shares: no answer, stale answer, and a poll taking too long."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hatui.model import Finding, FindingKind, Severity
+from hatui.rules import RuleContext
+from hatui.ui_words import AREA_OF_SOURCE, failure_words, human_age
+
+# A status query normally answers in milliseconds; one outstanding for half its timeout is already
+# unusual and is shown before the timeout fires (a frozen server: lab SIGSTOP, see bench/).
+SLOW_FRACTION = 0.5
+
+
+def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
+    """The last poll failed: refused, timeout, auth, TLS ... (fresh failures only)."""
+    for spec in ctx.specs:
+        st = ctx.snapshot.get(*spec.key)
+        if st is None or st.latest is None or st.latest.ok or not st.fresh:
+            continue
+        failure = st.latest.failure
+        yield Finding(
+            id=f"{spec.source}.unreachable:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.CRITICAL,
+            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
+            summary=f"{spec.name}: {failure_words(failure)}",
+        )
+
+
+def target_stale(ctx: RuleContext) -> Iterator[Finding]:
+    """No answer for longer than the target's stale limit, or none yet: UNKNOWN, never healthy."""
+    for spec in ctx.specs:
+        st = ctx.snapshot.get(*spec.key)
+        if st is None or st.fresh:
+            continue
+        if st.latest is None:
+            if ctx.now - ctx.started_at <= spec.stale_after:
+                continue  # still waiting for the first answer: shown as "waiting", not a finding
+            summary = f"{spec.name}: no answer yet after {human_age(ctx.now - ctx.started_at)}"
+        else:
+            summary = f"{spec.name}: last answer {human_age(st.age)} ago: data is stale"
+        yield Finding(
+            id=f"{spec.source}.stale:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
+            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name, summary=summary,
+        )
+
+
+def target_slow(ctx: RuleContext) -> Iterator[Finding]:
+    """A poll outstanding for more than half its timeout: the server is frozen or overloaded."""
+    for spec in ctx.specs:
+        st = ctx.snapshot.get(*spec.key)
+        if st is None or st.pending_for < SLOW_FRACTION * spec.timeout:
+            continue
+        if st.latest is not None and not st.latest.ok and st.fresh:
+            continue  # already reported as unreachable
+        yield Finding(
+            id=f"{spec.source}.slow:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.WARNING,
+            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
+            summary=f"{spec.name}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)",
+        )
+
+
+RULES = [target_unreachable, target_stale, target_slow]

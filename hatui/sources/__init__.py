@@ -1,0 +1,23 @@
+"""Sources: I/O against one kind of server each, nothing else.
+
+A source object polls one target and returns the server's answer as plain JSON-able data, or
+raises; ``classify`` turns the exception into a Failure an operator can read. Every client call
+carries its own connect and read timeout. Parsing and judgement live elsewhere (model, rules).
+"""
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.sources.base import AsyncSource, BlockingSource, Source
+
+
+def build_sources(config: Config) -> list[Source]:
+    """One source object per configured target."""
+    out: list[Source] = []
+    if config.galera:
+        from hatui.sources.galera import galera_sources
+
+        out += galera_sources(config)
+    return out
+
+
+__all__ = ["AsyncSource", "BlockingSource", "Source", "build_sources"]

@@ -1,0 +1,85 @@
+"""What the poller needs from a source, and the failure classification every source shares."""
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+from typing import Any
+
+from hatui.model import Failure, FailureKind
+from hatui.secrets import redact
+from hatui.topology import TargetSpec
+
+
+class BlockingSource:
+    """A source whose client blocks (pymysql, pika, ipmitool): the poller runs it in its own thread."""
+
+    blocking = True
+
+    def __init__(self, spec: TargetSpec) -> None:
+        self.spec = spec
+
+    def poll(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def wake_fd(self) -> int | None:
+        """A socket that becomes readable when the server goes away (or speaks): poll at once."""
+        return None
+
+    def classify(self, exc: BaseException) -> Failure:
+        return classify_exception(exc)
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncSource(BlockingSource):
+    """A source with an asyncio client (httpx): polled on the event loop."""
+
+    blocking = False
+
+    async def poll(self) -> dict[str, Any]:  # type: ignore[override]
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        pass
+
+
+Source = BlockingSource
+
+
+class SourceError(Exception):
+    """Raised by a source for a failure it has already classified."""
+
+    def __init__(self, kind: FailureKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+_ERRNO_KIND = {
+    errno.ECONNREFUSED: FailureKind.REFUSED,
+    errno.ECONNRESET: FailureKind.REFUSED,
+    errno.ETIMEDOUT: FailureKind.TIMEOUT,
+    errno.EHOSTUNREACH: FailureKind.UNREACHABLE,
+    errno.ENETUNREACH: FailureKind.UNREACHABLE,
+    errno.EHOSTDOWN: FailureKind.UNREACHABLE,
+}
+
+
+def classify_exception(exc: BaseException) -> Failure:
+    """The generic part: socket and TLS errors look the same under every client."""
+    if isinstance(exc, SourceError):
+        return Failure(exc.kind, redact(str(exc)))
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:  # walk the cause chain: clients wrap OSErrors
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLError | ssl.CertificateError):
+            return Failure(FailureKind.TLS, redact(f"TLS: {cur}"))
+        if isinstance(cur, socket.timeout | TimeoutError):
+            return Failure(FailureKind.TIMEOUT, "no answer within the timeout")
+        if isinstance(cur, OSError) and cur.errno in _ERRNO_KIND:
+            kind = _ERRNO_KIND[cur.errno]
+            return Failure(kind, redact(cur.strerror or str(cur)))
+        cur = cur.__cause__ or cur.__context__
+    return Failure(FailureKind.ERROR, redact(f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,1 @@
+"""The Textual face: an app whose panes only render what ``hatui.ui.format`` computed."""

@@ -1,0 +1,115 @@
+"""The hatui Textual app: a feed and a monitor behind, panes in front.
+
+The feed runs as an asyncio task on the app's loop (blocking clients are in their own threads
+inside the feed), writes observations into the monitor, and asks for a redraw; the app assesses
+at most every REDRAW_GAP and hands each pane its PaneModel. Nothing here blocks.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from importlib import resources
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Footer, Static
+
+from hatui.config import Config
+from hatui.model import Observation, Severity
+from hatui.monitor import Assessment, Monitor
+from hatui.ui import format as fmt
+from hatui.ui.panes import AreaPane
+
+REDRAW_GAP = 0.05  # s: coalesces a burst of observations into one redraw
+TICK = 1.0         # s: redraw without news, so ages and "no answer for" counters move
+WIDE = 150         # columns from which panes sit side by side
+
+AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endpoints"),
+         ("services", "Compute services"), ("hosts", "Hosts"))
+
+
+def theme_path() -> str:
+    return str(resources.files("hatui").joinpath("themes", "hatui.tcss"))
+
+
+class HatuiApp(App):
+    CSS_PATH = theme_path()
+    TITLE = "hatui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("f", "focus_pane('findings')", "Findings"),
+        Binding("g", "focus_pane('galera')", "Galera"),
+        Binding("r", "focus_pane('rabbitmq')", "RabbitMQ"),
+        Binding("e", "focus_pane('endpoints')", "Endpoints"),
+        Binding("s", "focus_pane('services')", "Services"),
+        Binding("h", "focus_pane('hosts')", "Hosts"),
+    ]
+
+    def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live") -> None:
+        super().__init__()
+        self.config = config
+        self.feed = feed
+        self.clock = clock
+        self.mode = mode
+        self.monitor = Monitor(config, started_at=clock())
+        self._redraw_pending = False
+        self._feed_task: asyncio.Task | None = None
+        self.assessment: Assessment | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status-bar")
+        with VerticalScroll(id="body"):
+            yield AreaPane("findings", "Findings")
+            with Grid(id="areas"):
+                for area, title in AREAS:
+                    yield AreaPane(area, title)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for pane in self.query(AreaPane):
+            pane.can_focus = True
+        self._feed_task = asyncio.create_task(self.feed.run(self._on_observation))
+        self.set_interval(TICK, self.redraw)
+        self.on_resize()
+        self.redraw()
+
+    def on_resize(self, event=None) -> None:
+        self.screen.set_class(self.size.width >= WIDE, "-wide")
+
+    def _on_observation(self, obs: Observation) -> None:
+        self.monitor.ingest(obs)
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(REDRAW_GAP, self.redraw)
+
+    def redraw(self) -> None:
+        self._redraw_pending = False
+        a = self.monitor.assess(self.clock(), self.feed.pending())
+        self.assessment = a
+        self.query_one("#status-bar", Static).update(self._status_text(a))
+        self.query_one("#pane-findings", AreaPane).show(fmt.findings_pane(a))
+        self.query_one("#pane-galera", AreaPane).show(fmt.galera_pane(a, self.config))
+        for area, title in AREAS[1:]:
+            self.query_one(f"#pane-{area}", AreaPane).show(fmt.area_pane(area, title, a, self.config))
+
+    def _status_text(self, a: Assessment) -> str:
+        status = a.status
+        word = {Severity.OK: "OK", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL",
+                Severity.UNKNOWN: "UNKNOWN"}[status]
+        self.query_one("#status-bar").set_classes(f"-{status.label}")
+        clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
+        parts = [f" hatui  {word}", clock, self.mode]
+        parts += [f"TLS NOT VERIFIED: {name}" for name in fmt.insecure_sections(self.config)]
+        return "  │  ".join(parts)
+
+    def action_focus_pane(self, area: str) -> None:
+        pane = self.query_one(f"#pane-{area}", AreaPane)
+        pane.focus()
+        pane.scroll_visible()
+
+    async def on_unmount(self) -> None:
+        if self._feed_task is not None:
+            self._feed_task.cancel()
+            await asyncio.gather(self._feed_task, return_exceptions=True)

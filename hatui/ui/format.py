@@ -1,0 +1,167 @@
+"""Assessment -> what each pane shows, as plain rows of (text, tone) cells. Pure: no Textual, no Rich.
+
+A tone names how a cell reads (ok, warning, critical, unknown, spof, stale, dim); the widgets map
+tones to component styles defined in themes/*.tcss, so colours live in the theme and every tone
+also has a word or glyph that reads in monochrome.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hatui.config import Config
+from hatui.model import Finding, FindingKind, Severity
+from hatui.model.galera import StatusGarbled, parse_wsrep_status
+from hatui.monitor import Assessment
+from hatui.ui_words import failure_words, human_age
+
+Cell = tuple[str, str]  # (text, tone)
+
+TONE_OF_SEVERITY = {Severity.OK: "ok", Severity.WARNING: "warning", Severity.CRITICAL: "critical",
+                    Severity.UNKNOWN: "unknown"}
+WORD_OF_SEVERITY = {Severity.OK: "✔ OK", Severity.WARNING: "▲ WARN", Severity.CRITICAL: "✖ CRIT",
+                    Severity.UNKNOWN: "? UNKN"}
+
+
+@dataclass(frozen=True)
+class PaneModel:
+    title: str
+    headline: tuple[Cell, ...] = ()           # one line summing up the area
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Cell, ...], ...] = ()
+    note: str = ""                             # e.g. "not configured: ..."
+    tone: str = "ok"                           # the pane border reflects the worst finding
+    extra: tuple[str, ...] = field(default=())
+
+
+def worst_tone(findings: tuple[Finding, ...]) -> str:
+    if not findings:
+        return "ok"
+    worst = max(findings, key=lambda f: f.severity)
+    if worst.kind == FindingKind.SPOF and all(f.kind == FindingKind.SPOF for f in findings):
+        return "spof"
+    return TONE_OF_SEVERITY[worst.severity]
+
+
+def status_cell(findings: tuple[Finding, ...]) -> Cell:
+    """The word for one subject: its worst finding, a SPOF marker, or OK."""
+    failures = [f for f in findings if f.kind == FindingKind.FAILURE]
+    if failures:
+        worst = max(failures, key=lambda f: f.severity)
+        return WORD_OF_SEVERITY[worst.severity], TONE_OF_SEVERITY[worst.severity]
+    if findings:
+        return "◆ SPOF", "spof"
+    return WORD_OF_SEVERITY[Severity.OK], "ok"
+
+
+def findings_pane(a: Assessment) -> PaneModel:
+    now = a.snapshot.taken_at
+    rows = []
+    for f in a.findings:
+        sev_word, tone = WORD_OF_SEVERITY[f.severity], TONE_OF_SEVERITY[f.severity]
+        if f.kind == FindingKind.SPOF:
+            sev_word, tone = "◆ SPOF", "spof"
+        since = human_age(now - f.since) if f.since is not None else "-"
+        rows.append(((sev_word, tone), (f.area, "dim"), (f.summary, tone), (since, "dim")))
+    failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE)
+    spofs = len(a.findings) - failures
+    if not a.findings:
+        headline = (("✔ no failure, no single point of failure", "ok"),)
+    else:
+        headline = ((f"{failures} failure(s)", "critical" if failures else "ok"), ("  ", "dim"),
+                    (f"{spofs} single point(s) of failure", "spof" if spofs else "ok"))
+    return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows), tone=worst_tone(a.findings))
+
+
+def not_configured(title: str, section: str) -> PaneModel:
+    return PaneModel(title, note=f"not configured: add a [{section}] section to the config (see hatui.example.toml)",
+                     tone="dim")
+
+
+def _age_cell(age: float | None, fresh: bool) -> Cell:
+    if age is None:
+        return "-", "dim"
+    return (human_age(age), "dim") if fresh else (f"STALE {human_age(age)}", "stale")
+
+
+def _ms(latency: float | None) -> str:
+    return "-" if latency is None else f"{latency * 1000:.0f} ms" if latency >= 0.01 else f"{latency * 1000:.1f} ms"
+
+
+def galera_pane(a: Assessment, config: Config) -> PaneModel:
+    section = config.galera
+    if section is None:
+        return not_configured("Galera", "galera")
+    rows = []
+    primary_sizes = []
+    for node in section.nodes:
+        st = a.snapshot.get("galera", node.name)
+        findings = a.of_subject("galera", node.name)
+        word = status_cell(findings)
+        if st is None or st.latest is None:
+            rows.append((("… waiting", "dim"), (node.name, ""), ("-", "dim"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), ("", ""), ("-", "dim")))
+            continue
+        obs = st.latest
+        age = _age_cell(st.age, st.fresh)
+        if not obs.ok:
+            rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), (_ms(obs.latency), "dim"), age))
+            continue
+        try:
+            s = parse_wsrep_status(obs.data)
+        except StatusGarbled as exc:
+            rows.append((word, (node.name, ""), (f"garbled: {exc}", "unknown"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), (_ms(obs.latency), "dim"), age))
+            continue
+        tone = "stale" if not st.fresh else ""
+        if s.is_primary and st.fresh:
+            primary_sizes.append(s.cluster_size)
+        rows.append((
+            word if st.fresh else ("? STALE", "stale"),
+            (node.name, ""),
+            (s.cluster_status, tone or ("ok" if s.is_primary else "critical")),
+            (s.state_comment or str(s.local_state), tone or ("ok" if s.is_synced else "warning")),
+            (f"{s.cluster_size}/{section.size_expected}",
+             tone or ("ok" if s.cluster_size >= section.size_expected else "warning")),
+            (str(s.conf_id), tone),
+            ("ready" if s.ready else "NOT READY", tone or ("ok" if s.ready else "critical")),
+            (f"{s.recv_queue}/{s.send_queue}" + (f" fc{s.fc_sent}" if s.fc_sent else ""), tone),
+            age if not st.fresh else (_ms(obs.latency), "dim"),
+        ))
+    cluster_findings = a.of_subject("galera", section.name)
+    spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
+    if primary_sizes:
+        size = max(primary_sizes)
+        margin = (size - 1) // 2
+        headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
+                     else "warning"),
+                    ("  ", ""),
+                    (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
+    else:
+        headline = [(f"{section.name}: no Primary component seen", "critical" if a.of_area("galera") else "dim")]
+    if cluster_findings:
+        headline += [("  ", ""), status_cell(cluster_findings)]
+    tone = worst_tone(a.of_area("galera"))
+    if spofs and tone == "ok":
+        tone = "spof"
+    return PaneModel("Galera", tuple(headline),
+                     ("", "node", "component", "state", "size", "conf", "ready", "queue r/s", "latency"),
+                     tuple(rows), tone=tone)
+
+
+SECTION_OF_AREA = {"rabbitmq": "rabbitmq", "endpoints": "openstack", "services": "openstack", "hosts": "hosts"}
+
+
+def area_pane(area: str, title: str, a: Assessment, config: Config) -> PaneModel:
+    """Panes of areas whose sources are not built yet show their findings, or say not configured."""
+    section = SECTION_OF_AREA.get(area, area)
+    if config.section(section) is None:
+        return not_configured(title, section)
+    rows = tuple((status_cell((f,)), (f.subject, ""), (f.summary, TONE_OF_SEVERITY[f.severity]))
+                 for f in a.of_area(area))
+    return PaneModel(title, columns=("", "subject", "what"), rows=rows, tone=worst_tone(a.of_area(area)))
+
+
+def insecure_sections(config: Config) -> list[str]:
+    """Sections that talk TLS without verifying certificates: always said on screen."""
+    return [name for name, section in config.sections.items() if getattr(section, "insecure", False)]

@@ -1,0 +1,56 @@
+"""Pane widgets: each draws one PaneModel and nothing else (no I/O, no judgement).
+
+Tones map to component classes styled in themes/hatui.tcss, so colours follow the theme.
+"""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from hatui.ui.format import PaneModel
+
+TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim")
+
+
+class AreaPane(Static):
+    """A bordered pane showing one area (Galera, RabbitMQ, ...) or the findings list."""
+
+    COMPONENT_CLASSES = {f"pane--{t}" for t in TONES}
+
+    def __init__(self, area: str, title: str, **kw) -> None:
+        super().__init__(id=f"pane-{area}", classes="pane", **kw)
+        self.area = area
+        self.border_title = title
+        self._shown: PaneModel | None = None
+
+    def _style(self, tone: str) -> Style:
+        return self.get_component_rich_style(f"pane--{tone}") if tone in TONES else Style()
+
+    def show(self, model: PaneModel) -> None:
+        if model == self._shown:
+            return  # nothing changed: no re-render, no layout (keeps the idle CPU low)
+        self._shown = model
+        for tone in TONES:
+            self.set_class(model.tone == tone, f"-{tone}")
+        self.border_title = model.title
+        self.update(self._render(model))
+
+    def _render(self, model: PaneModel):
+        parts = []
+        if model.headline:
+            parts.append(Text.assemble(*((text, self._style(tone)) for text, tone in model.headline)))
+        if model.note:
+            parts.append(Text(model.note, style=self._style("dim")))
+        if model.columns and model.rows:
+            table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style=self._style("dim"))
+            for i, col in enumerate(model.columns):
+                last = i == len(model.columns) - 1
+                table.add_column(col, no_wrap=True, overflow="ellipsis", ratio=3 if col == "what" else None,
+                                 justify="right" if last else "left")
+            for row in model.rows:
+                table.add_row(*(Text(text, style=self._style(tone)) for text, tone in row))
+            parts.append(table)
+        return Group(*parts)

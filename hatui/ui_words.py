@@ -1,0 +1,57 @@
+"""Words shared by rules and faces: how an age, a failure or an area reads to an operator.
+
+Pure, with no Textual or Rich import (the headless core uses it too).
+"""
+from __future__ import annotations
+
+from hatui.model import Failure, FailureKind
+
+# source (module under hatui/sources) -> area (pane)
+AREA_OF_SOURCE = {
+    "galera": "galera",
+    "rabbitmq": "rabbitmq",
+    "rabbitmq-amqp": "rabbitmq",
+    "endpoint": "endpoints",
+    "haproxy": "endpoints",
+    "openstack": "services",
+    "power": "hosts",
+    "network": "hosts",
+    "local": "hosts",
+}
+
+_FAILURE_WORDS = {
+    FailureKind.REFUSED: "connection refused",
+    FailureKind.TIMEOUT: "no answer (timeout)",
+    FailureKind.UNREACHABLE: "unreachable",
+    FailureKind.AUTH: "credentials refused",
+    FailureKind.FORBIDDEN: "not allowed",
+    FailureKind.TLS: "TLS failure",
+    FailureKind.GARBLED: "garbled answer",
+    FailureKind.HTTP: "HTTP error",
+    FailureKind.NOT_FOUND: "not found",
+    FailureKind.ERROR: "error",
+}
+
+
+def failure_words(failure: Failure | None) -> str:
+    if failure is None:
+        return "ok"
+    head = _FAILURE_WORDS[failure.kind]
+    msg = failure.message.strip()
+    if not msg or msg.lower() in head.lower() or head.lower() in msg.lower():
+        return head if not msg or len(msg) <= len(head) else msg
+    return f"{head}: {msg}"
+
+
+def human_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
