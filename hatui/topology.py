@@ -24,9 +24,13 @@ class TargetSpec:
 
 
 def target_specs(config: Config) -> list[TargetSpec]:
+    """Every target of every configured section. A section lists ``(source, name, poll)`` triples
+    through ``targets()``; ``poll`` is the table holding interval/timeout (the section itself, or
+    e.g. a host's BMC table), falling back to [hatui] and then the section's defaults."""
     specs: list[TargetSpec] = []
-    galera = config.galera
-    if galera:
-        iv, to, st = config.interval(galera), config.timeout(galera), config.stale_after(galera)
-        specs += [TargetSpec("galera", n.name, iv, to, st) for n in galera.nodes]
+    for section in config.sections.values():
+        for source, name, poll in section.targets():
+            iv, to = config.interval(poll, section), config.timeout(poll, section)
+            stale = config.hatui.stale_after or 2 * iv + 2 * to
+            specs.append(TargetSpec(source, name, iv, to, stale))
     return specs

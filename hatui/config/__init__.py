@@ -46,16 +46,20 @@ class Config:
     def galera(self) -> GaleraSection | None:
         return self.sections.get("galera")
 
-    def interval(self, section: Any) -> float:
-        return getattr(section, "interval", None) or self.hatui.interval
+    def interval(self, *tables: Any) -> float:
+        """The first interval set: on the given tables in order, then [hatui]."""
+        return _first(tables, "interval") or self.hatui.interval
 
-    def timeout(self, section: Any) -> float:
-        return getattr(section, "timeout", None) or self.hatui.timeout
+    def timeout(self, *tables: Any) -> float:
+        return _first(tables, "timeout") or self.hatui.timeout
 
-    def stale_after(self, section: Any) -> float:
-        if self.hatui.stale_after:
-            return self.hatui.stale_after
-        return 2 * self.interval(section) + 2 * self.timeout(section)
+
+def _first(tables: tuple[Any, ...], name: str) -> float | None:
+    for table in tables:
+        value = getattr(table, name, None)
+        if value:
+            return value
+    return None
 
 
 def parse(doc: dict[str, Any], file: str, *, resolve_secrets: bool = True) -> Config:

@@ -34,6 +34,9 @@ class GaleraSection:
     def size_expected(self) -> int:
         return self.expected_size or len(self.nodes)
 
+    def targets(self) -> list[tuple[str, str, object]]:
+        return [("galera", n.name, self) for n in self.nodes]
+
     def validate(self, file: str, resolve_secrets: bool) -> GaleraSection:
         if not self.nodes:
             raise ConfigError(file, "galera.nodes", "at least one node", "an empty list")

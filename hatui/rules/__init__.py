@@ -33,7 +33,8 @@ Rule = Callable[[RuleContext], Iterable[Finding]]
 def all_rules() -> list[Rule]:
     from hatui.rules import freshness, galera
 
-    return [*freshness.RULES, *galera.RULES]
+    modules = [freshness, galera]  # one line per area
+    return [rule for m in modules for rule in m.RULES]
 
 
 def evaluate(snapshot: Snapshot, config: Config, specs: list[TargetSpec], started_at: float = 0.0) -> list[Finding]:

@@ -6,17 +6,24 @@ carries its own connect and read timeout. Parsing and judgement live elsewhere (
 """
 from __future__ import annotations
 
+import importlib
+
 from hatui.config import Config
 from hatui.sources.base import AsyncSource, BlockingSource, Source
+
+# config section -> "module:function" building its source objects (imported only when configured,
+# so a machine without, say, pika can still watch Galera).
+BUILDERS = {
+    "galera": "hatui.sources.galera:galera_sources",
+}
 
 
 def build_sources(config: Config) -> list[Source]:
     """One source object per configured target."""
     out: list[Source] = []
-    if config.galera:
-        from hatui.sources.galera import galera_sources
-
-        out += galera_sources(config)
+    for name in config.sections:
+        module, func = BUILDERS[name].split(":")
+        out += getattr(importlib.import_module(module), func)(config)
     return out
 
 

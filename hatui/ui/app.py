@@ -19,15 +19,13 @@ from textual.widgets import Footer, Static
 from hatui.config import Config
 from hatui.model import Observation, Severity
 from hatui.monitor import Assessment, Monitor
-from hatui.ui import format as fmt
+from hatui.ui.views import AREAS, pane_model
+from hatui.ui.views.common import insecure_sections
 from hatui.ui.panes import AreaPane
 
 REDRAW_GAP = 0.05  # s: coalesces a burst of observations into one redraw
 TICK = 1.0         # s: redraw without news, so ages and "no answer for" counters move
 WIDE = 150         # columns from which panes sit side by side
-
-AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endpoints"),
-         ("services", "Compute services"), ("hosts", "Hosts"))
 
 
 def theme_path() -> str:
@@ -89,10 +87,8 @@ class HatuiApp(App):
         a = self.monitor.assess(self.clock(), self.feed.pending())
         self.assessment = a
         self.query_one("#status-bar", Static).update(self._status_text(a))
-        self.query_one("#pane-findings", AreaPane).show(fmt.findings_pane(a))
-        self.query_one("#pane-galera", AreaPane).show(fmt.galera_pane(a, self.config))
-        for area, title in AREAS[1:]:
-            self.query_one(f"#pane-{area}", AreaPane).show(fmt.area_pane(area, title, a, self.config))
+        for pane in self.query(AreaPane):
+            pane.show(pane_model(pane.area, a, self.config))
 
     def _status_text(self, a: Assessment) -> str:
         status = a.status
@@ -101,7 +97,7 @@ class HatuiApp(App):
         self.query_one("#status-bar").set_classes(f"-{status.label}")
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
         parts = [f" hatui  {word}", clock, self.mode]
-        parts += [f"TLS NOT VERIFIED: {name}" for name in fmt.insecure_sections(self.config)]
+        parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
 
     def action_focus_pane(self, area: str) -> None:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from hatui.ui.format import PaneModel
+from hatui.ui.views.common import PaneModel
 
 TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim")
 
@@ -36,9 +36,9 @@ class AreaPane(Static):
         for tone in TONES:
             self.set_class(model.tone == tone, f"-{tone}")
         self.border_title = model.title
-        self.update(self._render(model))
+        self.update(self._build(model))
 
-    def _render(self, model: PaneModel):
+    def _build(self, model: PaneModel):
         parts = []
         if model.headline:
             parts.append(Text.assemble(*((text, self._style(tone)) for text, tone in model.headline)))

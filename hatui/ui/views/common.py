@@ -1,4 +1,4 @@
-"""Assessment -> what each pane shows, as plain rows of (text, tone) cells. Pure: no Textual, no Rich.
+"""Shared pieces of the pane views: what each pane shows, as plain rows of (text, tone) cells. Pure: no Textual, no Rich.
 
 A tone names how a cell reads (ok, warning, critical, unknown, spof, stale, dim); the widgets map
 tones to component styles defined in themes/*.tcss, so colours live in the theme and every tone
@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.galera import StatusGarbled, parse_wsrep_status
 from hatui.monitor import Assessment
 from hatui.ui_words import failure_words, human_age
 
@@ -77,76 +76,14 @@ def not_configured(title: str, section: str) -> PaneModel:
                      tone="dim")
 
 
-def _age_cell(age: float | None, fresh: bool) -> Cell:
+def age_cell(age: float | None, fresh: bool) -> Cell:
     if age is None:
         return "-", "dim"
     return (human_age(age), "dim") if fresh else (f"STALE {human_age(age)}", "stale")
 
 
-def _ms(latency: float | None) -> str:
+def ms(latency: float | None) -> str:
     return "-" if latency is None else f"{latency * 1000:.0f} ms" if latency >= 0.01 else f"{latency * 1000:.1f} ms"
-
-
-def galera_pane(a: Assessment, config: Config) -> PaneModel:
-    section = config.galera
-    if section is None:
-        return not_configured("Galera", "galera")
-    rows = []
-    primary_sizes = []
-    for node in section.nodes:
-        st = a.snapshot.get("galera", node.name)
-        findings = a.of_subject("galera", node.name)
-        word = status_cell(findings)
-        if st is None or st.latest is None:
-            rows.append((("… waiting", "dim"), (node.name, ""), ("-", "dim"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), ("", ""), ("-", "dim")))
-            continue
-        obs = st.latest
-        age = _age_cell(st.age, st.fresh)
-        if not obs.ok:
-            rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), (_ms(obs.latency), "dim"), age))
-            continue
-        try:
-            s = parse_wsrep_status(obs.data)
-        except StatusGarbled as exc:
-            rows.append((word, (node.name, ""), (f"garbled: {exc}", "unknown"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), (_ms(obs.latency), "dim"), age))
-            continue
-        tone = "stale" if not st.fresh else ""
-        if s.is_primary and st.fresh:
-            primary_sizes.append(s.cluster_size)
-        rows.append((
-            word if st.fresh else ("? STALE", "stale"),
-            (node.name, ""),
-            (s.cluster_status, tone or ("ok" if s.is_primary else "critical")),
-            (s.state_comment or str(s.local_state), tone or ("ok" if s.is_synced else "warning")),
-            (f"{s.cluster_size}/{section.size_expected}",
-             tone or ("ok" if s.cluster_size >= section.size_expected else "warning")),
-            (str(s.conf_id), tone),
-            ("ready" if s.ready else "NOT READY", tone or ("ok" if s.ready else "critical")),
-            (f"{s.recv_queue}/{s.send_queue}" + (f" fc{s.fc_sent}" if s.fc_sent else ""), tone),
-            age if not st.fresh else (_ms(obs.latency), "dim"),
-        ))
-    cluster_findings = a.of_subject("galera", section.name)
-    spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
-    if primary_sizes:
-        size = max(primary_sizes)
-        margin = (size - 1) // 2
-        headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
-                     else "warning"),
-                    ("  ", ""),
-                    (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
-    else:
-        headline = [(f"{section.name}: no Primary component seen", "critical" if a.of_area("galera") else "dim")]
-    if cluster_findings:
-        headline += [("  ", ""), status_cell(cluster_findings)]
-    tone = worst_tone(a.of_area("galera"))
-    if spofs and tone == "ok":
-        tone = "spof"
-    return PaneModel("Galera", tuple(headline),
-                     ("", "node", "component", "state", "size", "conf", "ready", "queue r/s", "latency"),
-                     tuple(rows), tone=tone)
 
 
 SECTION_OF_AREA = {"rabbitmq": "rabbitmq", "endpoints": "openstack", "services": "openstack", "hosts": "hosts"}

@@ -1,0 +1,30 @@
+"""Views: Assessment -> PaneModel for each pane. Pure (no Textual, no Rich), one module per area.
+
+VIEWS maps each area to its view; an area without a view of its own lists its findings.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hatui.config import Config
+from hatui.monitor import Assessment
+from hatui.ui.views import galera
+from hatui.ui.views.common import PaneModel, area_pane, findings_pane
+
+View = Callable[[Assessment, Config], PaneModel]
+
+AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endpoints"),
+         ("services", "Compute services"), ("hosts", "Hosts"))
+
+VIEWS: dict[str, View] = {
+    "galera": galera.galera_pane,
+}
+
+
+def pane_model(area: str, a: Assessment, config: Config) -> PaneModel:
+    if area == "findings":
+        return findings_pane(a)
+    view = VIEWS.get(area)
+    if view is not None:
+        return view(a, config)
+    return area_pane(area, dict(AREAS)[area], a, config)

@@ -1,0 +1,72 @@
+"""The Galera pane: one row per node, and a headline with the cluster's quorum margin."""
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.model import FindingKind
+from hatui.model.galera import StatusGarbled, parse_wsrep_status
+from hatui.monitor import Assessment
+from hatui.ui.views.common import PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui_words import failure_words
+
+
+def galera_pane(a: Assessment, config: Config) -> PaneModel:
+    section = config.galera
+    if section is None:
+        return not_configured("Galera", "galera")
+    rows = []
+    primary_sizes = []
+    for node in section.nodes:
+        st = a.snapshot.get("galera", node.name)
+        findings = a.of_subject("galera", node.name)
+        word = status_cell(findings)
+        if st is None or st.latest is None:
+            rows.append((("… waiting", "dim"), (node.name, ""), ("-", "dim"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), ("", ""), ("-", "dim")))
+            continue
+        obs = st.latest
+        age = age_cell(st.age, st.fresh)
+        if not obs.ok:
+            rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), (ms(obs.latency), "dim"), age))
+            continue
+        try:
+            s = parse_wsrep_status(obs.data)
+        except StatusGarbled as exc:
+            rows.append((word, (node.name, ""), (f"garbled: {exc}", "unknown"), ("", ""), ("", ""), ("", ""),
+                         ("", ""), (ms(obs.latency), "dim"), age))
+            continue
+        tone = "stale" if not st.fresh else ""
+        if s.is_primary and st.fresh:
+            primary_sizes.append(s.cluster_size)
+        rows.append((
+            word if st.fresh else ("? STALE", "stale"),
+            (node.name, ""),
+            (s.cluster_status, tone or ("ok" if s.is_primary else "critical")),
+            (s.state_comment or str(s.local_state), tone or ("ok" if s.is_synced else "warning")),
+            (f"{s.cluster_size}/{section.size_expected}",
+             tone or ("ok" if s.cluster_size >= section.size_expected else "warning")),
+            (str(s.conf_id), tone),
+            ("ready" if s.ready else "NOT READY", tone or ("ok" if s.ready else "critical")),
+            (f"{s.recv_queue}/{s.send_queue}" + (f" fc{s.fc_sent}" if s.fc_sent else ""), tone),
+            age if not st.fresh else (ms(obs.latency), "dim"),
+        ))
+    cluster_findings = a.of_subject("galera", section.name)
+    spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
+    if primary_sizes:
+        size = max(primary_sizes)
+        margin = (size - 1) // 2
+        headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
+                     else "warning"),
+                    ("  ", ""),
+                    (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
+    else:
+        headline = [(f"{section.name}: no Primary component seen", "critical" if a.of_area("galera") else "dim")]
+    if cluster_findings:
+        headline += [("  ", ""), status_cell(cluster_findings)]
+    tone = worst_tone(a.of_area("galera"))
+    if spofs and tone == "ok":
+        tone = "spof"
+    return PaneModel("Galera", tuple(headline),
+                     ("", "node", "component", "state", "size", "conf", "ready", "queue r/s", "latency"),
+                     tuple(rows), tone=tone)
+
