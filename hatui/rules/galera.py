@@ -153,8 +153,10 @@ def no_primary(ctx: RuleContext) -> Iterator[Finding]:
     cluster = _cluster(ctx)
     seen = len(views)
     if seen == 0:
-        summary = f"{cluster}: no node answers: the database is unavailable or unknown"
-        severity = Severity.CRITICAL if _all_failed(ctx) else Severity.UNKNOWN
+        if not _all_failed(ctx):
+            return  # some nodes are only unknown (stale, waiting): their own findings say so
+        summary = f"{cluster}: no node answers: the database is unavailable"
+        severity = Severity.CRITICAL
     else:
         summary = f"{cluster}: no Primary component among {seen} answering node(s): writes and reads refused"
         severity = Severity.CRITICAL

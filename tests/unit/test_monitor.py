@@ -1,0 +1,66 @@
+"""Findings lifecycle, freshness and slowness, judged on the monitor's clock (no server needed)."""
+from __future__ import annotations
+
+from hatui.config import parse
+from hatui.model import Failure, FailureKind, Observation, Severity
+from hatui.monitor import Monitor
+
+CFG = parse({"galera": {"name": "db", "nodes": [{"name": f"db-{i}", "host": "127.0.0.1"} for i in (1, 2, 3)]}},
+            "x.toml", resolve_secrets=False)
+
+
+def refused(name: str, at: float) -> Observation:
+    return Observation("galera", name, at, 0.001, failure=Failure(FailureKind.REFUSED, "connection refused"))
+
+
+def ids(a) -> set[str]:
+    return {f.id for f in a.findings}
+
+
+def test_not_polled_yet_is_waiting_then_unknown_never_ok():
+    m = Monitor(CFG, started_at=100.0)
+    a = m.assess(100.5)
+    assert a.findings == ()  # still within the first stale limit: panes say "waiting"
+    stale_limit = m.specs[0].stale_after
+    a = m.assess(100.0 + stale_limit + 0.1)
+    assert a.status == Severity.UNKNOWN
+    assert {"galera.stale:db-1", "galera.stale:db-2", "galera.stale:db-3"} <= ids(a)
+
+
+def test_failure_opens_with_since_and_clears_with_event():
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(refused("db-2", 10.0))
+    a = m.assess(10.0)
+    assert "galera.unreachable:db-2" in {f.id for f in a.opened}
+    f = next(f for f in a.findings if f.id == "galera.unreachable:db-2")
+    assert f.since == 10.0 and f.severity == Severity.CRITICAL and f.summary == "db-2: connection refused"
+    m.ingest(refused("db-2", 11.0))
+    a = m.assess(11.0)
+    assert a.opened == () and next(f for f in a.findings if f.id == "galera.unreachable:db-2").since == 10.0
+    m.ingest(Observation("galera", "db-2", 12.0, 0.001, data={}))  # answers again (garbled, but answers)
+    a = m.assess(12.0)
+    assert "galera.unreachable:db-2" in {f.id for f in a.cleared}
+
+
+def test_old_answer_goes_stale_and_is_not_healthy():
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(refused("db-1", 1.0))
+    limit = m.specs[0].stale_after
+    a = m.assess(1.0 + limit + 0.5)
+    assert "galera.stale:db-1" in ids(a)
+    assert "galera.unreachable:db-1" not in ids(a)  # a stale failure is unknown, not current
+
+
+def test_slow_poll_shows_before_its_timeout():
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(Observation("galera", "db-3", 5.0, 0.002, data={}))
+    a = m.assess(6.7, pending={("galera", "db-3"): 6.0})
+    slow = next(f for f in a.findings if f.id == "galera.slow:db-3")
+    assert slow.summary == "db-3: no answer for 0.7 s (timeout 1 s)"
+
+
+def test_late_older_observation_never_overwrites_newer():
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(refused("db-1", 5.0))
+    m.ingest(Observation("galera", "db-1", 4.0, 0.001, data={}))
+    assert m.snapshot(5.0).get("galera", "db-1").latest.failure is not None
