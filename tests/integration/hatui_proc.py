@@ -1,0 +1,96 @@
+"""Run the real ``hatui`` CLI against the lab, as an operator would: check --json, watch, record.
+
+``Watcher`` runs ``hatui watch`` in a subprocess and collects its JSON lines on a reader thread,
+so a test can wait for "finding X opened" with a deadline and measure when it arrived.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def hatui_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra or {})
+    return env
+
+
+def check_json(config: Path, env: dict[str, str], timeout: float = 60) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "hatui", "check", "--json", "--config", str(config)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+class Watcher:
+    def __init__(self, config: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "hatui", "watch", "--config", str(config)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.events: list[tuple[float, dict]] = []  # (monotonic arrival, event)
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            ev = json.loads(line)
+            with self._cond:
+                self.events.append((time.monotonic(), ev))
+                self._cond.notify_all()
+
+    def open_ids(self) -> set[str]:
+        """Findings open now, from the event stream alone."""
+        out: set[str] = set()
+        with self._cond:
+            for _, ev in self.events:
+                fid = ev["finding"]["id"]
+                (out.add if ev["event"] == "opened" else out.discard)(fid)
+        return out
+
+    def wait(self, pred: Callable[[dict], bool], timeout: float, after: float = 0.0) -> tuple[float, dict]:
+        """The first event matching ``pred`` that arrived after monotonic time ``after``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for t, ev in self.events:
+                    if t >= after and pred(ev):
+                        return t, ev
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError(f"no matching event within {timeout}s; events: "
+                                         f"{[e for _, e in self.events][-15:]}; stderr: {self._stderr()}")
+                self._cond.wait(left)
+
+    def wait_opened(self, finding_id: str, timeout: float, after: float = 0.0) -> tuple[float, dict]:
+        return self.wait(lambda e: e["event"] == "opened" and e["finding"]["id"] == finding_id, timeout, after)
+
+    def wait_cleared(self, finding_id: str, timeout: float, after: float = 0.0) -> tuple[float, dict]:
+        return self.wait(lambda e: e["event"] == "cleared" and e["finding"]["id"] == finding_id, timeout, after)
+
+    def wait_quiet(self, timeout: float) -> None:
+        """Until no finding is open (the lab is healthy as hatui sees it)."""
+        deadline = time.monotonic() + timeout
+        while self.open_ids():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"findings still open after {timeout}s: {sorted(self.open_ids())}")
+            time.sleep(0.05)
+
+    def _stderr(self) -> str:
+        if self.proc.poll() is None:
+            return "(running)"
+        return (self.proc.stderr.read() if self.proc.stderr else "")[-2000:]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

@@ -1,0 +1,138 @@
+"""hatui against a real 3-node Galera cluster with real faults: what the operator sees.
+
+Each test starts from a healthy cluster (the fixture resets it), injects one fault, and asserts
+the findings hatui reports through its real faces (``watch`` events, ``check --json``), then that
+recovery clears them. Timing figures are measured in bench/, not asserted here.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.hatui_proc import check_json
+
+pytestmark = pytest.mark.lab
+
+SPOFS_1_2 = {"galera.quorum_spof:db-1", "galera.quorum_spof:db-2"}
+
+
+def finding_ids(doc: dict) -> set[str]:
+    return {f["id"] for f in doc["findings"]}
+
+
+def test_healthy_cluster_is_ok(galera_healthy, galera_config, env):
+    rc, doc = check_json(galera_config, env)
+    assert (rc, doc["status"], doc["findings"]) == (0, "ok", [])
+
+
+def test_sigkill_is_seen_at_once_then_quorum_spofs_then_recovery(galera_healthy, galera_config, watcher_factory,
+                                                                 env):
+    w = watcher_factory(galera_config)
+    w.wait_quiet(15)
+    t_kill = time.monotonic()
+    galera_healthy.kill(3)
+    _, ev = w.wait_opened("galera.unreachable:db-3", 10, after=t_kill)
+    assert ev["finding"]["summary"] == "db-3: connection refused"
+    assert ev["finding"]["severity"] == "critical"
+    # once the survivors drop db-3 from their view (~3 s), each of them is a single point of failure
+    for fid in SPOFS_1_2:
+        _, ev = w.wait_opened(fid, 20, after=t_kill)
+        assert ev["finding"]["kind"] == "spof"
+    w.wait_opened("galera.size:lab-db", 20, after=t_kill)
+    rc, doc = check_json(galera_config, env)
+    assert rc == 2 and doc["status"] == "critical"
+    assert {"galera.unreachable:db-3", "galera.size:lab-db"} | SPOFS_1_2 <= finding_ids(doc)
+    t_start = time.monotonic()
+    galera_healthy.start(3)
+    for fid in {"galera.unreachable:db-3", "galera.size:lab-db"} | SPOFS_1_2:
+        w.wait_cleared(fid, 30, after=t_start)
+    w.wait_quiet(30)
+    assert check_json(galera_config, env)[1]["status"] == "ok"
+
+
+def test_frozen_node_times_out_without_stalling_the_others(galera_healthy, galera_config, watcher_factory, env):
+    w = watcher_factory(galera_config)
+    w.wait_quiet(15)
+    t0 = time.monotonic()
+    galera_healthy.freeze(3)
+    try:
+        w.wait_opened("galera.slow:db-3", 10, after=t0)  # shown while the poll is still hanging
+        _, ev = w.wait_opened("galera.unreachable:db-3", 10, after=t0)
+        assert ev["finding"]["summary"] == "db-3: no answer (timeout)"
+        # a whole check round still ends promptly and judges the live nodes on their own answers
+        t1 = time.monotonic()
+        rc, doc = check_json(galera_config, env, timeout=20)
+        assert time.monotonic() - t1 < 15
+        assert "galera.unreachable:db-3" in finding_ids(doc)
+        assert not any(f["subject"] in ("db-1", "db-2") and f["kind"] == "failure" for f in doc["findings"])
+        assert not any(ev["finding"]["id"].startswith("galera.stale") for _, ev in w.events)
+    finally:
+        galera_healthy.thaw(3)
+    w.wait_cleared("galera.unreachable:db-3", 30)
+    w.wait_quiet(40)
+
+
+def test_clean_stop_and_restart(galera_healthy, galera_config, watcher_factory):
+    w = watcher_factory(galera_config)
+    w.wait_quiet(15)
+    t0 = time.monotonic()
+    galera_healthy.stop(3)
+    _, ev = w.wait_opened("galera.unreachable:db-3", 10, after=t0)
+    assert "refused" in ev["finding"]["summary"]
+    for fid in SPOFS_1_2:
+        w.wait_opened(fid, 20, after=t0)
+    galera_healthy.start(3)
+    w.wait_quiet(40)
+
+
+def test_partitioned_node_is_non_primary_and_survivors_become_spofs(galera_healthy, galera_config, watcher_factory,
+                                                                     env):
+    w = watcher_factory(galera_config)
+    w.wait_quiet(15)
+    t0 = time.monotonic()
+    galera_healthy.isolate(3)
+    try:
+        _, ev = w.wait_opened("galera.non_primary:db-3", 30, after=t0)
+        assert "non-Primary" in ev["finding"]["summary"]
+        for fid in SPOFS_1_2:
+            w.wait_opened(fid, 30, after=t0)
+        rc, doc = check_json(galera_config, env)
+        assert rc == 2
+        assert {"galera.non_primary:db-3", "galera.size:lab-db"} | SPOFS_1_2 <= finding_ids(doc)
+    finally:
+        galera_healthy.heal()
+    w.wait_quiet(60)
+
+
+def test_two_nodes_lost_leaves_no_primary_component(galera_healthy, galera_config, env):
+    galera_healthy.kill(2)
+    galera_healthy.kill(3)
+    galera_healthy.wait_for(lambda s: s and s.get("wsrep_cluster_status") != "Primary", nodes=[1], timeout=30)
+    rc, doc = check_json(galera_config, env)
+    assert (rc, doc["status"]) == (2, "critical")
+    ids = finding_ids(doc)
+    assert {"galera.unreachable:db-2", "galera.unreachable:db-3", "galera.non_primary:db-1",
+            "galera.no_primary:lab-db"} <= ids
+    assert not any(f["kind"] == "spof" for f in doc["findings"])  # nothing left to lose: it is down
+
+
+def test_desynced_node_is_a_warning_naming_its_state(galera_healthy, galera_config, env):
+    galera_healthy.desync(2, True)
+    try:
+        galera_healthy.wait_for(lambda s: s and s.get("wsrep_local_state") == "2", nodes=[2], timeout=20)
+        rc, doc = check_json(galera_config, env)
+        assert (rc, doc["status"]) == (1, "warning")
+        (f,) = [f for f in doc["findings"] if f["id"] == "galera.not_synced:db-2"]
+        assert "Donor/Desynced" in f["summary"]
+    finally:
+        galera_healthy.desync(2, False)
+
+
+def test_wrong_password_is_auth_failure_and_never_shown(galera_healthy, galera_config, env):
+    bad = dict(env, HATUI_LAB_GALERA_PW="Wrong-Secret-1234")
+    rc, doc = check_json(galera_config, bad)
+    assert rc == 2
+    f = next(f for f in doc["findings"] if f["id"] == "galera.unreachable:db-1")
+    assert f["summary"].startswith("db-1: credentials refused")
+    assert "Wrong-Secret-1234" not in str(doc)

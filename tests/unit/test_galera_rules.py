@@ -1,0 +1,97 @@
+"""Galera rules on captures from the real lab (tests/fixtures/galera): one verdict per state."""
+from __future__ import annotations
+
+import pytest
+
+from hatui.model import FindingKind, Observation, Severity
+from hatui.model.galera import StatusGarbled, parse_wsrep_status
+from hatui.monitor import Monitor
+from tests.fixtures_galera import CONFIG, node_observation, state_observations
+
+
+def assess(observations: list[Observation], at: float = 100.0, hold: float = 0.0):
+    m = Monitor(CONFIG, started_at=at - 1)
+    for o in observations:
+        m.ingest(o)
+    a = m.assess(at)
+    if hold:
+        a = m.assess(at + hold)
+    return a
+
+
+SPOFS = {"galera.quorum_spof:db-1", "galera.quorum_spof:db-2"}
+
+
+@pytest.mark.parametrize("state, expected, status", [
+    ("healthy", set(), Severity.OK),
+    ("one_killed", {"galera.unreachable:db-3", "galera.size:lab-db"} | SPOFS, Severity.CRITICAL),
+    ("two_nodes_clean", {"galera.unreachable:db-3", "galera.size:lab-db"} | SPOFS, Severity.CRITICAL),
+    ("isolated_node3", {"galera.non_primary:db-3", "galera.size:lab-db"} | SPOFS, Severity.CRITICAL),
+    ("two_killed", {"galera.unreachable:db-2", "galera.unreachable:db-3", "galera.non_primary:db-1",
+                    "galera.no_primary:lab-db"}, Severity.CRITICAL),
+    ("desynced_node2", {"galera.not_synced:db-2"}, Severity.WARNING),
+])
+def test_each_captured_state_gives_its_verdict(state, expected, status):
+    a = assess(state_observations(state))
+    assert {f.id for f in a.findings} == expected
+    assert a.status == status
+
+
+def test_spof_findings_name_the_survivors_and_are_spof_kind():
+    a = assess(state_observations("one_killed"))
+    spof = next(f for f in a.findings if f.id == "galera.quorum_spof:db-1")
+    assert spof.kind == FindingKind.SPOF and spof.severity == Severity.WARNING
+    assert spof.summary == ("db-1: 1 of 2 nodes in the Primary component; losing it leaves db-2 without quorum "
+                            "(non-Primary)")
+
+
+def test_non_primary_and_refused_read_clearly():
+    a = assess(state_observations("two_killed"))
+    by_id = {f.id: f for f in a.findings}
+    assert by_id["galera.unreachable:db-2"].summary == "db-2: connection refused"
+    assert by_id["galera.non_primary:db-1"].summary == "db-1: in a non-Primary component of 1: refuses reads and writes"
+
+
+def test_stale_view_after_thaw_opens_only_if_it_persists():
+    """node3 thawed still reports the 3-node view it had (captured healthy), while node1/2 moved on to
+    size 2. Composed from two real captures: the lab measured this window at ~0.1 s."""
+    obs = [node_observation("one_killed", 1), node_observation("one_killed", 2), node_observation("healthy", 3)]
+    brief = assess(obs)
+    assert "galera.split_view:lab-db" not in {f.id for f in brief.findings}
+    held = assess(obs, hold=1.5)
+    f = next(f for f in held.findings if f.id == "galera.split_view:lab-db")
+    assert "db-1, db-2 see conf 12 size 2" in f.summary and "db-3 sees" not in f.summary
+    assert "db-3 see conf 11 size 3" in f.summary
+
+
+def test_flow_control_names_the_node_that_sent_pauses():
+    base = state_observations("healthy", at=100.0)
+    later = []
+    for o in state_observations("healthy", at=101.0):
+        status = dict(o.data["status"])
+        status["wsrep_flow_control_paused_ns"] = str(int(status["wsrep_flow_control_paused_ns"]) + 400_000_000)
+        if o.target == "db-2":
+            status["wsrep_flow_control_sent"] = str(int(status["wsrep_flow_control_sent"]) + 3)
+        later.append(Observation(o.source, o.target, o.observed_at, o.latency, data={"status": status}))
+    m = Monitor(CONFIG, started_at=99)
+    for o in base + later:
+        m.ingest(o)
+    f = next(f for f in m.assess(101.0).findings if f.id == "galera.flow_control:lab-db")
+    assert f.summary == "lab-db: flow control paused replication 40% of the time; caused by db-2"
+
+
+def test_garbled_answer_marks_that_node_only():
+    obs = state_observations("healthy")
+    obs[1] = Observation("galera", "db-2", 100.0, 0.001, data={"status": {"version": "not galera"}})
+    a = assess(obs)
+    assert {f.id for f in a.findings} == {"galera.garbled:db-2"}
+    assert a.status == Severity.UNKNOWN
+    with pytest.raises(StatusGarbled):
+        parse_wsrep_status({"status": {"wsrep_cluster_status": "Primary", "wsrep_cluster_size": "x"}})
+
+
+def test_parse_reads_the_fields_operators_need():
+    s = parse_wsrep_status(node_observation("desynced_node2", 2).data)
+    assert (s.cluster_status, s.cluster_size, s.state_comment, s.local_state, s.ready) == (
+        "Primary", 3, "Donor/Desynced", 2, True)
+    assert s.is_primary and not s.is_synced
