@@ -6,21 +6,29 @@ frozen dataclass in its own module here; SECTIONS lists them. A wrong config rai
 """
 from __future__ import annotations
 
+import importlib
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hatui.config.galera import GaleraSection
 from hatui.config.schema import ConfigError, build, convert
 
 __all__ = ["Config", "ConfigError", "Settings", "load", "parse", "public_document"]
 
-# section name -> dataclass. A new source adds its section here.
-SECTIONS: dict[str, type] = {
-    "galera": GaleraSection,
+# section name -> "module:dataclass", imported only when the file has that section.
+SECTIONS: dict[str, str] = {
+    "galera": "hatui.config.galera:GaleraSection",
+    "rabbitmq": "hatui.config.rabbitmq:RabbitSection",
+    "openstack": "hatui.config.openstack:OpenStackSection",
+    "hosts": "hatui.config.hosts:HostsSection",
 }
+
+
+def section_class(name: str) -> type:
+    module, cls = SECTIONS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class Config:
         return self.sections.get(name)
 
     @property
-    def galera(self) -> GaleraSection | None:
+    def galera(self):  # -> GaleraSection | None
         return self.sections.get("galera")
 
     def interval(self, *tables: Any) -> float:
@@ -72,9 +80,9 @@ def parse(doc: dict[str, Any], file: str, *, resolve_secrets: bool = True) -> Co
     if settings.interval <= 0 or settings.timeout <= 0:
         raise ConfigError(file, "hatui.interval" if settings.interval <= 0 else "hatui.timeout", "a number > 0")
     sections = {}
-    for name, cls in SECTIONS.items():
+    for name in SECTIONS:
         if name in doc:
-            section = convert(doc[name], cls, file, name)
+            section = convert(doc[name], section_class(name), file, name)
             sections[name] = section.validate(file, resolve_secrets)
     return Config(path=file, hatui=settings, sections=sections, document=doc)
 

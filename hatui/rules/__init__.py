@@ -7,6 +7,7 @@ condition it detects, taking a ``RuleContext`` and yielding findings with stable
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -30,17 +31,26 @@ class RuleContext:
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 
-def all_rules() -> list[Rule]:
-    from hatui.rules import freshness, galera
+# config section -> the rule module judging it (imported only when that section is configured)
+RULE_MODULES = {
+    "galera": "hatui.rules.galera",
+    "rabbitmq": "hatui.rules.rabbitmq",
+    "openstack": "hatui.rules.openstack",
+    "hosts": "hatui.rules.hosts",
+}
 
-    modules = [freshness, galera]  # one line per area
+
+def all_rules(config: Config) -> list[Rule]:
+    from hatui.rules import freshness
+
+    modules = [freshness] + [importlib.import_module(RULE_MODULES[name]) for name in config.sections]
     return [rule for m in modules for rule in m.RULES]
 
 
 def evaluate(snapshot: Snapshot, config: Config, specs: list[TargetSpec], started_at: float = 0.0) -> list[Finding]:
     ctx = RuleContext(snapshot, config, tuple(specs), started_at)
     found: dict[str, Finding] = {}
-    for rule in all_rules():
+    for rule in all_rules(config):
         for f in rule(ctx):
             found.setdefault(f.id, f)  # first rule to name an id wins; ids are unique per condition
     return list(found.values())

@@ -15,6 +15,9 @@ from hatui.sources.base import AsyncSource, BlockingSource, Source
 # so a machine without, say, pika can still watch Galera).
 BUILDERS = {
     "galera": "hatui.sources.galera:galera_sources",
+    "rabbitmq": "hatui.sources.rabbitmq:rabbit_sources",
+    "openstack": "hatui.sources.openstack:openstack_sources",
+    "hosts": "hatui.sources.hosts:host_sources",
 }
 
 

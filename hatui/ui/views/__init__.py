@@ -4,11 +4,11 @@ VIEWS maps each area to its view; an area without a view of its own lists its fi
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from hatui.config import Config
 from hatui.monitor import Assessment
-from hatui.ui.views import galera
 from hatui.ui.views.common import PaneModel, area_pane, findings_pane
 
 View = Callable[[Assessment, Config], PaneModel]
@@ -16,8 +16,9 @@ View = Callable[[Assessment, Config], PaneModel]
 AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endpoints"),
          ("services", "Compute services"), ("hosts", "Hosts"))
 
-VIEWS: dict[str, View] = {
-    "galera": galera.galera_pane,
+# area -> "module:function" drawing its pane
+VIEWS: dict[str, str] = {
+    "galera": "hatui.ui.views.galera:galera_pane",
 }
 
 
@@ -26,5 +27,6 @@ def pane_model(area: str, a: Assessment, config: Config) -> PaneModel:
         return findings_pane(a)
     view = VIEWS.get(area)
     if view is not None:
-        return view(a, config)
+        module, func = view.split(":")
+        return getattr(importlib.import_module(module), func)(a, config)
     return area_pane(area, dict(AREAS)[area], a, config)
