@@ -105,7 +105,9 @@ ADMIN_USER, ADMIN_PASSWORD, ADMIN_PROJECT = "admin", "hatui-lab-admin-pw", "admi
 READER_USER, READER_PASSWORD, READER_PROJECT = "hatui-reader", "hatui-lab-reader-pw", "hatui-lab"
 SERVICE_USERS = ("nova", "placement", "glance", "neutron")
 RABBIT_USER, RABBIT_PASSWORD = "openstack", "hatui-lab-openstack-mq-pw"
-DB_NODE = 1  # Galera node every service uses (no DB VIP)
+DB_NODE = 1  # Galera node the services use (active backend of the DB VIP)
+DB_VIP_PORT = 13300  # HAProxy tcp VIP for Galera: node 1 active, nodes 2 and 3 backup (mysql-check)
+DB_CHECK_USER = "haproxy_check"  # passwordless, USAGE only: HAProxy's mysql-check logs in with it
 
 
 def service_password(user: str) -> str:
@@ -336,8 +338,8 @@ class _Admin:
         for base in urls:
             for attempt in (0, 1):
                 try:
-                    status, _, data = http("GET", base + path, headers={
-                        "X-Auth-Token": self.get_token(fresh=attempt == 1), **(headers or {})}, timeout=timeout)
+                    hdrs = {"X-Auth-Token": self.get_token(fresh=attempt == 1), **(headers or {})}
+                    status, _, data = http("GET", base + path, headers=hdrs, timeout=timeout)
                 except OSError as exc:
                     last = exc
                     break
@@ -415,8 +417,8 @@ class Lab:
     def _members(self, inst: Instance, procs: dict[int, _Proc]) -> list[_Proc]:
         """Every live process of the instance: its group plus strays carrying its marker."""
         leader = self._leader(inst, procs)
-        return sorted((p for p in procs.values() if (leader and p.pgid == leader) or inst.marker in p.cmdline),
-                      key=lambda p: p.pid)
+        mine = (p for p in procs.values() if (leader and p.pgid == leader) or inst.marker in p.cmdline)
+        return sorted(mine, key=lambda p: p.pid)
 
     def pid(self, name: str) -> int | None:
         """The group leader (master) pid of a running instance, else None."""
@@ -486,11 +488,26 @@ class Lab:
         ports = self._infra_info()["amqp_ports"]
         return "rabbit://" + ",".join(f"{RABBIT_USER}:{RABBIT_PASSWORD}@127.0.0.1:{p}" for p in ports) + "/"
 
+    @property
+    def db_port(self) -> int:
+        """Where the services reach MariaDB: the HAProxy Galera VIP (node 1 active, 2 and 3 backup), or
+        node 1 directly without haproxy."""
+        return DB_VIP_PORT if "haproxy" in self.components else self._infra_info()["db_port"]
+
     def _db_url(self, user: str, db: str) -> str:
-        return f"mysql+pymysql://{user}:{db_password(user)}@127.0.0.1:{self._infra_info()['db_port']}/{db}"
+        return f"mysql+pymysql://{user}:{db_password(user)}@127.0.0.1:{self.db_port}/{db}"
 
     def _galera_sql(self, statement: str) -> list[tuple]:
-        return self._infra_info()["galera"].sql(DB_NODE, statement, timeout=30)
+        """One statement as root on the first Galera node that takes it (node 1 first)."""
+        from . import galera
+        lab = self._infra_info()["galera"]
+        last: Exception | None = None
+        for n in (DB_NODE, *[n for n in galera.NODES if n != DB_NODE]):
+            try:
+                return lab.sql(n, statement, timeout=30)
+            except Exception as exc:  # noqa: BLE001 - pymysql errors, missing socket: try the next node
+                last = exc
+        raise LabError(f"no Galera node runs {statement[:60]!r}: {last}")
 
     def _ensure_databases(self) -> None:
         dbs = {"placement": ["placement"], "nova": ["nova_api", "nova", "nova_cell0"],
@@ -504,9 +521,27 @@ class Lab:
             self._galera_sql(f"ALTER USER '{user}'@'%' IDENTIFIED BY '{db_password(user)}'")
             for db in names:
                 self._galera_sql(f"GRANT ALL PRIVILEGES ON {db}.* TO '{user}'@'%'")
+        if "haproxy" in self.components:
+            self._galera_sql(f"CREATE USER IF NOT EXISTS '{DB_CHECK_USER}'@'%'")
+
+    def _wait_db_vip(self, timeout: float = 60.0) -> None:
+        """Until HAProxy sees the active Galera backend UP (mysql-check needs DB_CHECK_USER, rise 2)."""
+        deadline = time.monotonic() + timeout
+        rows: list[dict] = []
+        while time.monotonic() < deadline:
+            try:
+                rows = [r for r in self.haproxy_csv()
+                        if r["pxname"] == "galera" and r["svname"].startswith("node")]
+            except (OSError, LabError):
+                rows = []
+            if any(r["status"] == "UP" for r in rows):
+                return
+            time.sleep(0.2)
+        raise LabError(f"HAProxy Galera VIP :{DB_VIP_PORT} has no UP backend: "
+                       f"{[(r['svname'], r['status'], r.get('check_desc')) for r in rows]}")
 
     def _ensure_mq_user(self) -> None:
-        """Create/refresh the ``openstack`` RabbitMQ user (vhost /, all permissions) via the management API."""
+        """Create/refresh the ``openstack`` RabbitMQ user (vhost /, all permissions), management API."""
         info = self._infra_info()
         auth = base64.b64encode(":".join(info["mq_admin"]).encode()).decode()
         hdr = {"Authorization": f"Basic {auth}"}
@@ -572,7 +607,8 @@ key_repository = {ks}/credential-keys
 """)
         for inst in self.instances:
             if inst.component == "keystone":
-                _write(ETC / "keystone" / f"{inst.name}.conf", f"[DEFAULT]\nlog_file = {LOG / (inst.name + '.log')}\n")
+                _write(ETC / "keystone" / f"{inst.name}.conf",
+                       f"[DEFAULT]\nlog_file = {LOG / (inst.name + '.log')}\n")
         self._write_clouds_yaml()
 
     def _write_configs(self) -> bool:
@@ -584,8 +620,10 @@ key_repository = {ks}/credential-keys
                        f"[DEFAULT]\nhost = {inst.host}\nlog_file = {LOG / (inst.name + '.log')}\n")
         if "placement" in self.components:
             _write(ETC / "placement" / "placement.conf",
-                   f"[DEFAULT]\nlog_file = {LOG / 'placement-api@lab-ctl-0.log'}\n[api]\nauth_strategy = keystone\n"
-                   + self._dbsec("placement_database", "placement", "placement") + self._authtoken("placement"))
+                   f"[DEFAULT]\nlog_file = {LOG / 'placement-api@lab-ctl-0.log'}\n"
+                   "[api]\nauth_strategy = keystone\n"
+                   + self._dbsec("placement_database", "placement", "placement")
+                   + self._authtoken("placement"))
         if "nova" in self.components:
             (BASE / "nova" / "lock").mkdir(parents=True, exist_ok=True)
             _write(ETC / "nova" / "api-paste.ini", (VENV / "etc" / "nova" / "api-paste.ini").read_text())
@@ -643,7 +681,8 @@ lock_path = {g / 'lock'}
 """ + self._dbsec("database", "glance", "glance") + self._authtoken("glance"))
         if "neutron" in self.components:
             (BASE / "neutron" / "lock").mkdir(parents=True, exist_ok=True)
-            _write(ETC / "neutron" / "api-paste.ini", (VENV / "etc" / "neutron" / "api-paste.ini").read_text())
+            _write(ETC / "neutron" / "api-paste.ini",
+                   (VENV / "etc" / "neutron" / "api-paste.ini").read_text())
             _write(ETC / "neutron" / "neutron.conf", f"""[DEFAULT]
 host = lab-ctl-0
 core_plugin = ml2
@@ -700,12 +739,20 @@ metadata_workers = 1
             "    stats uri /",
             "    stats refresh 5s",
         ]
+        if self.needs_infra:
+            from . import galera
+            lines += ["listen galera", f"    bind 127.0.0.1:{DB_VIP_PORT}", "    mode tcp",
+                      "    timeout client 3600s", "    timeout server 3600s",
+                      f"    option mysql-check user {DB_CHECK_USER} post-41"]
+            lines += [f"    server node{n} 127.0.0.1:{galera.CLIENT_PORTS[n]} check"
+                      + ("" if n == DB_NODE else " backup") for n in galera.NODES]
         for vip, (port, path, backends) in VIPS.items():
             members = [self._by_name[b] for b in backends if b in self._by_name]
             if not members:
                 continue
             lines += [f"frontend {vip}_vip", f"    bind 127.0.0.1:{port}", f"    default_backend {vip}",
-                      f"backend {vip}", f"    option httpchk GET {path}", "    http-check expect rstatus ^[23]"]
+                      f"backend {vip}", f"    option httpchk GET {path}",
+                      "    http-check expect rstatus ^[23]"]
             lines += [f"    server {m.host} 127.0.0.1:{m.port} check" for m in members]
         return "\n".join(lines) + "\n"
 
@@ -755,8 +802,8 @@ metadata_workers = 1
         n = ETC / "neutron"
         second = (n / "plugins" / "ml2" / "ml2_conf.ini" if inst.binary == "neutron-rpc-server"
                   else n / "metadata_agent.ini")
-        return [str(BIN / inst.binary), "--config-file", str(n / "neutron.conf"), "--config-file", str(second),
-                "--config-file", own], env
+        return [str(BIN / inst.binary), "--config-file", str(n / "neutron.conf"),
+                "--config-file", str(second), "--config-file", own], env
 
     def _spawn(self, inst: Instance) -> int:
         procs = _procs()
@@ -772,6 +819,8 @@ metadata_workers = 1
                            f"(a hang_endpoint? {self._hang_pids().get(inst.port)})")
         argv, env = self._command(inst)
         LOG.mkdir(parents=True, exist_ok=True)
+        if inst.kind == "haproxy":  # a running haproxy never re-reads its config: remember what it got
+            shutil.copyfile(inst.marker, RUN / "haproxy.cfg.running")
         with open(LOG / f"{inst.name}.out", "ab") as out:
             out.write(f"\n==== {time.strftime('%F %T')} start {' '.join(argv)}\n".encode())
             out.flush()
@@ -929,17 +978,19 @@ metadata_workers = 1
             have = {e["interface"] for e in call("GET", f"/endpoints?service_id={svc['id']}")["endpoints"]}
             for iface in ("public", "internal", "admin"):
                 if iface not in have:
-                    call("POST", "/endpoints", {"endpoint": {"service_id": svc["id"], "interface": iface,
-                                                             "url": url, "region_id": REGION, "enabled": True}})
+                    call("POST", "/endpoints", {"endpoint": {
+                        "service_id": svc["id"], "interface": iface, "url": url, "region_id": REGION,
+                        "enabled": True}})
         for u in SERVICE_USERS:
             user = find_or_create("users", "user", u, {"name": u, "password": service_password(u),
                                                         "domain_id": "default"}, "&domain_id=default")
             for role in ("admin", "service"):
                 call("PUT", f"/projects/{projects['service']['id']}/users/{user['id']}/roles/{roles[role]}")
-        reader = find_or_create("users", "user", READER_USER, {"name": READER_USER, "password": READER_PASSWORD,
-                                                               "domain_id": "default"}, "&domain_id=default")
+        reader = find_or_create("users", "user", READER_USER, {
+            "name": READER_USER, "password": READER_PASSWORD, "domain_id": "default"}, "&domain_id=default")
         call("PATCH", f"/users/{reader['id']}", {"user": {"password": READER_PASSWORD}})
-        call("PUT", f"/projects/{projects[READER_PROJECT]['id']}/users/{reader['id']}/roles/{roles['reader']}")
+        project_id = projects[READER_PROJECT]["id"]
+        call("PUT", f"/projects/{project_id}/users/{reader['id']}/roles/{roles['reader']}")
         call("PUT", f"/system/users/{reader['id']}/roles/{roles['reader']}")
         stamp.write_text("ok\n")
 
@@ -948,7 +999,8 @@ metadata_workers = 1
 
     def _tables(self) -> dict[str, int]:
         rows = self._galera_sql("SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE "
-                                "table_schema IN ('nova_api','nova','nova_cell0','placement','glance','neutron') "
+                                "table_schema IN ('nova_api','nova','nova_cell0','placement','glance',"
+                                "'neutron') "
                                 "GROUP BY table_schema")
         return {str(k): int(v) for k, v in rows}
 
@@ -976,8 +1028,8 @@ metadata_workers = 1
         return sorted(todo)
 
     def _sync_placement(self) -> None:
-        self._venv_run([str(BIN / "placement-manage"), "--config-file", str(ETC / "placement" / "placement.conf"),
-                        "db", "sync"])
+        self._venv_run([str(BIN / "placement-manage"), "--config-file",
+                        str(ETC / "placement" / "placement.conf"), "db", "sync"])
 
     def _sync_nova(self) -> None:
         nm = [str(BIN / "nova-manage"), "--config-file", str(ETC / "nova" / "nova.conf")]
@@ -992,7 +1044,8 @@ metadata_workers = 1
                         "db_sync"])
 
     def _sync_neutron(self) -> None:
-        self._venv_run([str(BIN / "neutron-db-manage"), "--config-file", str(ETC / "neutron" / "neutron.conf"),
+        self._venv_run([str(BIN / "neutron-db-manage"),
+                        "--config-file", str(ETC / "neutron" / "neutron.conf"),
                         "--config-file", str(ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
                         "upgrade", "heads"])
 
@@ -1014,15 +1067,19 @@ metadata_workers = 1
                 infra.result()
         if not self.problems():
             return f"healthy, nothing to do ({time.monotonic() - t0:.1f}s)"
-        haproxy_changed = self._write_configs()
+        self._write_configs()
         if self.needs_infra:
             self._ensure_databases()
             self._ensure_mq_user()
-            synced = self._sync_schemas()
-        else:
-            synced = []
-        if haproxy_changed and "haproxy" in self.components and self.pid("haproxy@lab-ctl-0"):
-            self.stop("haproxy@lab-ctl-0")
+        if "haproxy" in self.components:  # first: it carries the DB VIP
+            started_cfg = RUN / "haproxy.cfg.running"
+            if self.pid("haproxy@lab-ctl-0") and (
+                    not started_cfg.exists() or started_cfg.read_text() != self._haproxy_cfg()):
+                self.stop("haproxy@lab-ctl-0")
+            self._start_many([self._by_name["haproxy@lab-ctl-0"]])
+            if self.needs_infra:
+                self._wait_db_vip()
+        synced = self._sync_schemas() if self.needs_infra else []
         started = self._start_many(self.instances)
         self._wait_healthy()
         extra = f", venv {venv_s:.0f}s" if venv_s else ""
@@ -1089,6 +1146,8 @@ metadata_workers = 1
         if "haproxy" in self.components:
             try:
                 for row in self.haproxy_csv():
+                    if row["pxname"] == "galera":
+                        continue  # the Galera lab's business (its tests kill nodes)
                     if row["svname"] not in ("FRONTEND", "BACKEND") and row["status"] != "UP":
                         out.append(f"haproxy {row['pxname']}/{row['svname']} {row['status']}")
             except (OSError, LabError) as exc:
@@ -1166,7 +1225,7 @@ metadata_workers = 1
         return self._signal(name, signal.SIGKILL, target)
 
     def freeze(self, name: str, target: str = "group") -> list[int]:
-        """SIGSTOP (group by default; 'worker' alone stops heartbeats/requests, 'master' alone is invisible)."""
+        """SIGSTOP (group by default; 'worker' alone stops heartbeats/requests; 'master' alone: invisible)."""
         return self._signal(name, signal.SIGSTOP, target)
 
     def thaw(self, name: str) -> list[int]:
@@ -1257,8 +1316,8 @@ metadata_workers = 1
         if port_open("127.0.0.1", port, 0.3):
             raise LabError(f"port {port} is in use; stop the instance on it first")
         proc = subprocess.Popen([sys.executable, "-c", self._HANG, "hatui-os-hang", str(port)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
         _CHILDREN.append(proc)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", port, 0.3):
