@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from importlib import resources
@@ -96,9 +97,12 @@ def _record(config: Config, output: str, duration: float | None) -> int:
 
     async def run() -> None:
         task = asyncio.create_task(feed.run(sink))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # end cleanly: a .gz needs its trailer written
+            loop.add_signal_handler(sig, task.cancel)
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=duration) if duration else await task
-        except TimeoutError:
+        except (TimeoutError, asyncio.CancelledError):
             pass
         finally:
             task.cancel()

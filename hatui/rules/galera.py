@@ -84,9 +84,8 @@ def node_not_synced(ctx: RuleContext) -> Iterator[Finding]:
     for v in node_views(ctx)[0]:
         if v.status.is_primary and not v.status.is_synced:
             state = v.status.state_comment or f"state {v.status.local_state}"
-            yield _finding("not_synced", v.name, Severity.WARNING,
-                           f"{v.name}: {state}, not Synced" + (" (desynced on purpose?)" if v.status.local_state == 2
-                                                                else ""))
+            # Donor/Desynced: serving a state transfer, or desynced by an operator (backup, DDL)
+            yield _finding("not_synced", v.name, Severity.WARNING, f"{v.name}: {state}, not Synced")
 
 
 def node_not_ready(ctx: RuleContext) -> Iterator[Finding]:
