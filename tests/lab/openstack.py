@@ -369,11 +369,13 @@ class Lab:
     haproxy_socket = HAPROXY_SOCKET
     base = BASE
 
-    def __init__(self, components: str | None = None, infra_up: bool = True):
+    def __init__(self, components: str | None = None, infra_up: bool | None = None):
         """``components``: space-separated subset of COMPONENTS (keystone always); default all, or the
         environment variable HATUI_LAB_OPENSTACK (e.g. "keystone placement nova haproxy" saves ~0.5 GB).
-        ``infra_up=False``: up() does not call the Galera/RabbitMQ labs' up() (use them as they are)."""
-        self.infra_up = infra_up
+        ``infra_up=False`` (or HATUI_LAB_OPENSTACK_INFRA_UP=0): up() does not call the Galera/RabbitMQ
+        labs' up() but uses them as they are (when another session is running faults on them)."""
+        self.infra_up = (os.environ.get("HATUI_LAB_OPENSTACK_INFRA_UP", "1") != "0"
+                         if infra_up is None else infra_up)
         spec = components or os.environ.get("HATUI_LAB_OPENSTACK") or " ".join(COMPONENTS)
         self.components = set(spec.split()) | {"keystone"}
         unknown = self.components - set(COMPONENTS)
