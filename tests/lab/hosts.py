@@ -18,7 +18,8 @@ session via ``setsid -f``; a process is recognised by a marker in /proc/PID/cmdl
   anonymous (sushy exempts it, as the spec wants); everything else answers 401 without credentials.
   HTTPS: a throw-away CA and a server cert for IP 127.0.0.1 / localhost, made with openssl at up() into
   ``<base>/tls`` (``Lab().ca_bundle``), kept while valid. Redfish and IPMI of one host are independent
-  fakes: powering a host off via IPMI does not change its Redfish PowerState (and neither touches the network).
+  fakes: powering a host off via IPMI does not change its Redfish PowerState (and neither touches the
+  network).
 
   Network: bridge br-hatui, jump-host side 10.213.0.1/24 in the root namespace; host X lives in netns
   hatui-hostX behind veth vh-hostX (root side, enslaved to the bridge) / eth0 (host side). Each host answers
@@ -54,6 +55,7 @@ Gotchas:
 Measured on this machine (2 cores, Debian 12, sushy-tools 2.2.0, OpenIPMI ipmi_sim, ipmitool 1.8.19):
   MEASUREMENTS
 """
+
 from __future__ import annotations
 
 import errno
@@ -63,6 +65,7 @@ import pickle
 import signal
 import socket
 import sqlite3
+import ssl
 import string
 import subprocess
 import sys
@@ -138,8 +141,10 @@ IPTABLES_DEFAULT = """*filter
 COMMIT
 """
 IPTABLES_BLACKHOLE = ["-A HATUI-BLACKHOLE -j DROP"]
-IPTABLES_REJECT = ["-A HATUI-REJECT -p tcp -j REJECT --reject-with tcp-reset",
-                   "-A HATUI-REJECT -j REJECT --reject-with icmp-port-unreachable"]
+IPTABLES_REJECT = [
+    "-A HATUI-REJECT -p tcp -j REJECT --reject-with tcp-reset",
+    "-A HATUI-REJECT -j REJECT --reject-with icmp-port-unreachable",
+]
 
 
 @dataclass(frozen=True)
@@ -169,11 +174,20 @@ class Host:
 
 
 HOSTS: tuple[Host, ...] = tuple(
-    Host(name=f"host{x}", address=f"10.213.0.{11 + i}", netns=f"hatui-host{x}", veth=f"vh-host{x}",
-         system_id=f"11111111-0000-4000-8000-00000000000{i + 1}", mac=f"52:54:00:13:00:{11 + i}",
-         ipmi_port=9001 + i, redfish_port=18001 + i, redfish_tls_port=18441 + i,
-         guid=f"a1234567 89abcdef a1234567 89abcd{i + 1:02x}".replace(" ", ""))
-    for i, x in enumerate("ABC"))
+    Host(
+        name=f"host{x}",
+        address=f"10.213.0.{11 + i}",
+        netns=f"hatui-host{x}",
+        veth=f"vh-host{x}",
+        system_id=f"11111111-0000-4000-8000-00000000000{i + 1}",
+        mac=f"52:54:00:13:00:{11 + i}",
+        ipmi_port=9001 + i,
+        redfish_port=18001 + i,
+        redfish_tls_port=18441 + i,
+        guid=f"a1234567 89abcdef a1234567 89abcd{i + 1:02x}".replace(" ", ""),
+    )
+    for i, x in enumerate("ABC")
+)
 HOST_BY_NAME = {h.name: h for h in HOSTS}
 
 
@@ -254,6 +268,10 @@ class Lab:
         """PEM of the lab CA that signed the HTTPS emulators' certificate (for ``verify=``)."""
         return self.base / "tls" / "ca.pem"
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts the lab CA (httpx: ``verify=lab.ssl_context()``)."""
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
+
     @property
     def credentials(self) -> tuple[str, str]:
         return BMC_USER, BMC_PASSWORD
@@ -266,10 +284,21 @@ class Lab:
             raise LabError(f"no lab host {name!r} (have {', '.join(HOST_BY_NAME)})") from None
 
     def hosts(self) -> list[dict]:
-        return [{"name": h.name, "address": h.address, "netns": h.netns, "ssh_port": SSH_PORT,
-                 "redfish_url": h.redfish_url, "redfish_https_url": h.redfish_https_url,
-                 "system_id": h.system_id, "system_path": h.system_path,
-                 "ipmi_host": BMC_HOST, "ipmi_port": h.ipmi_port} for h in HOSTS]
+        return [
+            {
+                "name": h.name,
+                "address": h.address,
+                "netns": h.netns,
+                "ssh_port": SSH_PORT,
+                "redfish_url": h.redfish_url,
+                "redfish_https_url": h.redfish_https_url,
+                "system_id": h.system_id,
+                "system_path": h.system_path,
+                "ipmi_host": BMC_HOST,
+                "ipmi_port": h.ipmi_port,
+            }
+            for h in HOSTS
+        ]
 
     def _d(self, *parts: str) -> Path:
         return self.base.joinpath(*parts)
@@ -311,8 +340,15 @@ class Lab:
         with open(logf, "ab") as out:
             out.write(f"\n=== {time.strftime('%F %T')} start: {' '.join(argv)[:300]}\n".encode())
             out.flush()
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.base,
-                           check=True, timeout=10)
+            subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.base,
+                check=True,
+                timeout=10,
+            )
         pids = wait_until(lambda: _pids_with(marker), 5, 0.02, f"process {marker} to appear")
         self._d("run", log.replace(".log", ".pid")).write_text(f"{pids[0]}\n")  # informational only
         return pids[0]
@@ -335,22 +371,34 @@ class Lab:
         if on:
             run(["ip", "route", "replace", "unreachable", cidr, "metric", str(GUARD_METRIC)], timeout=10)
         else:
-            run(["ip", "route", "del", "unreachable", cidr, "metric", str(GUARD_METRIC)], check=False, timeout=10)
+            run(
+                ["ip", "route", "del", "unreachable", cidr, "metric", str(GUARD_METRIC)],
+                check=False,
+                timeout=10,
+            )
 
     @staticmethod
     def _guard_present(cidr: str) -> bool:
         out = run(["ip", "route", "show", "exact", cidr], check=False, timeout=10).stdout
-        return any(line.startswith("unreachable") and f"metric {GUARD_METRIC}" in line for line in out.splitlines())
+        return any(
+            line.startswith("unreachable") and f"metric {GUARD_METRIC}" in line for line in out.splitlines()
+        )
 
     # ------------------------------------------------------------------ files: certs, htpasswd, configs
     def _tls_valid(self) -> bool:
         tls = self._d("tls")
         if not all((tls / f).exists() for f in ("ca.pem", "server.pem", "server.key")):
             return False
-        chk = run(["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(tls / "server.pem")],
-                  check=False, timeout=10)
-        ver = run(["openssl", "verify", "-CAfile", str(tls / "ca.pem"), str(tls / "server.pem")],
-                  check=False, timeout=10)
+        chk = run(
+            ["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(tls / "server.pem")],
+            check=False,
+            timeout=10,
+        )
+        ver = run(
+            ["openssl", "verify", "-CAfile", str(tls / "ca.pem"), str(tls / "server.pem")],
+            check=False,
+            timeout=10,
+        )
         return chk.returncode == 0 and ver.returncode == 0
 
     def _make_tls(self) -> None:
@@ -358,19 +406,67 @@ class Lab:
         tls = self._d("tls")
         tls.mkdir(parents=True, exist_ok=True)
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        run(["openssl", "req", "-x509", *ec, "-keyout", str(tls / "ca.key"), "-out", str(tls / "ca.pem"),
-             "-days", "30", "-subj", "/CN=hatui lab BMC CA",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            timeout=30)
-        run(["openssl", "req", *ec, "-keyout", str(tls / "server.key"), "-out", str(tls / "server.csr"),
-             "-subj", "/CN=127.0.0.1"], timeout=30)
+        run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                *ec,
+                "-keyout",
+                str(tls / "ca.key"),
+                "-out",
+                str(tls / "ca.pem"),
+                "-days",
+                "30",
+                "-subj",
+                "/CN=hatui lab BMC CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            timeout=30,
+        )
+        run(
+            [
+                "openssl",
+                "req",
+                *ec,
+                "-keyout",
+                str(tls / "server.key"),
+                "-out",
+                str(tls / "server.csr"),
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+            timeout=30,
+        )
         (tls / "server.ext").write_text(
             "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
-            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
-        run(["openssl", "x509", "-req", "-in", str(tls / "server.csr"), "-CA", str(tls / "ca.pem"),
-             "-CAkey", str(tls / "ca.key"), "-CAcreateserial", "-days", "30", "-out", str(tls / "server.pem"),
-             "-extfile", str(tls / "server.ext")], timeout=30)
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+        )
+        run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                str(tls / "server.csr"),
+                "-CA",
+                str(tls / "ca.pem"),
+                "-CAkey",
+                str(tls / "ca.key"),
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-out",
+                str(tls / "server.pem"),
+                "-extfile",
+                str(tls / "server.ext"),
+            ],
+            timeout=30,
+        )
         for f in ("ca.key", "server.key"):
             os.chmod(tls / f, 0o600)
 
@@ -406,16 +502,40 @@ class Lab:
         tls = self._d("tls")
         for h in HOSTS:
             for is_tls in (False, True):
-                tls_lines = (f"SUSHY_EMULATOR_SSL_CERT = '{tls / 'server.pem'}'\n"
-                             f"SUSHY_EMULATOR_SSL_KEY = '{tls / 'server.key'}'\n") if is_tls else ""
-                self._write_if_changed(self._redfish_conf(h, is_tls), rf_tpl.substitute(
-                    name=h.name, port=h.redfish_tls_port if is_tls else h.redfish_port,
-                    state_dir=self._redfish_state(h), uuid=h.system_id, mac=h.mac, address=h.address,
-                    htpasswd=htpasswd, tls=tls_lines))
+                tls_lines = (
+                    (
+                        f"SUSHY_EMULATOR_SSL_CERT = '{tls / 'server.pem'}'\n"
+                        f"SUSHY_EMULATOR_SSL_KEY = '{tls / 'server.key'}'\n"
+                    )
+                    if is_tls
+                    else ""
+                )
+                self._write_if_changed(
+                    self._redfish_conf(h, is_tls),
+                    rf_tpl.substitute(
+                        name=h.name,
+                        port=h.redfish_tls_port if is_tls else h.redfish_port,
+                        state_dir=self._redfish_state(h),
+                        uuid=h.system_id,
+                        mac=h.mac,
+                        address=h.address,
+                        htpasswd=htpasswd,
+                        tls=tls_lines,
+                    ),
+                )
             self._ipmi_power_file(h).parent.mkdir(parents=True, exist_ok=True)
-            self._write_if_changed(self._ipmi_conf(h), ipmi_tpl.substitute(
-                name=h.name, port=h.ipmi_port, guid=h.guid, chassis_control=chassis,
-                power_file=self._ipmi_power_file(h), user=BMC_USER, password=BMC_PASSWORD))
+            self._write_if_changed(
+                self._ipmi_conf(h),
+                ipmi_tpl.substitute(
+                    name=h.name,
+                    port=h.ipmi_port,
+                    guid=h.guid,
+                    chassis_control=chassis,
+                    power_file=self._ipmi_power_file(h),
+                    user=BMC_USER,
+                    password=BMC_PASSWORD,
+                ),
+            )
         return new_tls
 
     @staticmethod
@@ -434,8 +554,20 @@ class Lab:
 
     @staticmethod
     def _iptables_restore(netns: str, text: str, noflush: bool = False) -> None:
-        run(["ip", "netns", "exec", netns, "iptables-restore", "-w", "5", *(["--noflush"] if noflush else [])],
-            input=text, timeout=15)
+        run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                "iptables-restore",
+                "-w",
+                "5",
+                *(["--noflush"] if noflush else []),
+            ],
+            input=text,
+            timeout=15,
+        )
 
     def _net_up(self) -> None:
         if not Path(f"/sys/class/net/{BRIDGE}").exists():
@@ -446,7 +578,9 @@ class Lab:
             if not Path(f"/run/netns/{h.netns}").exists():
                 self._ip("netns", "add", h.netns)
             if not Path(f"/sys/class/net/{h.veth}").exists():
-                self._ip("link", "del", "eth0", netns=h.netns, check=False)  # a half pair cannot exist, but be safe
+                self._ip(
+                    "link", "del", "eth0", netns=h.netns, check=False
+                )  # a half pair cannot exist, but be safe
                 self._ip("link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns)
             self._ip("link", "set", h.veth, "master", BRIDGE, "up")
             self._ip("addr", "replace", f"{h.address}/24", "dev", "eth0", netns=h.netns)
@@ -454,8 +588,20 @@ class Lab:
             self._ip("link", "set", "lo", "up", netns=h.netns)
 
     def _start_listener(self, h: Host) -> None:
-        self._spawn([sys.executable, "-c", LISTENER_CODE, self._listener_tag(h), BANNER, str(LISTEN_BACKLOG),
-                     f"{h.address}:{SSH_PORT}"], self._listener_tag(h), f"listener-{h.name}.log", netns=h.netns)
+        self._spawn(
+            [
+                sys.executable,
+                "-c",
+                LISTENER_CODE,
+                self._listener_tag(h),
+                BANNER,
+                str(LISTEN_BACKLOG),
+                f"{h.address}:{SSH_PORT}",
+            ],
+            self._listener_tag(h),
+            f"listener-{h.name}.log",
+            netns=h.netns,
+        )
 
     # ------------------------------------------------------------------ BMC processes
     def _emulator_argv(self, conf: Path) -> list[str]:
@@ -465,14 +611,19 @@ class Lab:
 
     def _start_redfish(self, h: Host, tls: bool) -> None:
         conf = self._redfish_conf(h, tls)
-        self._spawn(self._emulator_argv(conf), str(conf), f"redfish-{h.name}-{'https' if tls else 'http'}.log")
+        self._spawn(
+            self._emulator_argv(conf), str(conf), f"redfish-{h.name}-{'https' if tls else 'http'}.log"
+        )
 
     def _start_ipmi(self, h: Host) -> None:
         st = self._d("ipmi", h.name, "state")
         st.mkdir(parents=True, exist_ok=True)
         conf = self._ipmi_conf(h)
-        self._spawn(["ipmi_sim", "-c", str(conf), "-f", str(self._d("ipmi", "bmc.emu")), "-s", str(st), "-n"],
-                    str(conf), f"ipmi-{h.name}.log")
+        self._spawn(
+            ["ipmi_sim", "-c", str(conf), "-f", str(self._d("ipmi", "bmc.emu")), "-s", str(st), "-n"],
+            str(conf),
+            f"ipmi-{h.name}.log",
+        )
 
     # ------------------------------------------------------------------ up / down / status / reset
     def up(self) -> str:
@@ -503,8 +654,10 @@ class Lab:
                 started.append(f"ipmi-{h.name}")
         self.reset()  # before waiting: a frozen listener or an iptables fault left behind would look broken
         self._wait_ready()
-        return f"up ({'started ' + ', '.join(started) if started else 'already running'}; " \
-               f"{time.monotonic() - t0:.2f}s)"
+        return (
+            f"up ({'started ' + ', '.join(started) if started else 'already running'}; "
+            f"{time.monotonic() - t0:.2f}s)"
+        )
 
     @staticmethod
     def _rm_tree(p: Path) -> None:
@@ -516,14 +669,18 @@ class Lab:
 
         def redfish_ok() -> bool:
             for h in HOSTS:
-                for url, verify in ((h.redfish_url, False), (h.redfish_https_url, str(self.ca_bundle))):
+                for url, verify in ((h.redfish_url, False), (h.redfish_https_url, self.ssl_context())):
                     r = httpx.get(url + h.system_path, auth=self.credentials, verify=verify, timeout=2)
                     if r.status_code != 200:
                         return False
             return True
 
-        wait_until(lambda: all(tcp_probe(h.address, SSH_PORT, 0.5, read_banner=True)[0] == "banner"
-                               for h in HOSTS), timeout, 0.05, "the :22 listeners")
+        wait_until(
+            lambda: all(tcp_probe(h.address, SSH_PORT, 0.5, read_banner=True)[0] == "banner" for h in HOSTS),
+            timeout,
+            0.05,
+            "the :22 listeners",
+        )
         wait_until(redfish_ok, timeout, 0.1, "the Redfish emulators")
         wait_until(lambda: all(self._udp_bound(h.ipmi_port) for h in HOSTS), timeout, 0.05, "ipmi_sim ports")
 
@@ -579,14 +736,21 @@ class Lab:
     def status(self) -> str:
         import httpx
 
-        lines = [f"guard route {NET_CIDR}: {'present' if self._guard_present(NET_CIDR) else 'MISSING'}; "
-                 f"bridge {BRIDGE}: {self._operstate(BRIDGE) or 'absent'}"]
+        lines = [
+            f"guard route {NET_CIDR}: {'present' if self._guard_present(NET_CIDR) else 'MISSING'}; "
+            f"bridge {BRIDGE}: {self._operstate(BRIDGE) or 'absent'}"
+        ]
         for h in HOSTS:
             lp = self._listener_pids(h)
-            probe = tcp_probe(h.address, SSH_PORT, 0.5, read_banner=True)[0] if Path(
-                f"/run/netns/{h.netns}").exists() else "no netns"
-            parts = [f"{h.name} {h.address}: link {self._operstate(h.veth) or 'absent'}",
-                     f"listener {lp or 'DOWN'}{' STOPPED' if lp and _proc_state(lp[0]) == 'T' else ''} ({probe})"]
+            probe = (
+                tcp_probe(h.address, SSH_PORT, 0.5, read_banner=True)[0]
+                if Path(f"/run/netns/{h.netns}").exists()
+                else "no netns"
+            )
+            parts = [
+                f"{h.name} {h.address}: link {self._operstate(h.veth) or 'absent'}",
+                f"listener {lp or 'DOWN'}{' STOPPED' if lp and _proc_state(lp[0]) == 'T' else ''} ({probe})",
+            ]
             for tls in (False, True):
                 pids = self._redfish_pids(h, tls)
                 url = h.redfish_https_url if tls else h.redfish_url
@@ -596,8 +760,12 @@ class Lab:
                     parts.append(f"{url} FROZEN")
                 else:
                     try:
-                        r = httpx.get(url + h.system_path, auth=self.credentials,
-                                      verify=str(self.ca_bundle) if tls else False, timeout=1)
+                        r = httpx.get(
+                            url + h.system_path,
+                            auth=self.credentials,
+                            verify=self.ssl_context() if tls else False,
+                            timeout=1,
+                        )
                         parts.append(f"{url} {r.status_code} {r.json().get('PowerState')}")
                     except Exception as exc:  # noqa: BLE001 - status reports, never raises
                         parts.append(f"{url} {type(exc).__name__}")
@@ -614,30 +782,67 @@ class Lab:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ BMC clients (for tests and faults)
-    def ipmitool(self, host: str, *args: str, user: str = BMC_USER, password: str = BMC_PASSWORD,
-                 retries: int = 1, interval: int = 1, timeout: float = 10.0) -> subprocess.CompletedProcess:
+    def ipmitool(
+        self,
+        host: str,
+        *args: str,
+        user: str = BMC_USER,
+        password: str = BMC_PASSWORD,
+        retries: int = 1,
+        interval: int = 1,
+        timeout: float = 10.0,
+    ) -> subprocess.CompletedProcess:
         """Run ipmitool (lanplus, -C 3) against the host's ipmi_sim; the result is returned whatever the exit
         code. ``timeout`` is a hard limit (LabError past it); against a frozen BMC ipmitool itself gives up
         after about (retries + 1) * interval seconds."""
         h = self.host(host)
-        argv = ["ipmitool", "-I", "lanplus", "-C", "3", "-N", str(interval), "-R", str(retries),
-                "-H", BMC_HOST, "-p", str(h.ipmi_port), "-U", user, "-P", password, *args]
+        argv = [
+            "ipmitool",
+            "-I",
+            "lanplus",
+            "-C",
+            "3",
+            "-N",
+            str(interval),
+            "-R",
+            str(retries),
+            "-H",
+            BMC_HOST,
+            "-p",
+            str(h.ipmi_port),
+            "-U",
+            user,
+            "-P",
+            password,
+            *args,
+        ]
         try:
             return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise LabError(f"ipmitool {' '.join(args)} on {host}: no answer within {timeout}s") from exc
 
-    def redfish(self, host: str, path: str | None = None, method: str = "GET", json: dict | None = None,
-                https: bool = False, auth: bool | tuple[str, str] = True, timeout: float = 5.0):
+    def redfish(
+        self,
+        host: str,
+        path: str | None = None,
+        method: str = "GET",
+        json: dict | None = None,
+        https: bool = False,
+        auth: bool | tuple[str, str] = True,
+        timeout: float = 5.0,
+    ):
         """One HTTP request to the host's Redfish emulator; returns the httpx.Response. ``path`` defaults to
         the host's system resource."""
         import httpx
 
         h = self.host(host)
-        url = (h.redfish_https_url if https else h.redfish_url) + (path if path is not None else h.system_path)
+        url = (h.redfish_https_url if https else h.redfish_url) + (
+            path if path is not None else h.system_path
+        )
         creds = self.credentials if auth is True else (auth or None)
-        return httpx.request(method, url, json=json, auth=creds, timeout=timeout,
-                             verify=str(self.ca_bundle) if https else False)
+        return httpx.request(
+            method, url, json=json, auth=creds, timeout=timeout, verify=self.ssl_context() if https else False
+        )
 
     def power_state(self, host: str, via: str = "redfish") -> bool:
         """True when the BMC says On."""
@@ -656,11 +861,16 @@ class Lab:
     # ------------------------------------------------------------------ faults
     def power(self, host: str, on: bool, via: str = "redfish") -> None:
         """Power a host on/off through its BMC's own API. Redfish: POST ComputerSystem.Reset (On/ForceOff);
-        the emulator applies it 0-11 s later (see wait_power). IPMI: ipmitool chassis power on/off (at once)."""
+        the emulator applies it 0-11 s later (see wait_power). IPMI: ipmitool chassis power on/off (at
+        once)."""
         h = self.host(host)
         if via == "redfish":
-            r = self.redfish(host, f"{h.system_path}/Actions/ComputerSystem.Reset", "POST",
-                             json={"ResetType": "On" if on else "ForceOff"})
+            r = self.redfish(
+                host,
+                f"{h.system_path}/Actions/ComputerSystem.Reset",
+                "POST",
+                json={"ResetType": "On" if on else "ForceOff"},
+            )
             if r.status_code not in (200, 202, 204):
                 raise LabError(f"Redfish Reset {host}: {r.status_code} {r.text[:200]}")
         elif via == "ipmi":
@@ -670,11 +880,17 @@ class Lab:
         else:
             raise LabError(f"via must be 'redfish' or 'ipmi', not {via!r}")
 
-    def wait_power(self, host: str, on: bool, via: str = "redfish", timeout: float = REDFISH_POWER_TIMEOUT) -> float:
+    def wait_power(
+        self, host: str, on: bool, via: str = "redfish", timeout: float = REDFISH_POWER_TIMEOUT
+    ) -> float:
         """Poll the BMC until it reports the wanted state; returns the seconds waited."""
         t0 = time.monotonic()
-        wait_until(lambda: self.power_state(host, via) == on, timeout, 0.2,
-                   f"{host} power {'On' if on else 'Off'} via {via}")
+        wait_until(
+            lambda: self.power_state(host, via) == on,
+            timeout,
+            0.2,
+            f"{host} power {'On' if on else 'Off'} via {via}",
+        )
         return time.monotonic() - t0
 
     def _bmc_pids(self, host: str, kind: str) -> list[int]:
@@ -698,7 +914,9 @@ class Lab:
     def thaw_bmc(self, host: str, kind: str = "redfish") -> None:
         pids = self._bmc_pids(host, kind)
         _signal(pids, signal.SIGCONT)
-        wait_until(lambda: all(_proc_state(p) not in ("T", "t") for p in pids), 2, 0.01, f"{kind} BMC running")
+        wait_until(
+            lambda: all(_proc_state(p) not in ("T", "t") for p in pids), 2, 0.01, f"{kind} BMC running"
+        )
 
     def link(self, host: str, up: bool) -> None:
         """Set the bridge-side veth of the host up or down (carrier lost on both ends)."""
@@ -709,14 +927,22 @@ class Lab:
 
     def blackhole(self, host: str, on: bool) -> None:
         """DROP everything that reaches the host (inside its namespace): connects and pings time out."""
-        self._iptables_restore(self.host(host).netns, "*filter\n-F HATUI-BLACKHOLE\n"
-                               + ("\n".join(IPTABLES_BLACKHOLE) + "\n" if on else "") + "COMMIT\n", noflush=True)
+        self._iptables_restore(
+            self.host(host).netns,
+            "*filter\n-F HATUI-BLACKHOLE\n"
+            + ("\n".join(IPTABLES_BLACKHOLE) + "\n" if on else "")
+            + "COMMIT\n",
+            noflush=True,
+        )
 
     def reject(self, host: str, on: bool) -> None:
         """REJECT everything that reaches the host: TCP with a reset (ECONNREFUSED at once), the rest
         (ping included) with icmp-port-unreachable."""
-        self._iptables_restore(self.host(host).netns, "*filter\n-F HATUI-REJECT\n"
-                               + ("\n".join(IPTABLES_REJECT) + "\n" if on else "") + "COMMIT\n", noflush=True)
+        self._iptables_restore(
+            self.host(host).netns,
+            "*filter\n-F HATUI-REJECT\n" + ("\n".join(IPTABLES_REJECT) + "\n" if on else "") + "COMMIT\n",
+            noflush=True,
+        )
 
     def stop_listener(self, host: str, how: str = "stop") -> None:
         """The host's :22 service stops answering. how='stop': SIGSTOP (a hung sshd: the kernel still accepts
@@ -754,7 +980,9 @@ class Lab:
     def bench_answering(n: int) -> list[str]:
         return [f"{BENCH_LOOPBACK_PREFIX}.{1 + i // 250}.{1 + i % 250}" for i in range(n)]
 
-    def bench_net(self, n_blackholed: int = 500, n_answering: int | None = None, port: int = SSH_PORT) -> dict:
+    def bench_net(
+        self, n_blackholed: int = 500, n_answering: int | None = None, port: int = SSH_PORT
+    ) -> dict:
         """(Re)create the benchmark network: ``n_blackholed`` addresses that silently DROP everything (TCP and
         ICMP) and ``n_answering`` loopback addresses (default: as many) with a listener on ``port`` that sends
         the banner and closes. Returns {"answering": [(addr, port)], "blackholed": [(addr, port)], ...}."""
@@ -773,19 +1001,38 @@ class Lab:
         batch = [f"addr add {BENCH_NS_ADDR}/30 dev eth0", "link set eth0 up", "link set lo up"]
         batch += [f"addr add {a}/32 dev lo" for a in blackholed]
         run(["ip", "-n", BENCH_NS, "-batch", "-"], input="\n".join(batch) + "\n", timeout=60)
-        self._iptables_restore(BENCH_NS, "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
-                                         "-A INPUT -i eth0 -j DROP\nCOMMIT\n")
+        self._iptables_restore(
+            BENCH_NS,
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            "-A INPUT -i eth0 -j DROP\nCOMMIT\n",
+        )
         self._ip("route", "replace", BENCH_CIDR, "via", BENCH_NS_ADDR, "dev", BENCH_VETH)
         answering = self.bench_answering(n_answering)
         if answering:
-            self._spawn([sys.executable, "-c", LISTENER_CODE, self._bench_tag(), BANNER, "128",
-                         *(f"{a}:{port}" for a in answering)], self._bench_tag(), "listener-bench.log")
+            self._spawn(
+                [
+                    sys.executable,
+                    "-c",
+                    LISTENER_CODE,
+                    self._bench_tag(),
+                    BANNER,
+                    "128",
+                    *(f"{a}:{port}" for a in answering),
+                ],
+                self._bench_tag(),
+                "listener-bench.log",
+            )
             wait_until(lambda: tcp_probe(answering[-1], port, 0.5)[0] == "open", 10, 0.02, "bench listener")
         outcome = tcp_probe(blackholed[-1], port, 0.3)[0]
         if outcome != "timeout":
             raise LabError(f"bench_net: {blackholed[-1]}:{port} should time out, got {outcome}")
-        return {"answering": [(a, port) for a in answering], "blackholed": [(a, port) for a in blackholed],
-                "port": port, "cidr": BENCH_CIDR, "netns": BENCH_NS}
+        return {
+            "answering": [(a, port) for a in answering],
+            "blackholed": [(a, port) for a in blackholed],
+            "port": port,
+            "cidr": BENCH_CIDR,
+            "netns": BENCH_NS,
+        }
 
     def bench_net_down(self) -> None:
         self._stop(_pids_with(self._bench_tag()))
