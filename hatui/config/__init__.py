@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hatui.config.schema import ConfigError, build, convert
+from hatui.config.schema import ConfigError, convert
 
 __all__ = ["Config", "ConfigError", "Settings", "load", "parse", "public_document"]
 

@@ -30,7 +30,8 @@ def events_of(a: Assessment) -> list[dict]:
     return out
 
 
-async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float], stop: asyncio.Event | None = None) -> None:
+async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
+                stop: asyncio.Event | None = None) -> None:
     dirty = asyncio.Event()
 
     def sink(obs: Observation) -> None:

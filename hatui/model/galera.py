@@ -6,6 +6,7 @@ Field meanings: MariaDB Galera "wsrep status variables" documentation.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -116,3 +117,19 @@ def parse_wsrep_status(data: Mapping[str, Any]) -> GaleraStatus:
         cluster_name=str(variables.get("wsrep_cluster_name", "")),
         version=str(variables.get("version", "")),
     )
+
+
+View = tuple[int, str, int]  # (conf id, state uuid, size): equal on every member of one component
+
+
+def majority_view(statuses: Mapping[str, GaleraStatus]) -> tuple[View | None, list[str]]:
+    """The Primary component most answering nodes agree on, and the names of those nodes.
+
+    Ties go to the newest membership (highest conf id): a node just thawed still reports its old
+    view for ~0.1 s (lab), and it must not outvote the nodes that moved on.
+    """
+    counts = Counter(s.view for s in statuses.values() if s.is_primary)
+    if not counts:
+        return None, []
+    view = max(counts, key=lambda vw: (counts[vw], vw[0]))
+    return view, [name for name, s in statuses.items() if s.is_primary and s.view == view]

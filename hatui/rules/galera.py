@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.galera import GaleraStatus, StatusGarbled, parse_wsrep_status
+from hatui.model.galera import GaleraStatus, StatusGarbled, View, majority_view, parse_wsrep_status
 from hatui.rules import RuleContext
 
 AREA = "galera"
@@ -75,7 +75,8 @@ def garbled_answer(ctx: RuleContext) -> Iterator[Finding]:
 def node_not_primary(ctx: RuleContext) -> Iterator[Finding]:
     for v in node_views(ctx)[0]:
         if not v.status.is_primary:
-            how = "disconnected from the group" if not v.status.connected else f"in a {v.status.cluster_status} component"
+            how = ("disconnected from the group" if not v.status.connected
+                   else f"in a {v.status.cluster_status} component")
             yield _finding("non_primary", v.name, Severity.CRITICAL,
                            f"{v.name}: {how} of {v.status.cluster_size}: refuses reads and writes")
 
@@ -123,8 +124,9 @@ def split_view(ctx: RuleContext) -> Iterator[Finding]:
         return
     groups = []
     for view, _n in counts.most_common():
-        names = ", ".join(v.name for v in views if v.status.is_primary and v.status.view == view)
-        groups.append(f"{names} see conf {view[0]} size {view[2]}")
+        names = [v.name for v in views if v.status.is_primary and v.status.view == view]
+        verb = "sees" if len(names) == 1 else "see"
+        groups.append(f"{', '.join(names)} {verb} conf {view[0]} size {view[2]}")
     uuids = {view[1] for view in counts}
     what = "different cluster histories" if len(uuids) > 1 else "different membership"
     cluster = _cluster(ctx)
@@ -132,12 +134,9 @@ def split_view(ctx: RuleContext) -> Iterator[Finding]:
                    f"{cluster}: nodes report {what}: " + "; ".join(groups), confirm=SPLIT_VIEW_CONFIRM)
 
 
-def _majority(views: list[NodeView]) -> tuple[tuple[int, str, int] | None, list[NodeView]]:
-    counts = _primary_views(views)
-    if not counts:
-        return None, []
-    view = max(counts, key=lambda vw: (counts[vw], vw[0]))
-    return view, [v for v in views if v.status.is_primary and v.status.view == view]
+def _majority(views: list[NodeView]) -> tuple[View | None, list[NodeView]]:
+    view, names = majority_view({v.name: v.status for v in views})
+    return view, [v for v in views if v.name in names]
 
 
 def no_primary(ctx: RuleContext) -> Iterator[Finding]:

@@ -19,9 +19,9 @@ from textual.widgets import Footer, Static
 from hatui.config import Config
 from hatui.model import Observation, Severity
 from hatui.monitor import Assessment, Monitor
+from hatui.ui.panes import AreaPane
 from hatui.ui.views import AREAS, pane_model
 from hatui.ui.views.common import insecure_sections
-from hatui.ui.panes import AreaPane
 
 REDRAW_GAP = 0.05  # s: coalesces a burst of observations into one redraw
 TICK = 1.0         # s: redraw without news, so ages and "no answer for" counters move

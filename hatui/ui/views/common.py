@@ -1,4 +1,4 @@
-"""Shared pieces of the pane views: what each pane shows, as plain rows of (text, tone) cells. Pure: no Textual, no Rich.
+"""Shared pieces of the pane views: rows of (text, tone) cells. Pure: no Textual, no Rich.
 
 A tone names how a cell reads (ok, warning, critical, unknown, spof, stale, dim); the widgets map
 tones to component styles defined in themes/*.tcss, so colours live in the theme and every tone
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity
 from hatui.monitor import Assessment
-from hatui.ui_words import failure_words, human_age
+from hatui.ui_words import human_age
 
 Cell = tuple[str, str]  # (text, tone)
 
@@ -66,7 +66,8 @@ def findings_pane(a: Assessment) -> PaneModel:
     if not a.findings:
         headline = (("✔ no failure, no single point of failure", "ok"),)
     else:
-        headline = ((f"{failures} failure(s)", "critical" if failures else "ok"), ("  ", "dim"),
+        worst_failure = max((f.severity for f in a.findings if f.kind == FindingKind.FAILURE), default=Severity.OK)
+        headline = ((f"{failures} failure(s)", TONE_OF_SEVERITY[worst_failure]), ("  ", "dim"),
                     (f"{spofs} single point(s) of failure", "spof" if spofs else "ok"))
     return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows), tone=worst_tone(a.findings))
 

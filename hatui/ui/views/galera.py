@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.model import FindingKind
-from hatui.model.galera import StatusGarbled, parse_wsrep_status
+from hatui.model.galera import StatusGarbled, majority_view, parse_wsrep_status
 from hatui.monitor import Assessment
 from hatui.ui.views.common import PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.ui_words import failure_words
@@ -14,7 +14,7 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
     if section is None:
         return not_configured("Galera", "galera")
     rows = []
-    primary_sizes = []
+    fresh: dict = {}
     for node in section.nodes:
         st = a.snapshot.get("galera", node.name)
         findings = a.of_subject("galera", node.name)
@@ -36,8 +36,8 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
                          ("", ""), (ms(obs.latency), "dim"), age))
             continue
         tone = "stale" if not st.fresh else ""
-        if s.is_primary and st.fresh:
-            primary_sizes.append(s.cluster_size)
+        if st.fresh:
+            fresh[node.name] = s
         rows.append((
             word if st.fresh else ("? STALE", "stale"),
             (node.name, ""),
@@ -52,8 +52,9 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         ))
     cluster_findings = a.of_subject("galera", section.name)
     spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
-    if primary_sizes:
-        size = max(primary_sizes)
+    view, _members = majority_view(fresh)
+    if view is not None:
+        size = view[2]
         margin = (size - 1) // 2
         headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
                      else "warning"),

@@ -1,0 +1,52 @@
+"""Feed the UI from a recording, frozen at one instant: deterministic screens for pilot/snapshot tests.
+
+This replaces only the feed (the pipeline's input), never a server: the observations are the real
+lab's, recorded by ``hatui record``.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hatui.config import parse
+from hatui.feed.recording import read_recording
+from hatui.model import Observation
+from hatui.ui.app import HatuiApp
+
+RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
+INCIDENT = RECORDINGS / "galera-incident.jsonl.gz"
+
+
+class FrozenReplay:
+    """Delivers every observation up to ``at`` (seconds after the recording's start), then holds."""
+
+    def __init__(self, observations: list[Observation], at: float) -> None:
+        self.t0 = observations[0].observed_at
+        self.now = self.t0 + at
+        self.observations = [o for o in observations if o.observed_at <= self.now]
+
+    def clock(self) -> float:
+        return self.now
+
+    def pending(self) -> dict:
+        return {}
+
+    async def run(self, sink) -> None:
+        for obs in self.observations:
+            sink(obs)
+        await asyncio.Event().wait()
+
+
+def incident_app(at: float, path: Path = INCIDENT) -> HatuiApp:
+    doc, observations = read_recording(path)
+    config = parse(doc, str(path), resolve_secrets=False)
+    feed = FrozenReplay(observations, at)
+    return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)")
+
+
+def moment(kind: str, path: Path = INCIDENT) -> float:
+    """Seconds into the recording of a labelled moment (written beside it by bench/record_demo.py)."""
+    import json
+
+    marks = json.loads(path.with_suffix("").with_suffix(".marks.json").read_text())
+    return float(marks[kind])

@@ -1,0 +1,88 @@
+"""The TUI as an operator sees it, fed by a real recorded lab incident (tests/fixtures/recordings)."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from hatui.ui.panes import AreaPane
+from tests.ui.scenario import incident_app, moment
+
+
+def pane_text(app, area: str) -> str:
+    pane = app.query_one(f"#pane-{area}", AreaPane)
+    console = Console(width=max(40, pane.content_size.width), record=True, file=io.StringIO(), color_system=None)
+    console.print(pane.content)
+    return pane.border_title + "\n" + console.export_text()
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+async def test_killed_node_and_the_spofs_it_leaves_are_highlighted():
+    app = incident_app(moment("survivors_are_spofs"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        findings = pane_text(app, "findings")
+        assert "✖ CRIT" in findings and "db-3: connection refused" in findings
+        assert findings.count("◆ SPOF") == 2 and "db-1: 1 of 2 nodes in the Primary component" in findings
+        galera = pane_text(app, "galera")
+        assert "Primary 2/3" in galera and "cannot lose any node" in galera
+        assert app.query_one("#pane-galera").has_class("-critical")
+        assert "CRITICAL" in str(app.query_one("#status-bar").content)
+
+
+async def test_quorum_lost_reads_as_critical_and_names_non_primary():
+    app = incident_app(moment("quorum_lost"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        findings = pane_text(app, "findings")
+        assert "no Primary component" in findings
+        assert "db-1: in a non-Primary component" in findings
+        assert "◆ SPOF" not in findings  # nothing redundant is left to lose
+
+
+async def test_healthy_moment_says_so_and_unconfigured_panes_say_not_configured():
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert "no failure, no single point of failure" in pane_text(app, "findings")
+        assert "can lose 1 node(s)" in pane_text(app, "galera")
+        assert "not configured: add a [rabbitmq] section" in pane_text(app, "rabbitmq")
+
+
+async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        app.feed.now += 30  # thirty seconds pass without a single answer
+        app.redraw()
+        await pilot.pause(0.1)
+        galera = pane_text(app, "galera")
+        assert galera.count("? STALE") == 3 and "STALE 3" in galera
+        assert "stale" in pane_text(app, "findings")
+        assert "UNKNOWN" in str(app.query_one("#status-bar").content)
+
+
+async def test_small_terminal_keys_focus_panes_and_q_quits():
+    app = incident_app(moment("survivors_are_spofs"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert app.query_one("#pane-findings").region.y < 24  # findings first, on screen
+        await pilot.press("g")
+        assert app.focused is app.query_one("#pane-galera")
+        await pilot.press("h")
+        assert app.focused is app.query_one("#pane-hosts")
+        await pilot.press("q")
+    assert app.return_code == 0 or app.return_code is None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+def test_snapshot(snap_compare, size):
+    assert snap_compare(incident_app(moment("survivors_are_spofs")), terminal_size=size)
