@@ -22,7 +22,8 @@ from hatui.sources.base import BlockingSource, classify_exception
 from hatui.topology import TargetSpec, target_specs
 
 # Only the fields hatui reads: a full wsrep status is ~75 rows, 25x the bytes per poll and recording.
-STATUS_QUERY = "SHOW GLOBAL STATUS WHERE Variable_name IN (%s)" % ", ".join(f"'{k}'" for k in WSREP_FIELDS)
+_FIELD_LIST = ", ".join(f"'{k}'" for k in WSREP_FIELDS)
+STATUS_QUERY = f"SHOW GLOBAL STATUS WHERE Variable_name IN ({_FIELD_LIST})"
 # Read once per connection: names the node and cluster as the server knows them.
 VARIABLES_QUERY = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_node_name', 'wsrep_cluster_name', 'version')"
 
