@@ -30,6 +30,8 @@ Measured on this machine (2 cores, Debian 12, MariaDB 10.11.19, galera-4 26.4.23
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shlex
@@ -73,6 +75,38 @@ class Lab:
 
     def __init__(self, base: Path | str = BASE):
         self.base = Path(base)
+        self._lock_depth = 0
+
+    @contextlib.contextmanager
+    def _lock(self, timeout: float = 300.0):
+        """Serialise up()/start()/down() between processes (the openstack lab, tests, a person at a shell)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        self.base.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.base / "lab.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LabError(f"another process held {self.base / 'lab.lock'} for {timeout:.0f}s") from None
+                    time.sleep(0.1)
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     # ------------------------------------------------------------------ paths and addresses
     @staticmethod
@@ -320,8 +354,11 @@ wsrep_slave_threads=1
         """Idempotent: leave all 3 nodes running, Synced, size 3, in the default state (no partition,
         nobody frozen, no desync). Bootstraps from nothing, starts missing nodes, or repairs a cluster
         that lost its Primary component."""
+        with self._lock():
+            return self._up()
+
+    def _up(self) -> str:
         t0 = time.monotonic()
-        self.base.mkdir(parents=True, exist_ok=True)
         self.heal()
         for n in NODES:
             pid = self.pid(n)
@@ -396,14 +433,32 @@ wsrep_slave_threads=1
             self._init_datadir(1)
             first = 1
         else:
-            # most advanced node by grastate seqno; ties: safe_to_bootstrap, then the lowest number
+            # most advanced node by seqno; ties: safe_to_bootstrap, then the lowest number
             candidates = [n for n in NODES if (self.datadir(n) / "mysql").is_dir()]
-            first = max(candidates, key=lambda n: (*self._grastate(n), -n))
+            pos = {n: self._grastate(n) for n in candidates}
+            if len(candidates) > 1 and all(seq < 0 for seq, _ in pos.values()):
+                # every node crashed (seqno -1 in grastate.dat): ask InnoDB, as galera_recovery does
+                pos = {n: (self._recover_seqno(n), safe) for n, (_, safe) in pos.items()}
+                self._log(f"recovered positions: {pos}")
+            first = max(candidates, key=lambda n: (*pos[n], -n))
         self._log(f"bootstrap {self.name(first)} grastate={self._grastate(first)}")
         self._set_safe_to_bootstrap(first)
         self._launch(first, "--wsrep-new-cluster")
         self._wait_synced(first, timeout=60)
         self._ensure_monitor_user(first)
+
+    def _recover_seqno(self, n: int) -> int:
+        """mariadbd --wsrep-recover: the last committed seqno InnoDB knows of (-1 if unknown)."""
+        self._prepare(n)
+        log = self.errlog(n)
+        before = log.stat().st_size if log.exists() else 0
+        with open(self.dir(n) / "stdout.log", "ab") as out:
+            subprocess.run([MARIADBD, f"--defaults-file={self.cnf(n)}", f"--user={OS_USER}", "--wsrep-recover"],
+                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
+        with open(log, "rb") as f:
+            f.seek(before)
+            found = re.findall(rb"Recovered position:\s*[0-9a-f-]+:(-?\d+)", f.read())
+        return int(found[-1]) if found else -1
 
     def _start_missing(self) -> None:
         for n in NODES:
@@ -455,11 +510,14 @@ wsrep_slave_threads=1
 
     def down(self, wipe: bool = False) -> str:
         """Stop every node cleanly (node1 last, so it is safe_to_bootstrap); wipe deletes the base dir."""
-        self.heal()
-        for n in reversed(NODES):
-            self.stop(n)
-        if wipe and self.base.exists():
-            shutil.rmtree(self.base)
+        if not self.base.exists():
+            return "not set up"
+        with self._lock():
+            self.heal()
+            for n in reversed(NODES):
+                self.stop(n)
+            if wipe:
+                shutil.rmtree(self.base)
         return "stopped" + (f", {self.base} wiped" if wipe else "")
 
     def status(self) -> str:
@@ -508,11 +566,12 @@ wsrep_slave_threads=1
     def start(self, n: int, wait: bool = True, timeout: float = START_TIMEOUT) -> None:
         """(Re)start node n as a joiner; with wait, until it is Synced. Needs a Primary component to join
         (after losing quorum use up())."""
-        if self.pid(n) is None:
-            if not any(_primary(self.status_vars(i)) for i in NODES if i != n):
-                raise LabError(f"cannot start {self.name(n)}: no other node is in a Primary component; "
-                               "use up()")
-            self._launch(n)
+        with self._lock():
+            if self.pid(n) is None:
+                if not any(_primary(self.status_vars(i)) for i in NODES if i != n):
+                    raise LabError(f"cannot start {self.name(n)}: no other node is in a Primary component; "
+                                   "use up()")
+                self._launch(n)
         if wait:
             self._wait_synced(n, timeout)
 
