@@ -3,7 +3,7 @@
 # Debian packages for the real servers, and hatui itself with its test extras in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PKGS="mariadb-server galera-4 rsync mariadb-client rabbitmq-server openipmi ipmitool iproute2 iptables iputils-ping haproxy curl tmux"
+PKGS="mariadb-server galera-4 rsync mariadb-client rabbitmq-server openipmi ipmitool iproute2 iptables iputils-ping haproxy curl tmux openssl"
 missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done | xargs)
 if [ -n "$missing" ]; then
   echo "== apt: installing $missing"
