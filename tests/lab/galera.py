@@ -21,12 +21,17 @@ Gotchas carried over from the reference recipe (../shared/lab/galera):
 - isolate() needs the distinct per-node IPs: galera binds its outgoing gcomm sockets to
   gmcast.listen_addr, so a node's traffic is recognisable by IP.
 
-Measured on this machine (2 cores, Debian 12, MariaDB 10.11.19, galera-4 26.4.23):
-  up() from nothing (wiped base dir, install db, bootstrap, 2 rsync SSTs):  MEASURED_UP
-  up() after down() (datadirs kept, IST/no transfer):                    MEASURED_UP_WARM
-  reset() when healthy:                                                   MEASURED_RESET
-  kill(3) -> node1 and node2 report wsrep_cluster_size 2:                 MEASURED_KILL
-  start(3) after kill (IST) -> Synced:                                    MEASURED_START
+Measured on this machine (2 cores shared with the other labs, Debian 12, MariaDB 10.11.19,
+galera-4 26.4.23), 2026-11-25:
+  up() from nothing (install db, bootstrap node1, 2 rsync SSTs):  9.9-13.7 s (once 20.6 s under load)
+  up() after down() (datadirs kept, no transfer):                  7.4-8.3 s
+  reset() when already healthy:                                    7-17 ms (median 8 ms, n=40)
+  kill(3) -> node1 and node2 report wsrep_cluster_size 2:          1.6-3.0 s (median ~2.6 s)
+  stop(3) (clean) -> survivors size 2:                             0.1 s
+  start(3) after kill (IST) -> Synced:                             4.5-5.6 s
+  kill(2)+kill(3) -> node1 non-Primary: 2.7-2.9 s; up() repair from there (pc.bootstrap, 2 joins): 11-17 s
+  freeze(3) -> survivors size 2: ~3.0 s; thaw -> all Synced size 3: ~5.6 s
+  isolate(3) -> node3 non-Primary and survivors size 2: ~3.0 s; heal -> all Synced size 3: ~4.5 s
 """
 from __future__ import annotations
 
