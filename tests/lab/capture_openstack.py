@@ -155,7 +155,6 @@ def main(out: Path = OUT) -> int:
     csv_down = http("GET", osl.HAPROXY_STATS_URL)[2].decode()
     (out / "haproxy_stats_keystone_backend_down.csv").write_text(csv_down)
     print("  haproxy_stats_keystone_backend_down.csv")
-    record(out, "haproxy_stats_keystone_backend_down_json", "GET", "http://127.0.0.1:8404/;json")
     wait(conductor_down, lab.service_down_time + lab.report_interval + 10, "conductor lab-ctl-1 down")
     record(out, "nova_os_services_conductor_down", "GET", f"{nova}/os-services", token=admin,
            who="admin, project-scoped admin; nova-conductor@lab-ctl-1 SIGKILLed", headers=MICROVERSION)
