@@ -33,10 +33,16 @@ _FAILURE_WORDS = {
 }
 
 
+# kinds whose message already says it all ("no answer within 1 s", "connection refused")
+_SELF_DESCRIBING = {FailureKind.REFUSED, FailureKind.TIMEOUT, FailureKind.UNREACHABLE}
+
+
 def failure_words(failure: Failure | None) -> str:
     if failure is None:
         return "ok"
     head = _FAILURE_WORDS[failure.kind]
+    if failure.kind in _SELF_DESCRIBING and failure.message.strip():
+        return failure.message.strip()
     msg = failure.message.strip()
     if not msg or msg.lower() in head.lower() or head.lower() in msg.lower():
         return head if not msg or len(msg) <= len(head) else msg

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from hatui.model import Failure, FailureKind, Observation
-from hatui.sources.base import BlockingSource
+from hatui.sources.base import BlockingSource, timeout_failure
 
 Sink = Callable[[Observation], None]
 
@@ -76,9 +76,9 @@ class LiveFeed:
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            failure = Failure(FailureKind.TIMEOUT, "no answer within the timeout")
+            failure = timeout_failure(src.spec.timeout)
         except Exception as exc:  # noqa: BLE001 - any client error is an observation, never a crash
-            failure = src.classify(exc)
+            failure = src.failure(exc)
         finally:
             self._pending.pop(key, None)
         sink(Observation(src.spec.source, src.spec.name, at, time.monotonic() - t0,

@@ -29,8 +29,19 @@ class BlockingSource:
     def classify(self, exc: BaseException) -> Failure:
         return classify_exception(exc)
 
+    def failure(self, exc: BaseException) -> Failure:
+        """What the poller records for ``exc``: the source's classification, timeouts in seconds."""
+        failure = self.classify(exc)
+        if failure.kind == FailureKind.TIMEOUT:
+            return timeout_failure(self.spec.timeout)
+        return failure
+
     def close(self) -> None:
         pass
+
+
+def timeout_failure(timeout: float) -> Failure:
+    return Failure(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
 
 
 class AsyncSource(BlockingSource):
