@@ -19,6 +19,8 @@ AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endp
 # area -> "module:function" drawing its pane
 VIEWS: dict[str, str] = {
     "galera": "hatui.ui.views.galera:galera_pane",
+    "endpoints": "hatui.ui.views.endpoints:endpoints_pane",
+    "services": "hatui.ui.views.services:services_pane",
 }
 
 
