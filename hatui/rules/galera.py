@@ -188,7 +188,9 @@ def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
         return
     names = {v.name for v in members}
     for v in members:
-        others = ", ".join(sorted(names - {v.name})) or "no other node"
+        known = sorted(names - {v.name})
+        unnamed = size - 1 - len(known)  # members we cannot see, or that still report an older view
+        others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
         if size == 1:
             summary = f"{v.name}: the only node in the Primary component: its loss stops the database"
         else:

@@ -35,6 +35,7 @@ def theme_path() -> str:
 class HatuiApp(App):
     CSS_PATH = theme_path()
     TITLE = "hatui"
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("f", "focus_pane('findings')", "Findings"),
@@ -71,13 +72,15 @@ class HatuiApp(App):
         self._feed_task = asyncio.create_task(self.feed.run(self._on_observation))
         self.set_interval(TICK, self.redraw)
         self.on_resize()
-        self.redraw()
 
     def on_resize(self, event=None) -> None:
         self.screen.set_class(self.size.width >= WIDE, "-wide")
+        self.redraw()
 
     def _on_observation(self, obs: Observation) -> None:
         self.monitor.ingest(obs)
+        # Assess now, draw later: a finding's "since" is when its poll returned, not when drawn.
+        self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
         if not self._redraw_pending:
             self._redraw_pending = True
             self.set_timer(REDRAW_GAP, self.redraw)

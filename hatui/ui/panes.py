@@ -13,6 +13,7 @@ from textual.widgets import Static
 from hatui.ui.views.common import PaneModel
 
 TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim")
+NARROW = 100  # terminal columns below which panes leave out their least useful columns
 
 
 class AreaPane(Static):
@@ -25,14 +26,16 @@ class AreaPane(Static):
         self.area = area
         self.border_title = title
         self._shown: PaneModel | None = None
+        self._narrow = False
 
     def _style(self, tone: str) -> Style:
         return self.get_component_rich_style(f"pane--{tone}") if tone in TONES else Style()
 
     def show(self, model: PaneModel) -> None:
-        if model == self._shown:
+        narrow = self.app.size.width < NARROW
+        if model == self._shown and narrow == self._narrow:
             return  # nothing changed: no re-render, no layout (keeps the idle CPU low)
-        self._shown = model
+        self._shown, self._narrow = model, narrow
         for tone in TONES:
             self.set_class(model.tone == tone, f"-{tone}")
         self.border_title = model.title
@@ -45,12 +48,15 @@ class AreaPane(Static):
         if model.note:
             parts.append(Text(model.note, style=self._style("dim")))
         if model.columns and model.rows:
+            narrow = self.app.size.width < NARROW
+            keep = [i for i, col in enumerate(model.columns) if not (narrow and col in model.narrow_drop)]
             table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style=self._style("dim"))
-            for i, col in enumerate(model.columns):
-                last = i == len(model.columns) - 1
-                table.add_column(col, no_wrap=True, overflow="ellipsis", ratio=3 if col == "what" else None,
-                                 justify="right" if last else "left")
+            for i in keep:
+                col = model.columns[i]
+                wraps = col in model.wrap
+                table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
+                                 ratio=3 if wraps else None, justify="right" if i == keep[-1] else "left")
             for row in model.rows:
-                table.add_row(*(Text(text, style=self._style(tone)) for text, tone in row))
+                table.add_row(*(Text(row[i][0], style=self._style(row[i][1])) for i in keep))
             parts.append(table)
         return Group(*parts)

@@ -32,8 +32,11 @@ class FrozenReplay:
         return {}
 
     async def run(self, sink) -> None:
-        for obs in self.observations:
+        end = self.now
+        for obs in self.observations:  # the clock walks with the recording, so "since" is as it was live
+            self.now = obs.observed_at
             sink(obs)
+        self.now = end
         await asyncio.Event().wait()
 
 

@@ -6,7 +6,7 @@ also has a word or glyph that reads in monochrome.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity
@@ -29,7 +29,8 @@ class PaneModel:
     rows: tuple[tuple[Cell, ...], ...] = ()
     note: str = ""                             # e.g. "not configured: ..."
     tone: str = "ok"                           # the pane border reflects the worst finding
-    extra: tuple[str, ...] = field(default=())
+    narrow_drop: tuple[str, ...] = ()          # columns left out on a narrow terminal (least useful first)
+    wrap: tuple[str, ...] = ("what",)          # columns that wrap instead of being cut
 
 
 def worst_tone(findings: tuple[Finding, ...]) -> str:

@@ -27,13 +27,13 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         age = age_cell(st.age, st.fresh)
         if not obs.ok:
             rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), (ms(obs.latency), "dim"), age))
+                         ("", ""), ("", ""), (ms(obs.latency), "dim") if st.fresh else age))
             continue
         try:
             s = parse_wsrep_status(obs.data)
         except StatusGarbled as exc:
             rows.append((word, (node.name, ""), (f"garbled: {exc}", "unknown"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), (ms(obs.latency), "dim"), age))
+                         ("", ""), ("", ""), (ms(obs.latency), "dim") if st.fresh else age))
             continue
         tone = "stale" if not st.fresh else ""
         if st.fresh:
@@ -69,5 +69,5 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         tone = "spof"
     return PaneModel("Galera", tuple(headline),
                      ("", "node", "component", "state", "size", "conf", "ready", "queue r/s", "latency"),
-                     tuple(rows), tone=tone)
+                     tuple(rows), tone=tone, narrow_drop=("conf", "queue r/s"))
 

@@ -1,0 +1,176 @@
+"""The ``[openstack]`` section: one cloud, reached exactly as the ``openstack`` CLI reaches it.
+
+Credentials come from clouds.yaml / secure.yaml (``cloud = "..."`` or ``$OS_CLOUD``, the standard
+search paths and ``$OS_CLIENT_CONFIG_FILE``) or from ``OS_*`` variables, through openstacksdk's own
+loader, so a clouds.yaml that works with the CLI works here unchanged. hatui's file only names the
+cloud and, optionally, overrides region, interface, CA bundle, ``insecure`` or the password
+(``password_env`` / ``password_file``, for a clouds.yaml kept without it).
+
+Targets (what is polled on its own schedule, see hatui/topology.py):
+
+- ``keystone/<name>``: the token (auth, then validation) and the catalog it carries;
+- ``endpoint/endpoints``: one round probing every catalog URL and every extra URL concurrently. The
+  catalog is only known once Keystone answers (and changes with it), while targets are fixed when the
+  config is read: so the catalog is one target whose answer holds one result per endpoint;
+- ``services/nova`` and ``services/neutron``: nova ``os-services``, neutron agents;
+- ``haproxy/<name>``: one per configured HAProxy stats endpoint (HTTP CSV or admin socket).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from hatui.config.schema import ConfigError, derived, required, resolve_secret, unique_names
+from hatui.secrets import Secret
+
+# Binaries that should run on more than one host: exactly one up is a single point of failure.
+# Per-host agents (nova-compute, openvswitch/linuxbridge/metadata agents) are one per host by design.
+REDUNDANT_BINARIES = (
+    "nova-conductor",       # every API call that touches the DB or builds a server goes through it
+    "nova-scheduler",       # no scheduler: no server can be built or moved
+    "neutron-dhcp-agent",   # with dhcp_agents_per_network > 1 a network survives an agent
+    "neutron-l3-agent",     # L3 HA / DVR spreads routers over several agents
+)
+SERVICE_LISTS = ("nova", "neutron")
+INTERFACES = ("public", "internal", "admin")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtraEndpoint:
+    """A URL probed besides the catalog: a VIP, or each backend behind it."""
+
+    name: str = required()   # shown on screen and as the finding subject
+    url: str = required()
+
+
+@dataclass(frozen=True, kw_only=True)
+class HaproxyStats:
+    """One HAProxy stats endpoint: ``url`` (the CSV, e.g. http://lb:8404/;csv) or ``socket``."""
+
+    name: str = required()
+    url: str | None = None
+    socket: str | None = None
+    user: str | None = None            # HTTP basic auth of the stats page
+    password_env: str | None = None
+    password_file: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+    backends: list[str] | None = None  # only these backends (default: every backend)
+    interval: float | None = None
+    timeout: float | None = None
+    password: Secret | None = derived()
+
+
+@dataclass(frozen=True, slots=True)
+class _RoundPoll:
+    """Schedule of the endpoint round: its budget covers a catalog wait plus a request that times out."""
+
+    interval: float
+    timeout: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenStackSection:
+    name: str | None = None               # on screen and in cloud-wide finding ids; default: the cloud
+    cloud: str | None = None              # clouds.yaml entry; default $OS_CLOUD, else OS_* variables
+    region: str | None = None             # override region_name
+    interface: str | None = None          # override interface (public, internal, admin)
+    ca_file: str | None = None            # override cacert
+    insecure: bool = False                # TLS without verification (also true when clouds.yaml says so)
+    password_env: str | None = None       # override the cloud's password
+    password_file: str | None = None
+    # A catalog fetch and a service list cost more than a status query: these are not [hatui]'s.
+    interval: float = 5.0
+    timeout: float = 2.0                  # connect and read timeout of every request
+    services: list[str] = field(default_factory=lambda: list(SERVICE_LISTS))
+    redundant: list[str] = field(default_factory=lambda: list(REDUNDANT_BINARIES))
+    service_down_time: float = 60.0       # nova.conf [DEFAULT] service_down_time
+    report_interval: float = 10.0         # nova.conf [DEFAULT] report_interval
+    agent_down_time: float = 75.0         # neutron.conf [DEFAULT] agent_down_time
+    agent_report_interval: float = 30.0   # neutron [agent] report_interval
+    cert_warn_days: float = 30.0          # certificates expiring sooner are reported
+    catalog_cache: bool = True            # keep the last catalog on disk (for `check` while Keystone is down)
+    endpoints: list[ExtraEndpoint] = field(default_factory=list)
+    haproxy: list[HaproxyStats] = field(default_factory=list)
+    cloud_region: Any = derived()         # openstack.config CloudRegion (live runs only)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.cloud or "openstack"
+
+    def targets(self) -> list[tuple[str, str, object]]:
+        out: list[tuple[str, str, object]] = [
+            ("keystone", self.label, self),
+            ("endpoint", "endpoints", _RoundPoll(self.interval, 3 * self.timeout)),
+        ]
+        out += [("services", s, self) for s in self.services]
+        out += [("haproxy", h.name, h) for h in self.haproxy]
+        return out
+
+    def validate(self, file: str, resolve_secrets: bool) -> OpenStackSection:
+        for i, s in enumerate(self.services):
+            if s not in SERVICE_LISTS:
+                raise ConfigError(file, f"openstack.services[{i}]", f"one of {', '.join(SERVICE_LISTS)}", repr(s))
+        if self.interface is not None and self.interface not in INTERFACES:
+            raise ConfigError(file, "openstack.interface", f"one of {', '.join(INTERFACES)}", repr(self.interface))
+        if self.interval <= 0 or self.timeout <= 0:
+            raise ConfigError(file, "openstack.interval" if self.interval <= 0 else "openstack.timeout", "a number > 0")
+        unique_names(self.endpoints, file, "openstack.endpoints")
+        unique_names(self.haproxy, file, "openstack.haproxy")
+        for i, e in enumerate(self.endpoints):
+            if not e.url.startswith(("http://", "https://")):
+                raise ConfigError(file, f"openstack.endpoints[{i}].url", "an http:// or https:// URL", repr(e.url))
+        haproxy = [self._haproxy(h, i, file, resolve_secrets) for i, h in enumerate(self.haproxy)]
+        section = dataclasses.replace(self, haproxy=haproxy)
+        if not resolve_secrets:
+            return section
+        password = resolve_secret(self, file, "openstack")
+        region = load_cloud(section, password, file)
+        insecure = self.insecure or region.get_requests_verify_args()[0] is False
+        return dataclasses.replace(section, cloud_region=region, insecure=insecure)
+
+    @staticmethod
+    def _haproxy(h: HaproxyStats, i: int, file: str, resolve_secrets: bool) -> HaproxyStats:
+        key = f"openstack.haproxy[{i}]"
+        if bool(h.url) == bool(h.socket):
+            raise ConfigError(file, f"{key}.url", "either url (the stats CSV) or socket (the admin socket), not both")
+        if h.url and not h.url.startswith(("http://", "https://")):
+            raise ConfigError(file, f"{key}.url", "an http:// or https:// URL", repr(h.url))
+        if resolve_secrets:
+            return dataclasses.replace(h, password=resolve_secret(h, file, key))
+        return h
+
+
+def load_cloud(section: OpenStackSection, password: Secret | None, file: str) -> Any:
+    """The cloud as openstacksdk's loader sees it (clouds.yaml, secure.yaml, OS_* variables)."""
+    from keystoneauth1 import exceptions as ks_exc
+    from openstack import exceptions as sdk_exc
+    from openstack.config import OpenStackConfig
+
+    overrides: dict[str, Any] = {}
+    if section.region:
+        overrides["region_name"] = section.region
+    if section.interface:
+        overrides["interface"] = section.interface
+    if section.ca_file:
+        overrides["cacert"] = section.ca_file
+    if section.insecure:
+        overrides["insecure"] = True
+    if password is not None:
+        overrides["auth"] = {"password": password.reveal()}
+    where = f"cloud {section.cloud!r}" if section.cloud else (
+        f"cloud {os.environ['OS_CLOUD']!r} ($OS_CLOUD)" if os.environ.get("OS_CLOUD") else "OS_* variables")
+    try:
+        region = OpenStackConfig().get_one(cloud=section.cloud, **overrides)
+    except sdk_exc.SDKException as exc:
+        raise ConfigError(file, "openstack.cloud", "a cloud defined in clouds.yaml (or $OS_CLOUD / OS_* variables)",
+                          str(exc)) from None
+    except ks_exc.ClientException as exc:
+        raise ConfigError(file, "openstack.cloud", f"complete credentials for {where}", str(exc)) from None
+    auth = region.config.get("auth") or {}
+    for secret_key in ("password", "application_credential_secret", "token"):
+        if auth.get(secret_key):
+            Secret(str(auth[secret_key]), f"{where} {secret_key}")  # registered: redacted everywhere
+    return region

@@ -1,0 +1,250 @@
+"""Hosts: what a BMC says about power, what the management network answers, what the jump host's links do.
+
+Parsed from the data of three sources (hatui/sources/redfish.py, ipmi.py, network.py, local.py):
+
+- power, Redfish: ``GET <Systems member>``: ``PowerState``, ``Status.Health``, ``Status.State`` (DMTF
+  ComputerSystem schema); or, when the BMC answers but has no such system, the members it listed.
+- power, IPMI: the stdout of ``ipmitool ... chassis power status``: ``Chassis Power is on|off``.
+- network: one probe per address and kind (ICMP echo, TCP connect to a port), each classified.
+- local: the jump host's watched interfaces (psutil + /sys/class/net): up or not, counters, bond slaves.
+
+Value objects are frozen; nonsense raises ``HostDataGarbled`` (the target is then UNKNOWN).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class HostDataGarbled(ValueError):
+    """The data is not what a BMC / the probes / the jump host should have said."""
+
+
+# Redfish PowerState values (DMTF Resource.PowerState) -> whether the host has power.
+POWER_STATES = {
+    "On": "powered on",
+    "Off": "powered off",
+    "PoweringOn": "powering on",
+    "PoweringOff": "powering off",
+    "Paused": "paused (power on, not running)",
+}
+# Redfish Status.Health (DMTF Resource.Health): OK, Warning (needs attention), Critical (needs it now).
+HEALTH_VALUES = ("OK", "Warning", "Critical")
+
+
+@dataclass(frozen=True, slots=True)
+class PowerStatus:
+    via: str                 # "redfish" or "ipmi"
+    power_state: str         # a POWER_STATES key
+    system: str = ""         # the Redfish system (Id, and Name if it differs); "" for IPMI
+    health: str | None = None  # Redfish Status.Health, None when the BMC does not say
+    state: str | None = None   # Redfish Status.State (Enabled, StandbyOffline, ...)
+
+    @property
+    def is_on(self) -> bool:
+        return self.power_state == "On"
+
+    @property
+    def is_off(self) -> bool:
+        return self.power_state == "Off"
+
+    @property
+    def changing(self) -> bool:
+        return self.power_state in ("PoweringOn", "PoweringOff")
+
+    @property
+    def words(self) -> str:
+        return POWER_STATES.get(self.power_state, self.power_state)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingSystem:
+    """A Redfish BMC that answers, but has no system by the configured name."""
+
+    wanted: str
+    members: tuple[str, ...]
+
+
+_IPMI_POWER = re.compile(r"^Chassis Power is (on|off)\s*$", re.MULTILINE)
+
+
+def parse_power(data: Mapping[str, Any]) -> PowerStatus | MissingSystem:
+    via = data.get("via")
+    if via == "ipmi":
+        m = _IPMI_POWER.search(str(data.get("stdout", "")))
+        if m is None:
+            raise HostDataGarbled(f"ipmitool said {str(data.get('stdout', ''))[:60]!r}, not 'Chassis Power is on|off'")
+        return PowerStatus("ipmi", m.group(1).capitalize())
+    if via != "redfish":
+        raise HostDataGarbled(f"unknown BMC kind {via!r}")
+    system = data.get("system")
+    if system is None:
+        return MissingSystem(str(data.get("wanted") or ""), tuple(str(m) for m in data.get("members") or ()))
+    if not isinstance(system, Mapping):
+        raise HostDataGarbled("the Redfish system is not an object")
+    power = system.get("PowerState")
+    if power not in POWER_STATES:
+        raise HostDataGarbled(f"PowerState {str(power)[:30]!r} is not a Redfish power state")
+    status = system.get("Status") if isinstance(system.get("Status"), Mapping) else {}
+    ident, name = str(system.get("Id") or ""), str(system.get("Name") or "")
+    label = ident if not name or name == ident else f"{name} ({ident})"
+    health = status.get("Health")
+    return PowerStatus("redfish", str(power), label, str(health) if health else None,
+                       str(status["State"]) if status.get("State") else None)
+
+
+# ---- network ------------------------------------------------------------------------------------
+
+# How a probe ended: the source classifies; these are the only words it uses.
+OUTCOMES = {
+    "open": "answers",                      # TCP connected (and spoke first, for banner ports) / echo reply
+    "silent": "accepts but says nothing",   # TCP connected, no banner within the timeout: a hung service
+    "refused": "refused",                   # TCP reset or ICMP port/admin-prohibited: something rejects it
+    "timeout": "no answer (timeout)",       # nothing came back: blackholed (DROP), down, cable out
+    "unreachable": "unreachable",           # no route / ARP failed / ICMP host-unreachable
+    "error": "not probed",                  # a local problem (out of sockets, no permission): says nothing
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    address: str
+    probe: str               # "icmp" or "tcp/<port>"
+    outcome: str             # an OUTCOMES key
+    latency: float | None    # seconds to the answer (or to giving up)
+    detail: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """The remote end spoke: an echo reply, or a TCP connection (the kernel there is alive)."""
+        return self.outcome in ("open", "silent")
+
+    @property
+    def definite(self) -> bool:
+        """The probe says something about the remote end (a local error says nothing)."""
+        return self.outcome != "error"
+
+    @property
+    def words(self) -> str:
+        text = f"{self.probe} {OUTCOMES[self.outcome]}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    probes: tuple[Probe, ...]
+    icmp: str = "off"        # how echo was sent: "unprivileged", "raw", "ping" (the binary) or "off"
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.address for p in self.probes))
+
+    def of(self, address: str) -> tuple[Probe, ...]:
+        return tuple(p for p in self.probes if p.address == address)
+
+    def answers(self, address: str) -> bool:
+        return any(p.answered for p in self.of(address))
+
+    def silent(self, address: str) -> bool:
+        """Nothing answered at this address and at least one probe says why."""
+        probes = self.of(address)
+        return not any(p.answered for p in probes) and any(p.definite for p in probes)
+
+    @property
+    def reachable(self) -> bool:
+        return any(self.answers(a) for a in self.addresses)
+
+    @property
+    def dead(self) -> bool:
+        """No address answers, and the probes say so (not only local errors)."""
+        return bool(self.addresses) and all(self.silent(a) for a in self.addresses)
+
+    @property
+    def latency(self) -> float | None:
+        """The fastest answer (ICMP round trip or TCP connect)."""
+        times = [p.latency for p in self.probes if p.answered and p.latency is not None]
+        return min(times) if times else None
+
+    def how(self, address: str) -> str:
+        """Which way an address fails, in words: 'no answer (timeout)', 'refused', ..."""
+        outcomes = {p.outcome for p in self.of(address) if p.definite and not p.answered}
+        for outcome in ("refused", "unreachable", "timeout"):  # the most telling first
+            if outcome in outcomes:
+                return OUTCOMES[outcome]
+        return "not probed"
+
+
+def parse_probes(data: Mapping[str, Any]) -> Reachability:
+    raw = data.get("probes")
+    if not isinstance(raw, list) or not raw:
+        raise HostDataGarbled("no probes in the answer")
+    probes = []
+    for p in raw:
+        if not isinstance(p, Mapping) or p.get("outcome") not in OUTCOMES:
+            raise HostDataGarbled(f"probe with unknown outcome: {str(p)[:80]}")
+        latency = p.get("latency")
+        probes.append(Probe(str(p.get("address")), str(p.get("probe")), str(p["outcome"]),
+                            None if latency is None else float(latency), str(p.get("detail") or "")))
+    return Reachability(tuple(probes), str(data.get("icmp") or "off"))
+
+
+# ---- the jump host's links ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BondStatus:
+    mode: str
+    slaves: tuple[tuple[str, bool], ...]  # (slave, up) in the kernel's order
+    active: str | None = None             # active-backup: the slave carrying traffic
+
+    @property
+    def up_slaves(self) -> tuple[str, ...]:
+        return tuple(s for s, up in self.slaves if up)
+
+    @property
+    def down_slaves(self) -> tuple[str, ...]:
+        return tuple(s for s, up in self.slaves if not up)
+
+
+@dataclass(frozen=True, slots=True)
+class NicStatus:
+    name: str
+    exists: bool
+    up: bool                 # administratively up and with carrier (operstate up)
+    operstate: str = ""
+    errors: int = 0          # errin + errout
+    drops: int = 0           # dropin + dropout
+    bond: BondStatus | None = None
+
+
+def _count(raw: Mapping[str, Any], *keys: str) -> int:
+    try:
+        return sum(int(raw.get(k) or 0) for k in keys)
+    except (TypeError, ValueError):
+        raise HostDataGarbled(f"counter {keys} is not a number") from None
+
+
+def _is_up(nic: Mapping[str, Any]) -> bool:
+    # operstate "unknown": the driver does not report carrier (tun, some virtual NICs); trust IFF_UP then
+    return bool(nic.get("isup")) and nic.get("operstate") in ("up", "unknown")
+
+
+def parse_links(data: Mapping[str, Any]) -> tuple[NicStatus, ...]:
+    raw = data.get("interfaces")
+    if not isinstance(raw, Mapping):
+        raise HostDataGarbled("no interfaces in the answer")
+    out = []
+    for name, nic in raw.items():
+        if not isinstance(nic, Mapping):
+            raise HostDataGarbled(f"interface {name} is not an object")
+        bond = None
+        if isinstance(nic.get("bond"), Mapping):
+            b = nic["bond"]
+            slaves = b.get("slaves") or {}
+            bond = BondStatus(str(b.get("mode") or ""), tuple((str(s), st == "up") for s, st in slaves.items()),
+                              str(b["active"]) if b.get("active") else None)
+        out.append(NicStatus(str(name), bool(nic.get("exists")), _is_up(nic),
+                             str(nic.get("operstate") or ""), _count(nic, "errin", "errout"),
+                             _count(nic, "dropin", "dropout"), bond))
+    return tuple(out)

@@ -1,0 +1,82 @@
+"""API endpoint rules: each catalog or extra URL judged on its own version-document probe.
+
+Subjects are the endpoints' (hatui/model/endpoints.py): ``compute``, ``compute/public``,
+``image@RegionTwo``, or an extra URL's configured name.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hatui.model import Finding, Severity
+from hatui.model.endpoints import DOWN, UNEXPECTED, WRONG_CONTENT, EndpointProbe, EndpointsGarbled, parse_endpoint_round
+from hatui.rules import RuleContext
+from hatui.rules.cloud import finding, keystone_failing, section
+
+# A version document is static and answers in milliseconds (lab: 1.4-3.2 ms); one taking half the
+# request timeout means an overloaded or struggling API, seen before its requests time out.
+SLOW_FRACTION = 0.5
+
+
+def probes(ctx: RuleContext) -> tuple[tuple[EndpointProbe, ...], str | None]:
+    """The usable round's probes, or ((), why the round is garbled)."""
+    st = ctx.snapshot.get("endpoint", "endpoints")
+    obs = st.usable if st else None
+    if obs is None:
+        return (), None
+    try:
+        return parse_endpoint_round(obs.data).probes, None
+    except EndpointsGarbled as exc:
+        return (), str(exc)
+
+
+def _where(p: EndpointProbe) -> str:
+    return f"{p.label} {p.url}"
+
+
+def round_garbled(ctx: RuleContext) -> Iterator[Finding]:
+    _p, why = probes(ctx)
+    if why:
+        yield finding("endpoint", "garbled", "endpoints", Severity.UNKNOWN, f"endpoint round unreadable: {why}")
+
+
+def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
+    """Refused, timeout, unreachable, TLS failure or 5xx: clients of this URL fail."""
+    keystone_down = keystone_failing(ctx)
+    for p in probes(ctx)[0]:
+        if p.state != DOWN:
+            continue
+        if keystone_down and p.service == "identity":
+            continue  # Keystone down is one finding (keystone.unreachable), not one per identity URL
+        yield finding("endpoint", "down", p.subject, Severity.CRITICAL, f"{_where(p)}: {p.reason}")
+
+
+def endpoint_wrong_content(ctx: RuleContext) -> Iterator[Finding]:
+    """Something answers, but not an OpenStack version document (critical), or an unexpected 4xx/3xx."""
+    for p in probes(ctx)[0]:
+        if p.state in (WRONG_CONTENT, UNEXPECTED):
+            severity = Severity.CRITICAL if p.state == WRONG_CONTENT else Severity.WARNING
+            yield finding("endpoint", "wrong_content", p.subject, severity, f"{_where(p)}: {p.reason}")
+
+
+def certificate_expiry(ctx: RuleContext) -> Iterator[Finding]:
+    sec = section(ctx)
+    for p in probes(ctx)[0]:
+        if p.cert_days is None or p.cert_days >= sec.cert_warn_days:
+            continue
+        if p.cert_days < 0:
+            yield finding("endpoint", "cert_expiry", p.subject, Severity.CRITICAL,
+                          f"{_where(p)}: TLS certificate expired {-p.cert_days:.0f} day(s) ago")
+        else:
+            yield finding("endpoint", "cert_expiry", p.subject, Severity.WARNING,
+                          f"{_where(p)}: TLS certificate expires in {p.cert_days:.0f} day(s)")
+
+
+def endpoint_latency(ctx: RuleContext) -> Iterator[Finding]:
+    limit = SLOW_FRACTION * section(ctx).timeout
+    for p in probes(ctx)[0]:
+        if p.state != DOWN and p.latency is not None and p.latency > limit:
+            yield finding("endpoint", "latency", p.subject, Severity.WARNING,
+                          f"{_where(p)}: version document took {p.latency * 1000:.0f} ms (limit {limit * 1000:.0f} ms)")
+
+
+RULES = [round_garbled, endpoint_down, endpoint_wrong_content, certificate_expiry, endpoint_latency]

@@ -1,0 +1,85 @@
+"""HAProxy rules: each backend's redundancy, and each server that is down or taken out.
+
+Subjects: ``<lb>/<backend>`` and ``<lb>/<backend>/<server>`` (lb: the configured stats name), so the
+same backend seen by two load balancers gives two findings.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hatui.model import Finding, FindingKind, Severity
+from hatui.model.haproxy import HaproxyBackend, HaproxyGarbled, parse_haproxy_stats
+from hatui.rules import RuleContext
+from hatui.rules.cloud import finding, section
+from hatui.ui_words import human_age
+
+
+def backends(ctx: RuleContext) -> Iterator[tuple[str, tuple[HaproxyBackend, ...] | None, str | None]]:
+    """(lb name, its backends or None, why garbled) for each stats endpoint with a usable answer."""
+    sec = section(ctx)
+    for stats in sec.haproxy if sec else ():
+        st = ctx.snapshot.get("haproxy", stats.name)
+        obs = st.usable if st else None
+        if obs is None:
+            continue
+        try:
+            yield stats.name, parse_haproxy_stats(obs.data, stats.backends), None
+        except HaproxyGarbled as exc:
+            yield stats.name, None, str(exc)
+
+
+def stats_garbled(ctx: RuleContext) -> Iterator[Finding]:
+    for lb, _b, why in backends(ctx):
+        if why:
+            yield finding("haproxy", "garbled", lb, Severity.UNKNOWN, f"{lb}: {why}")
+
+
+def _servers_words(b: HaproxyBackend) -> str:
+    return ", ".join(f"{s.name} {s.status}" for s in b.servers) or "no server"
+
+
+def backend_down(ctx: RuleContext) -> Iterator[Finding]:
+    """No server takes traffic: every request to this VIP fails (503)."""
+    for lb, bes, _ in backends(ctx):
+        for b in bes or ():
+            if not b.serving and (b.servers or b.status.startswith("DOWN")):
+                yield finding("haproxy", "backend_down", f"{lb}/{b.name}", Severity.CRITICAL,
+                              f"{lb}/{b.name}: no server UP ({_servers_words(b)}): requests fail")
+
+
+def backend_spof(ctx: RuleContext) -> Iterator[Finding]:
+    """Exactly one server takes traffic: its loss takes the VIP down."""
+    for lb, bes, _ in backends(ctx):
+        for b in bes or ():
+            if len(b.serving) != 1:
+                continue
+            only = b.serving[0]
+            others = [s for s in b.servers if s is not only]
+            why = f"the only server ({', '.join(f'{s.name} {s.status}' for s in others)} not serving)" if others \
+                else "the only server configured"
+            yield finding("haproxy", "backend_spof", f"{lb}/{b.name}", Severity.WARNING,
+                          f"{lb}/{b.name}: {only.name} is {why}: its loss takes {b.name} down",
+                          kind=FindingKind.SPOF)
+
+
+def server_down(ctx: RuleContext) -> Iterator[Finding]:
+    for lb, bes, _ in backends(ctx):
+        for b in bes or ():
+            for s in b.servers:
+                if s.down:
+                    since = f" for {human_age(s.last_change)}" if s.last_change is not None else ""
+                    check = f": check {s.check}" if s.check else ""
+                    yield finding("haproxy", "server_down", f"{lb}/{b.name}/{s.name}", Severity.WARNING,
+                                  f"{lb}/{b.name}/{s.name}: {s.status}{since}{check}")
+
+
+def server_maintenance(ctx: RuleContext) -> Iterator[Finding]:
+    for lb, bes, _ in backends(ctx):
+        for b in bes or ():
+            for s in b.servers:
+                if s.maintenance:
+                    yield finding("haproxy", "server_maint", f"{lb}/{b.name}/{s.name}", Severity.WARNING,
+                                  f"{lb}/{b.name}/{s.name}: {s.status}: taken out of service by an operator")
+
+
+RULES = [stats_garbled, backend_down, backend_spof, server_down, server_maintenance]

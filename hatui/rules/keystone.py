@@ -1,0 +1,29 @@
+"""Keystone rules: the token's answer. Keystone unreachable is the generic keystone.unreachable:<cloud>
+(worded by the keystone source: what failed, and which catalog the endpoints are still probed from)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hatui.model import Finding, Severity
+from hatui.rules import RuleContext
+from hatui.rules.cloud import finding, section, token
+
+
+def keystone_garbled(ctx: RuleContext) -> Iterator[Finding]:
+    _info, why = token(ctx)
+    if why:
+        label = section(ctx).label
+        yield finding("keystone", "garbled", label, Severity.UNKNOWN, f"{label}: Keystone's answer is not a token ({why})")
+
+
+def keystone_no_catalog(ctx: RuleContext) -> Iterator[Finding]:
+    """A token without a catalog (unscoped, or a scope with no endpoint): nothing to probe."""
+    info, _ = token(ctx)
+    if info is not None and not info.catalog:
+        label = section(ctx).label
+        yield finding("keystone", "no_catalog", label, Severity.WARNING,
+                      f"{label}: the token of {info.user} ({info.scope}) carries no catalog: no endpoint to probe "
+                      f"(scope the cloud to a project or the system)")
+
+
+RULES = [keystone_garbled, keystone_no_catalog]

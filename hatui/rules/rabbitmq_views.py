@@ -1,0 +1,125 @@
+"""The RabbitMQ cluster as hatui sees it: every node's own view, named by configured names.
+
+Pure assembly for the rules and the pane: parse each node's usable management answer and canary
+result, and map RabbitMQ's node names (``rabbit@host``) to the names in the config. The mapping
+is, in order: ``erlang_node`` from the config; the name a node gives itself in its own answers
+(the latest or previous one, even if stale: a node's name does not change); RabbitMQ's default
+``rabbit@<short host name>``; and, when exactly one node is left on each side, elimination (a
+node down since hatui started is still named). A name that cannot be mapped is shown as is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hatui.config.rabbitmq import RabbitSection
+from hatui.model import Failure, Observation, Snapshot
+from hatui.model.rabbitmq import (
+    CanaryResult,
+    ManagementView,
+    RabbitGarbled,
+    parse_canary,
+    parse_management,
+)
+
+
+@dataclass(frozen=True)
+class ClusterPicture:
+    section: RabbitSection
+    views: dict[str, ManagementView]           # configured name -> its usable management answer
+    garbled: dict[str, str]                     # configured name -> why its answer is not usable
+    api_failed: dict[str, Failure]              # fresh management API failures
+    canaries: dict[str, CanaryResult]           # usable canary results
+    canary_failed: dict[str, Failure]           # fresh canary failures
+    names: dict[str, str] = field(default_factory=dict)  # erlang name -> configured name
+    now: float = 0.0
+
+    def label(self, erlang: str) -> str:
+        return self.names.get(erlang, erlang)
+
+    def labels(self, erlangs) -> list[str]:
+        order = {n.name: i for i, n in enumerate(self.section.nodes)}
+        return sorted({self.label(e) for e in erlangs}, key=lambda n: (order.get(n, len(order)), n))
+
+    def erlang(self, name: str) -> str | None:
+        return next((e for e, n in self.names.items() if n == name), None)
+
+    @property
+    def cluster(self) -> str:
+        return self.section.name
+
+    def cluster_views(self) -> dict[str, ManagementView]:
+        """Views with a fresh node list from a node that runs, in its own eyes: the ones to judge."""
+        out = {}
+        for name, v in self.views.items():
+            if v.nodes is None:
+                continue
+            me = v.me
+            if me is None or me.running:
+                out[name] = v
+        return out
+
+
+def _ok_data(obs: Observation | None, parse):
+    if obs is None or not obs.ok:
+        return None
+    try:
+        return parse(obs.data)
+    except RabbitGarbled:
+        return None
+
+
+def build_picture(snapshot: Snapshot, section: RabbitSection) -> ClusterPicture:
+    views: dict[str, ManagementView] = {}
+    garbled: dict[str, str] = {}
+    api_failed: dict[str, Failure] = {}
+    canaries: dict[str, CanaryResult] = {}
+    canary_failed: dict[str, Failure] = {}
+    self_names: dict[str, str] = {}
+    for node in section.nodes:
+        st = snapshot.get("rabbitmq", node.name)
+        if st is not None:
+            obs = st.usable
+            if obs is not None:
+                try:
+                    views[node.name] = parse_management(obs.data)
+                except RabbitGarbled as exc:
+                    garbled[node.name] = str(exc)
+            elif st.fresh and st.latest is not None and st.latest.failure is not None:
+                api_failed[node.name] = st.latest.failure
+            for old in (st.latest, st.previous):  # identity: any answer it ever gave, fresh or not
+                v = _ok_data(old, parse_management)
+                if v is not None and v.node and node.name not in self_names.values():
+                    self_names[v.node] = node.name
+        cst = snapshot.get("rabbitmq-amqp", node.name)
+        if cst is not None:
+            obs = cst.usable
+            if obs is not None:
+                try:
+                    canaries[node.name] = parse_canary(obs.data)
+                except RabbitGarbled as exc:
+                    garbled.setdefault(node.name, f"canary: {exc}")
+            elif cst.fresh and cst.latest is not None and cst.latest.failure is not None:
+                canary_failed[node.name] = cst.latest.failure
+    names = map_names(section, self_names, views)
+    return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at)
+
+
+def map_names(section: RabbitSection, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:
+    """Erlang node name -> configured name (see the module docstring for the order)."""
+    names: dict[str, str] = {}
+    for n in section.nodes:
+        if n.erlang_node:
+            names[n.erlang_node] = n.name
+    for erlang, name in self_names.items():
+        if erlang not in names and name not in names.values():
+            names[erlang] = name
+    reported = {e.name for v in views.values() for e in (v.nodes or v.last_nodes or ())}
+    for n in section.nodes:
+        guess = n.guessed_erlang_node
+        if n.name not in names.values() and guess in reported and guess not in names:
+            names[guess] = n.name
+    left_erlang = reported - names.keys()
+    left_names = [n.name for n in section.nodes if n.name not in names.values()]
+    if len(left_erlang) == 1 and len(left_names) == 1:
+        names[left_erlang.pop()] = left_names[0]
+    return names

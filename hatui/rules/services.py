@@ -1,0 +1,136 @@
+"""Service rules: nova services and neutron agents, per row and per binary.
+
+Per binary: none serving is critical; exactly one serving where the binary should be redundant
+(``redundant`` in the config: conductor, scheduler, DHCP and L3 agents by default) is a SPOF. Per row:
+down, forced down, disabled (with its reason), and a heartbeat that is late while the service still
+reads "up": nova calls it down only after service_down_time, hatui warns from the threshold below.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from hatui.model import Finding, FindingKind, Severity
+from hatui.model.services import ServiceRow, ServicesGarbled, parse_service_list
+from hatui.rules import RuleContext
+from hatui.rules.cloud import finding, section
+from hatui.ui_words import human_age
+
+
+def service_rows(ctx: RuleContext) -> Iterator[tuple[str, tuple[ServiceRow, ...] | None, str | None]]:
+    """(nova|neutron, rows or None, why garbled) for each service list with a usable answer."""
+    sec = section(ctx)
+    for which in sec.services if sec else ():
+        st = ctx.snapshot.get("services", which)
+        obs = st.usable if st else None
+        if obs is None:
+            continue
+        try:
+            yield which, parse_service_list(which, obs.data, obs.observed_at), None
+        except ServicesGarbled as exc:
+            yield which, None, str(exc)
+
+
+def all_rows(ctx: RuleContext) -> list[ServiceRow]:
+    return [r for _w, rows, _ in service_rows(ctx) for r in rows or ()]
+
+
+def by_binary(rows: list[ServiceRow]) -> dict[str, list[ServiceRow]]:
+    out: dict[str, list[ServiceRow]] = defaultdict(list)
+    for r in rows:
+        out[r.binary].append(r)
+    return dict(out)
+
+
+def heartbeat_limits(ctx: RuleContext, row: ServiceRow) -> tuple[float, float, float]:
+    """(report interval, late threshold, down time) for this kind of row. Late: two heartbeats missed,
+    or half the down time, whichever is later (never at or past the down time itself)."""
+    sec = section(ctx)
+    every, down = ((sec.report_interval, sec.service_down_time) if row.kind == "nova"
+                   else (sec.agent_report_interval, sec.agent_down_time))
+    return every, min(max(2 * every, down / 2), 0.9 * down), down
+
+
+def list_garbled(ctx: RuleContext) -> Iterator[Finding]:
+    for which, _rows, why in service_rows(ctx):
+        if why:
+            yield finding("services", "garbled", which, Severity.UNKNOWN, f"{which}: unreadable service list ({why})")
+
+
+def _up_words(rows: list[ServiceRow]) -> str:
+    serving = sum(r.serving for r in rows)
+    return f"{serving} of {len(rows)} {rows[0].binary} up"
+
+
+def none_up(ctx: RuleContext) -> Iterator[Finding]:
+    for binary, rows in by_binary(all_rows(ctx)).items():
+        if not any(r.serving for r in rows):
+            states = ", ".join(f"{r.host} {_state(r)}" for r in rows)
+            yield finding("services", "none_up", binary, Severity.CRITICAL,
+                          f"{binary}: none of {len(rows)} up ({states})")
+
+
+def redundancy_spof(ctx: RuleContext) -> Iterator[Finding]:
+    redundant = set(section(ctx).redundant)
+    for binary, rows in by_binary(all_rows(ctx)).items():
+        serving = [r for r in rows if r.serving]
+        if binary not in redundant or len(serving) != 1:
+            continue
+        only = serving[0]
+        others = [r for r in rows if r is not only]
+        why = (f"only {only.host} is up ({', '.join(f'{r.host} {_state(r)}' for r in others)})" if others
+               else f"{only.host} runs the only {binary}")
+        yield finding("services", "spof", binary, Severity.WARNING, f"{binary}: {why}: its loss stops {binary}",
+                      kind=FindingKind.SPOF)
+
+
+def _state(r: ServiceRow) -> str:
+    if r.forced_down:
+        return "forced down"
+    if not r.up:
+        return "down"
+    if not r.enabled:
+        return "disabled"
+    return "up"
+
+
+def service_down(ctx: RuleContext) -> Iterator[Finding]:
+    rows = all_rows(ctx)
+    groups = by_binary(rows)
+    for r in rows:
+        if r.up or r.forced_down or not r.enabled:
+            continue  # forced down and disabled have their own findings
+        _every, _late, down = heartbeat_limits(ctx, r)
+        beat = f"last heartbeat {human_age(r.heartbeat_age)} ago" if r.heartbeat_age is not None else "no heartbeat"
+        yield finding("services", "down", r.subject, Severity.WARNING,
+                      f"{r.subject}: down ({beat}, down after {down:g} s); {_up_words(groups[r.binary])}")
+
+
+def forced_down(ctx: RuleContext) -> Iterator[Finding]:
+    for r in all_rows(ctx):
+        if r.forced_down:
+            yield finding("services", "forced_down", r.subject, Severity.WARNING,
+                          f"{r.subject}: forced down (by an operator or a fencing tool)")
+
+
+def service_disabled(ctx: RuleContext) -> Iterator[Finding]:
+    for r in all_rows(ctx):
+        if not r.enabled:
+            reason = f": {r.disabled_reason}" if r.disabled_reason else " (no reason given)"
+            word = "disabled" if r.kind == "nova" else "administratively down"
+            yield finding("services", "disabled", r.subject, Severity.WARNING, f"{r.subject}: {word}{reason}")
+
+
+def heartbeat_late(ctx: RuleContext) -> Iterator[Finding]:
+    """Still 'up' for nova/neutron, but the heartbeat is late: it is about to go down."""
+    for r in all_rows(ctx):
+        if not r.up or r.heartbeat_age is None:
+            continue
+        every, late, down = heartbeat_limits(ctx, r)
+        if r.heartbeat_age > late:
+            yield finding("services", "heartbeat_late", r.subject, Severity.WARNING,
+                          f"{r.subject}: last heartbeat {human_age(r.heartbeat_age)} ago (expected every "
+                          f"{every:g} s; reported down after {down:g} s)")
+
+
+RULES = [list_garbled, none_up, redundancy_spof, service_down, forced_down, service_disabled, heartbeat_late]

@@ -1,0 +1,29 @@
+"""The ``[hosts]`` section's sources: one ``power`` target per BMC, one ``network`` target per host with
+addresses, one ``local`` target for the jump host's links. The I/O lives in redfish.py, ipmi.py,
+network.py and local.py; this module only builds them from the config."""
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.config.hosts import HostsSection
+from hatui.sources.base import BlockingSource
+from hatui.sources.ipmi import IpmiPowerSource
+from hatui.sources.local import LocalLinksSource
+from hatui.sources.network import NetworkSource, Prober
+from hatui.sources.redfish import RedfishPowerSource
+from hatui.topology import target_specs
+
+
+def host_sources(config: Config) -> list[BlockingSource]:
+    section: HostsSection = config.section("hosts")
+    specs = {s.key: s for s in target_specs(config) if s.source in ("power", "network", "local")}
+    prober = Prober(section.max_probes, section.ping)  # one bound on probes in flight for all hosts
+    out: list[BlockingSource] = []
+    for host in section.hosts:
+        if host.bmc is not None:
+            cls = RedfishPowerSource if host.bmc.type == "redfish" else IpmiPowerSource
+            out.append(cls(specs[("power", host.name)], host, host.bmc))
+        if host.addresses:
+            out.append(NetworkSource(specs[("network", host.name)], host, section, prober))
+    if section.interfaces:
+        out.append(LocalLinksSource(specs[("local", section.jump_host)], section))
+    return out

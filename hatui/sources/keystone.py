@@ -1,0 +1,233 @@
+"""Keystone: the cloud's token and catalog, through the same keystoneauth1 plugin the CLI uses.
+
+``CloudSession`` holds what one cloud's sources share: the auth plugin built by openstacksdk's loader
+(one token for all of them), the verify/cert settings, region and interface, and the last catalog.
+Each source gets its own keystoneauth ``Session`` (its own connection pool, so a frozen connection in
+one thread holds nobody else), all with the section's timeout: keystoneauth hands a float timeout to
+requests, which applies it to the connect and to every read.
+
+``KeystoneSource`` polls ``GET /v3/auth/tokens`` on its own token (authenticating first when there is
+no valid token): Keystone must answer, decrypt the token and read the catalog and roles from its
+database. Cheaper than a password login each time (bcrypt: ~280 ms of Keystone CPU at the default
+cost, lab measurement), and a reader may validate its own token (policy ``identity:validate_token``).
+The catalog it returns is kept (and cached on disk) so endpoints are still probed while Keystone is
+down.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import plugin as ks_plugin
+from keystoneauth1 import session as ks_session
+
+from hatui import __version__
+from hatui.config.openstack import OpenStackSection
+from hatui.model import Failure, FailureKind
+from hatui.secrets import Secret, redact
+from hatui.sources.base import BlockingSource, SourceError, classify_exception
+from hatui.topology import TargetSpec
+
+# keystoneauth logs discovery fallbacks and urllib3 warns about unverified TLS on stderr, which would
+# scribble over the TUI; failures reach the operator as observations, `insecure` on the status bar.
+logging.getLogger("keystoneauth").addHandler(logging.NullHandler())
+logging.getLogger("keystoneauth").propagate = False
+warnings.filterwarnings("ignore", message="Unverified HTTPS request")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hatui"
+
+
+class CloudSession:
+    """One cloud as its sources share it: auth plugin, TLS settings, region, interface, last catalog."""
+
+    def __init__(self, section: OpenStackSection) -> None:
+        region = section.cloud_region
+        self.section = section
+        self.auth = region.get_auth()
+        self.verify, self.cert = region.get_requests_verify_args()
+        self.interface = _one(region.get_interface()) or "public"
+        self.region_name = region.region_name or None
+        self.timeout = section.timeout
+        self._lock = threading.Lock()
+        self._catalog: list[dict[str, Any]] | None = None
+        self.catalog_at: float | None = None
+        self.catalog_from: str | None = None
+        self.first_answer = threading.Event()  # the keystone source has tried once (either way)
+        self.cache_path = cache_dir() / f"catalog-{_safe(section.label)}.json" if section.catalog_cache else None
+        self._load_cache()
+
+    def new_session(self) -> ks_session.Session:
+        return ks_session.Session(auth=self.auth, verify=self.verify, cert=self.cert, timeout=self.timeout,
+                                  user_agent=f"hatui/{__version__}")
+
+    def catalog(self) -> tuple[list[dict[str, Any]] | None, float | None, str | None]:
+        with self._lock:
+            return self._catalog, self.catalog_at, self.catalog_from
+
+    def keep_catalog(self, catalog: list[dict[str, Any]], at: float) -> None:
+        with self._lock:
+            changed = catalog != self._catalog
+            self._catalog, self.catalog_at, self.catalog_from = catalog, at, "keystone"
+        if changed:
+            self._save_cache(catalog, at)
+
+    def roles(self, session: ks_session.Session) -> list[str]:
+        return list(self.auth.get_access(session).role_names or [])
+
+    def _load_cache(self) -> None:
+        if self.cache_path is None:
+            return
+        try:
+            doc = json.loads(self.cache_path.read_text())
+            self._catalog, self.catalog_at, self.catalog_from = list(doc["catalog"]), float(doc["saved_at"]), "cache"
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no usable cache: wait for Keystone
+
+    def _save_cache(self, catalog: list[dict[str, Any]], at: float) -> None:
+        if self.cache_path is None:
+            return
+        try:  # URLs and service names only: never a token or a password
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"saved_at": at, "catalog": catalog}))
+            tmp.replace(self.cache_path)
+        except OSError:
+            pass  # a read-only home: the catalog is still kept in memory
+
+
+def _one(value: Any) -> str | None:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def trim_catalog(raw: Any) -> list[dict[str, Any]]:
+    """The token's catalog with only what hatui reads: type, name and (interface, region, url)."""
+    out = []
+    for svc in raw or []:
+        eps = [{"interface": ep.get("interface"), "region": ep.get("region_id") or ep.get("region"),
+                "url": ep.get("url")} for ep in svc.get("endpoints") or []]
+        out.append({"type": svc.get("type"), "name": svc.get("name"), "endpoints": eps})
+    return out
+
+
+def token_data(auth_url: str, body: Any) -> dict[str, Any]:
+    """A token document (``POST`` or ``GET /v3/auth/tokens``) -> what hatui reads of it."""
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, dict):
+        raise SourceError(FailureKind.GARBLED, f"{auth_url}/auth/tokens did not return a token")
+    return {
+        "auth_url": auth_url,
+        "user": (token.get("user") or {}).get("name"),
+        "scope": _scope(token),
+        "roles": sorted(r.get("name", "") for r in token.get("roles") or []),
+        "expires_at": token.get("expires_at"),
+        "catalog": trim_catalog(token.get("catalog")),
+    }
+
+
+def _scope(token: dict[str, Any]) -> str:
+    if token.get("project"):
+        return f"project {token['project'].get('name')}"
+    if token.get("system"):
+        return "system"
+    if token.get("domain"):
+        return f"domain {token['domain'].get('name')}"
+    return "unscoped"
+
+
+class KeystoneSource(BlockingSource):
+    def __init__(self, spec: TargetSpec, cloud: CloudSession) -> None:
+        super().__init__(spec)
+        self.cloud = cloud
+        self.session = cloud.new_session()
+        self.auth_url = str(getattr(cloud.auth, "auth_url", ""))
+        self._token: str | None = None
+
+    def poll(self) -> dict[str, Any]:
+        try:
+            return self._validate(retry=True)
+        finally:
+            self.cloud.first_answer.set()
+
+    def _validate(self, retry: bool) -> dict[str, Any]:
+        access = self.cloud.auth.get_access(self.session)  # authenticates when there is no valid token
+        token = access.auth_token
+        if token != self._token:
+            Secret(token, "keystone token")  # registered for redaction
+            self._token = token
+        url = self.cloud.auth.get_endpoint(self.session, interface=ks_plugin.AUTH_INTERFACE, version=(3, 0))
+        resp = self.session.get(url.rstrip("/") + "/auth/tokens", headers={"X-Subject-Token": token},
+                                authenticated=True, raise_exc=False)
+        if resp.status_code in (401, 404) and retry:  # revoked or expired early: log in again, once
+            self.cloud.auth.invalidate()
+            return self._validate(retry=False)
+        if resp.status_code >= 400:
+            raise ks_exc.from_response(resp, "GET", url)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        data = token_data(self.auth_url, body)
+        if data["catalog"]:
+            self.cloud.keep_catalog(data["catalog"], time.time())
+        return data
+
+    def classify(self, exc: BaseException) -> Failure:
+        f = classify_openstack(exc, "Keystone", self.cloud.timeout)
+        _cat, at, origin = self.cloud.catalog()
+        if at is not None:
+            when = time.strftime("%H:%M:%S", time.localtime(at))
+            kept = f"; endpoints still probed from the {'cached ' if origin == 'cache' else ''}catalog of {when}"
+        else:
+            kept = "; no catalog yet"
+        return Failure(f.kind, f"Keystone {self.auth_url}: {f.message}{kept}")
+
+    def failure(self, exc: BaseException) -> Failure:
+        return self.classify(exc)  # its words already give the timeout, and say what goes on meanwhile
+
+    def close(self) -> None:
+        self.session.session.close()
+
+
+def classify_openstack(exc: BaseException, what: str, timeout: float) -> Failure:
+    """keystoneauth exceptions -> what an operator reads (what: 'Keystone', 'nova', ...)."""
+    if isinstance(exc, SourceError):
+        return Failure(exc.kind, redact(str(exc)))
+    if isinstance(exc, ks_exc.Unauthorized):
+        return Failure(FailureKind.AUTH, f"credentials refused by {what} (401)")
+    if isinstance(exc, ks_exc.Forbidden):
+        return Failure(FailureKind.FORBIDDEN, f"{what} says 403")
+    if isinstance(exc, ks_exc.ConnectTimeout):
+        return Failure(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
+    if isinstance(exc, ks_exc.SSLError):
+        return Failure(FailureKind.TLS, redact(f"TLS: {_tail(exc)}"))
+    if isinstance(exc, ks_exc.HttpError):
+        return Failure(FailureKind.HTTP, f"HTTP {exc.http_status} from {what}")
+    if isinstance(exc, ks_exc.EndpointNotFound):
+        return Failure(FailureKind.NOT_FOUND, redact(str(exc)))
+    generic = classify_exception(exc)
+    if generic.kind != FailureKind.ERROR:
+        return generic
+    if isinstance(exc, ks_exc.ClientException):
+        return Failure(FailureKind.ERROR, redact(str(exc))[:300])
+    return generic
+
+
+def _tail(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("SSLError(", "SSLCertVerificationError("):
+        if marker in text:
+            return text[text.index(marker):][:200]
+    return text[:200]

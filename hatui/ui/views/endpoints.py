@@ -1,0 +1,129 @@
+"""The API endpoints pane: Keystone in the headline, one row per catalog/extra URL, then HAProxy backends."""
+from __future__ import annotations
+
+import time
+
+from hatui.config import Config
+from hatui.model import Finding, TargetState
+from hatui.model.endpoints import DOWN, OK, EndpointProbe, EndpointsGarbled, parse_endpoint_round
+from hatui.model.haproxy import HaproxyBackend, HaproxyGarbled, parse_haproxy_stats
+from hatui.model.keystone import KeystoneGarbled, parse_token
+from hatui.monitor import Assessment
+from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui_words import failure_words, human_age
+
+COLUMNS = ("", "endpoint", "interface", "host", "answer", "latency", "cert")
+
+
+def _clock(at: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if at else "-"
+
+
+def keystone_headline(a: Assessment, label: str) -> list[Cell]:
+    st = a.snapshot.get("keystone", label)
+    findings = a.of_subject("endpoints", label)
+    head: list[Cell] = [status_cell(findings), (f"  Keystone {label}: ", "")]
+    if st is None or st.latest is None:
+        return head + [("waiting for the first answer", "dim")]
+    if not st.latest.ok:
+        return head + [(failure_words(st.latest.failure), "critical")]
+    try:
+        info = parse_token(st.latest.data)
+    except KeystoneGarbled as exc:
+        return head + [(f"garbled: {exc}", "unknown")]
+    who = f"token for {info.user} ({info.scope}; {', '.join(info.roles) or 'no role'})"
+    left = f", expires in {human_age(info.expires_at - a.snapshot.taken_at)}" if info.expires_at else ""
+    cells = head + [(who + left, "" if st.fresh else "stale"), (f"  catalog: {len(info.service_types)} services", "dim")]
+    if not st.fresh:
+        cells.append((f"  STALE {human_age(st.age)}", "stale"))
+    return cells
+
+
+def _answer(p: EndpointProbe) -> Cell:
+    if p.state == DOWN:
+        return p.reason, "critical"
+    if p.state != OK:
+        return p.reason, "warning"
+    what = f"{p.status}" + (f" {p.versions[0]}" if p.versions else " (needs a token)" if p.status in (401, 403) else "")
+    return what, "ok"
+
+
+def _cert(p: EndpointProbe, warn_days: float) -> Cell:
+    if p.tls_verified is None:
+        return "http", "dim"
+    days = "?" if p.cert_days is None else f"{p.cert_days:.0f} d"
+    tone = "critical" if p.cert_days is not None and p.cert_days < 0 else \
+        "warning" if p.cert_days is not None and p.cert_days < warn_days else "ok"
+    return (days, tone) if p.tls_verified else (f"UNVERIFIED {days}", "warning")
+
+
+def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tuple[list[tuple[Cell, ...]], list[Cell]]:
+    """Rows of the endpoint round, and a note about the catalog they come from."""
+    if st is None or st.latest is None:
+        return [], [("endpoints: waiting for the first round", "dim")]
+    if not st.latest.ok:
+        return [], [(f"endpoints: {failure_words(st.latest.failure)}", "critical")]
+    try:
+        rnd = parse_endpoint_round(st.latest.data)
+    except EndpointsGarbled as exc:
+        return [], [(f"endpoints: garbled: {exc}", "unknown")]
+    if rnd.catalog_from is None:
+        note = [("no catalog yet: Keystone has not answered (and no catalog is cached)", "warning")]
+    elif rnd.catalog_from == "cache":
+        note = [(f"catalog cached at {_clock(rnd.catalog_at)}, {human_age(a.snapshot.taken_at - rnd.catalog_at)} old "
+                 f"(Keystone has not answered since this start)", "warning")]
+    else:
+        note = []
+    rows = []
+    for p in rnd.probes:
+        findings = a.of_subject("endpoints", p.subject)
+        word = status_cell(findings) if st.fresh else ("? STALE", "stale")
+        if not findings and p.state == DOWN and st.fresh:
+            word = ("✖ DOWN", "critical")  # an identity URL while Keystone is down: its finding is Keystone's
+        rows.append((word, (p.what, ""),
+                     ("extra" if p.extra else "+".join(p.interfaces), "dim"), (p.host, ""), _answer(p),
+                     (ms(p.latency), "dim") if st.fresh else age_cell(st.age, st.fresh), _cert(p, warn_days)))
+    return rows, note
+
+
+def _backend_row(a: Assessment, lb: str, b: HaproxyBackend, fresh: bool) -> tuple[Cell, ...]:
+    findings: tuple[Finding, ...] = a.of_subject("endpoints", f"{lb}/{b.name}") + tuple(
+        f for s in b.servers for f in a.of_subject("endpoints", f"{lb}/{b.name}/{s.name}"))
+    word = status_cell(findings) if fresh else ("? STALE", "stale")
+    servers = ", ".join(f"{s.name} {s.status}" + (f" {s.check_status}" if not s.serving and s.check_status else "")
+                        for s in b.servers)
+    tone = "critical" if not b.serving else "spof" if len(b.serving) == 1 else "ok"
+    return (word, (f"haproxy {lb}/{b.name}", ""), ("backend", "dim"), (servers or "no server", ""),
+            (f"{len(b.serving)}/{len(b.servers)} UP", tone), ("", ""), ("", ""))
+
+
+def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]], list[Cell]]:
+    rows, notes = [], []
+    for stats in config.section("openstack").haproxy:
+        st = a.snapshot.get("haproxy", stats.name)
+        if st is None or st.latest is None:
+            notes.append((f"  haproxy {stats.name}: waiting", "dim"))
+            continue
+        if not st.latest.ok:
+            notes.append((f"  haproxy {stats.name}: {failure_words(st.latest.failure)}", "critical"))
+            continue
+        try:
+            backends = parse_haproxy_stats(st.latest.data, stats.backends)
+        except HaproxyGarbled as exc:
+            notes.append((f"  haproxy {stats.name}: garbled: {exc}", "unknown"))
+            continue
+        rows += [_backend_row(a, stats.name, b, st.fresh) for b in backends]
+    return rows, notes
+
+
+def endpoints_pane(a: Assessment, config: Config) -> PaneModel:
+    section = config.section("openstack")
+    if section is None:
+        return not_configured("API endpoints", "openstack")
+    headline = keystone_headline(a, section.label)
+    rows, note = endpoint_rows(a, a.snapshot.get("endpoint", "endpoints"), section.cert_warn_days)
+    hrows, hnotes = haproxy_rows(a, config)
+    extra = note + hnotes
+    if extra:
+        headline += [("\n", "")] + extra
+    return PaneModel("API endpoints", tuple(headline), COLUMNS, tuple(rows + hrows), tone=worst_tone(a.of_area("endpoints")))
