@@ -121,6 +121,16 @@ def _num(name: str) -> int | None:
     return None
 
 
+def _minority(parts: dict[int, list[int]]) -> list[int]:
+    """The node(s) alone in a partition: listed by the most peers and listing the most peers themselves.
+    {1: [3], 2: [3], 3: [1, 2]} -> [3]; a 3-way split gives a tie -> all three; no partition -> []."""
+    if not any(parts.values()):
+        return []
+    score = {k: sum(k in ps for ps in parts.values()) + len(parts.get(k, [])) for k in NODES}
+    top = max(score.values())
+    return [k for k in NODES if score[k] == top]
+
+
 class Lab:
     """The RabbitMQ lab. Every method is synchronous, bounded by timeouts, and raises LabError on failure."""
 
@@ -397,7 +407,7 @@ log.file.level = info
 log.console = false
 disk_free_limit.absolute = {DISK_FREE_LIMIT}
 vm_memory_high_watermark.relative = {MEM_WATERMARK}
-collect_statistics_interval = 2000
+collect_statistics_interval = 1000
 management.rates_mode = basic
 """)
             (d / "advanced.config").write_text("[].\n")
@@ -595,13 +605,17 @@ management.rates_mode = basic
             for k in NODES:
                 if not self.beam_pid(k):
                     continue
-                v = self.api(k, "/api/nodes", timeout=3)
-                if not any(x.get("name") == node_name(n) and x.get("running") for x in v):
+                try:
+                    v = self.api(k, "/api/nodes", timeout=3)
+                except httpx.ConnectError:  # that peer's app is stopped: it has no say
+                    continue
+                # running, and its first node stats (mem_limit...) arrived: ~5 s after the API answers
+                if not any(x.get("name") == node_name(n) and x.get("running") and x.get("mem_limit") for x in v):
                     return False
             return True
 
         try:
-            wait_until(rejoined, timeout, interval=0.3, what=f"rabbit{n} to be seen running by its peers")
+            wait_until(rejoined, timeout, interval=0.3, what=f"rabbit{n} to be seen running (with stats) by its peers")
         except LabError as exc:
             raise self._fail(str(exc), n) from None
 
@@ -613,6 +627,7 @@ management.rates_mode = basic
         """``rabbitmqctl start_app`` on node n; waits until its management API answers again."""
         self.ctl(n, "start_app", timeout=120)
         self._wait_api(n, 60)
+        self._wait_rejoined(n, 60)
 
     def freeze(self, n: int) -> None:
         """SIGSTOP node n's VM. Frozen past ~net_ticktime (10 s) its peers drop it; after thaw: a partition."""
@@ -646,8 +661,13 @@ management.rates_mode = basic
         """
         peers = ", ".join(f"'{node_name(k)}'" for k in NODES if k != n)
         self.eval(n, f"[erlang:disconnect_node(N) || N <- [{peers}]].")
-        return wait_until(lambda: (p := self.partitions()) and any(p.values()) and p, timeout, interval=0.5,
-                          what=f"a partition to be reported after disconnecting rabbit{n}")
+        parts = wait_until(lambda: (p := self.partitions()) and any(p.values()) and p, timeout, interval=0.3,
+                           what=f"a partition to be reported after disconnecting rabbit{n}")
+        try:  # the other side reports it a few seconds later; settle so callers see both sides
+            return wait_until(lambda: (p := self.partitions()) and all(p.get(k) for k in NODES) and p, 10,
+                              interval=0.3)
+        except LabError:
+            return self.partitions() or parts
 
     def heal(self, timeout: float = 90) -> None:
         """Repair partitions: restart the app of the minority (the node(s) the others report partitioned),
@@ -655,9 +675,13 @@ management.rates_mode = basic
         parts = self.partitions()
         if not any(parts.values()):
             return
-        mentions = {k: sum(k in ps for ps in parts.values()) for k in NODES}
-        top = max(mentions.values())
-        minority = [k for k in NODES if mentions[k] == top]
+        try:  # the other side reports a few seconds after the first: wait for a clear picture
+            parts = wait_until(lambda: (p := self.partitions()) and len(_minority(p)) == 1 and p, 8, interval=0.3)
+        except LabError:
+            parts = self.partitions()
+        minority = _minority(parts)
+        if not minority:
+            return
         if len(minority) == len(NODES):  # 3-way split: keep node 1
             minority = [2, 3]
         for k in minority:
@@ -678,8 +702,7 @@ management.rates_mode = basic
 
     def _restart_app(self, n: int) -> None:
         self.ctl(n, "stop_app", timeout=120)
-        self.ctl(n, "start_app", timeout=120)
-        self._wait_api(n, 60)
+        self.start_app(n)
 
     def alarm(self, kind: str, n: int, timeout: float = 30) -> None:
         """Raise a real resource alarm on node n: ``memory`` (watermark 0.0001) or ``disk`` (limit 1 PB).
