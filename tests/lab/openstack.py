@@ -419,7 +419,12 @@ class Lab:
     def _members(self, inst: Instance, procs: dict[int, _Proc]) -> list[_Proc]:
         """Every live process of the instance: its group plus strays carrying its marker."""
         leader = self._leader(inst, procs)
-        mine = (p for p in procs.values() if (leader and p.pgid == leader) or inst.marker in p.cmdline)
+        # a dead master's orphaned worker keeps the old group id (from the stale pid file); cotyledon
+        # workers are titled "nova-conductor: ServiceWrapper worker(0)": no marker, but the binary name
+        old = None if leader else read_pid(RUN / f"{inst.name}.pid")
+        mine = (p for p in procs.values()
+                if (leader and p.pgid == leader) or inst.marker in p.cmdline
+                or (old and p.pgid == old and inst.binary in p.cmdline))
         return sorted(mine, key=lambda p: p.pid)
 
     def pid(self, name: str) -> int | None:
@@ -847,7 +852,10 @@ metadata_workers = 1
             if row.get("binary") == inst.binary and row.get("host") == inst.host:
                 up = row.get(up_key) in ("up", True)
                 ts = _parse_ts(row.get(ts_key))
-                return up and (since is None or ts is None or ts >= since.replace(microsecond=0))
+                # a heartbeat of the new process: timestamps are whole seconds (truncated), and the last
+                # beat of a process killed just before the start may share the start's second
+                return up and (since is None or ts is None
+                               or ts >= since.replace(microsecond=0) + dt.timedelta(seconds=1))
         return False
 
     def _ready(self, pending: dict[Instance, dt.datetime | None], procs: dict[int, _Proc]) -> list[Instance]:
@@ -1092,12 +1100,13 @@ metadata_workers = 1
         """Back to the default healthy state: hang listeners gone, everything thawed, missing instances
         started, HAProxy servers enabled. Quick no-op when already there."""
         t0 = time.monotonic()
-        if not self.problems():
+        probs = self.problems()
+        if not probs:
             return f"healthy ({time.monotonic() - t0:.2f}s)"
         self._defaults_restore()
         started = self._start_many(self.instances)
         self._wait_healthy()
-        return f"reset in {time.monotonic() - t0:.1f}s (started {started or 'nothing'})"
+        return f"reset in {time.monotonic() - t0:.1f}s (was: {'; '.join(probs)}; started {started or 'nothing'})"
 
     def _defaults_restore(self) -> None:
         for port in list(self._hang_pids()):
