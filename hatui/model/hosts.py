@@ -167,13 +167,10 @@ class Reachability:
         times = [p.latency for p in self.probes if p.answered and p.latency is not None]
         return min(times) if times else None
 
-    def how(self, address: str) -> str:
-        """Which way an address fails, in words: 'no answer (timeout)', 'refused', ..."""
+    def failure(self, address: str) -> str:
+        """Which way an address fails, as an OUTCOMES key: the most telling of its probes' outcomes."""
         outcomes = {p.outcome for p in self.of(address) if p.definite and not p.answered}
-        for outcome in ("refused", "unreachable", "timeout"):  # the most telling first
-            if outcome in outcomes:
-                return OUTCOMES[outcome]
-        return "not probed"
+        return next((o for o in ("refused", "unreachable", "timeout") if o in outcomes), "error")
 
 
 def parse_probes(data: Mapping[str, Any]) -> Reachability:

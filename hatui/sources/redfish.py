@@ -171,4 +171,7 @@ def _link(value: Any) -> str | None:
 
 
 def _keep(system: dict) -> dict:
-    return {k: system[k] for k in SYSTEM_FIELDS if k in system}
+    kept = {k: system[k] for k in SYSTEM_FIELDS if k in system}
+    if isinstance(kept.get("Status"), dict):
+        kept["Status"] = {k: v for k, v in kept["Status"].items() if k in ("Health", "State")}
+    return kept
