@@ -21,6 +21,7 @@ VIEWS: dict[str, str] = {
     "galera": "hatui.ui.views.galera:galera_pane",
     "endpoints": "hatui.ui.views.endpoints:endpoints_pane",
     "services": "hatui.ui.views.services:services_pane",
+    "hosts": "hatui.ui.views.hosts:hosts_pane",
 }
 
 

@@ -1,0 +1,138 @@
+"""The Hosts pane: one row per host (power, BMC, reachability, latency, fault domains), and a headline
+with the jump host's own links. Pure: Assessment -> PaneModel."""
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.config.hosts import HostEntry, HostsSection
+from hatui.model import FindingKind, TargetState
+from hatui.model.hosts import (
+    OUTCOMES,
+    HostDataGarbled,
+    MissingSystem,
+    PowerStatus,
+    Reachability,
+    parse_links,
+    parse_power,
+    parse_probes,
+)
+from hatui.monitor import Assessment
+from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui_words import failure_words
+
+COLUMNS = ("", "host", "power", "BMC", "network", "latency", "domains")
+WAITING: Cell = ("… waiting", "dim")
+
+
+def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
+    """(power, BMC) cells."""
+    if host.bmc is None:
+        return ("-", "dim"), ("none configured", "dim")
+    kind = host.bmc.type + (" TLS NOT VERIFIED" if host.bmc.insecure else "")
+    if st is None or st.latest is None:
+        return WAITING, (kind, "dim")
+    obs = st.latest
+    if not obs.ok:
+        return ("? unknown", "unknown"), (failure_words(obs.failure).removeprefix("BMC: "), "critical")
+    try:
+        power = parse_power(obs.data)
+    except HostDataGarbled as exc:
+        return ("? unknown", "unknown"), (f"garbled: {exc}", "unknown")
+    if not st.fresh:
+        return (f"? {power.power_state if isinstance(power, PowerStatus) else ''}".rstrip(), "stale"), \
+            age_cell(st.age, st.fresh)
+    if isinstance(power, MissingSystem):
+        return ("? unknown", "unknown"), (f"no system {power.wanted!r}" if power.wanted else "which system?",
+                                          "unknown")
+    tone = "ok" if power.is_on else "critical" if power.is_off else "warning"
+    word = {"On": "on", "Off": "OFF"}.get(power.power_state, power.words)
+    bmc_tone = "warning" if host.bmc.insecure else "ok"
+    health = f" health {power.health}" if power.health not in (None, "OK") else ""
+    return (word, tone), (f"{kind} ok{health}", "critical" if health else bmc_tone)
+
+
+def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
+    """(network, latency) cells."""
+    if not host.addresses:
+        return ("-", "dim"), ("", "")
+    if st is None or st.latest is None:
+        return WAITING, ("", "")
+    obs = st.latest
+    if not obs.ok:  # the prober itself failed (stuck past its budget)
+        return (f"? {failure_words(obs.failure)}", "unknown"), ("", "")
+    try:
+        reach = parse_probes(obs.data)
+    except HostDataGarbled as exc:
+        return (f"garbled: {exc}", "unknown"), ("", "")
+    if not st.fresh:
+        return ("? stale", "stale"), age_cell(st.age, st.fresh)
+    return _reach_cell(reach), (ms(reach.latency) if reach.latency is not None else "-", "dim")
+
+
+def _reach_cell(r: Reachability) -> Cell:
+    up = [a for a in r.addresses if r.answers(a)]
+    if not up:
+        ways = {OUTCOMES[r.failure(a)] for a in r.addresses}
+        return "DOWN: " + ", ".join(sorted(ways)), "critical"
+    bad = [p for a in up for p in r.of(a) if p.probe.startswith("tcp/") and p.definite and p.outcome != "open"]
+    links = f"{len(up)}/{len(r.addresses)} links" if len(r.addresses) > 1 else "up"
+    if len(up) < len(r.addresses):
+        return links + ("; " + bad[0].words if bad else ""), "spof" if len(up) == 1 else "warning"
+    if bad:
+        return f"up; {bad[0].words}", "warning"
+    return links, "ok"
+
+
+def _jump_cells(section: HostsSection, a: Assessment) -> list[Cell]:
+    if not section.interfaces:
+        return []
+    st = a.snapshot.get("local", section.jump_host)
+    head: list[Cell] = [(f"{section.jump_host}: ", "")]
+    if st is None or st.latest is None:
+        return head + [WAITING]
+    if not st.latest.ok or not st.fresh:
+        return head + [(f"links unknown ({failure_words(st.latest.failure) if not st.latest.ok else 'stale'})",
+                        "unknown")]
+    try:
+        nics = parse_links(st.latest.data)
+    except HostDataGarbled as exc:
+        return head + [(f"garbled: {exc}", "unknown")]
+    cells = head
+    for i, n in enumerate(nics):
+        text = f"{n.name} {'up' if n.up else 'DOWN'}"
+        tone = "ok" if n.up else "critical"
+        if n.bond is not None and n.up:
+            text += f" ({len(n.bond.up_slaves)}/{len(n.bond.slaves)} links)"
+            tone = "ok" if not n.bond.down_slaves else "spof" if len(n.bond.up_slaves) == 1 else "warning"
+        cells += [("  " if i else "", ""), (text, tone)]
+    return cells
+
+
+def hosts_pane(a: Assessment, config: Config) -> PaneModel:
+    section: HostsSection | None = config.section("hosts")
+    if section is None:
+        return not_configured("Hosts", "hosts")
+    rows = []
+    powered = reachable = 0
+    for host in section.hosts:
+        power, bmc = _power_cells(host, a.snapshot.get("power", host.name))
+        net, latency = _network_cells(host, a.snapshot.get("network", host.name))
+        powered += power[1] == "ok"
+        reachable += net[1] in ("ok", "warning", "spof")
+        domains = " · ".join(v for _k, v in host.domains) or "-"
+        rows.append((status_cell(a.of_subject("hosts", host.name)), (host.name, ""), power, bmc, net, latency,
+                     (domains, "dim")))
+    n = len(section.hosts)
+    with_bmc = sum(1 for h in section.hosts if h.bmc is not None)
+    with_net = sum(1 for h in section.hosts if h.addresses)
+    headline: list[Cell] = [(f"{n} hosts: ", ""),
+                            (f"{powered}/{with_bmc} powered on", "ok" if powered == with_bmc else "critical"),
+                            ("  ", ""),
+                            (f"{reachable}/{with_net} reachable", "ok" if reachable == with_net else "critical")]
+    jump = _jump_cells(section, a)
+    if jump:
+        headline += [("  │  ", "dim"), *jump]
+    findings = a.of_area("hosts")
+    tone = worst_tone(findings)
+    if tone == "ok" and any(f.kind == FindingKind.SPOF for f in findings):
+        tone = "spof"
+    return PaneModel("Hosts", tuple(headline), COLUMNS, tuple(rows), tone=tone)
