@@ -329,7 +329,8 @@ class Lab:
                 if x.get("mem_alarm") or x.get("disk_free_alarm"):
                     probs.append(f"rabbit{n}: rabbit{k} alarm mem={x.get('mem_alarm')} disk={x.get('disk_free_alarm')}")
                 if x.get("disk_free_limit") != DISK_FREE_LIMIT or (x.get("mem_limit") or 0) < MIN_SANE_MEM_LIMIT:
-                    probs.append(f"rabbit{n}: rabbit{k} limits mem={x.get('mem_limit')} disk={x.get('disk_free_limit')}")
+                    probs.append(f"rabbit{n}: rabbit{k} limits mem={x.get('mem_limit')} "
+                                 f"disk={x.get('disk_free_limit')}")
         return probs
 
     def _users_ok(self) -> bool:
@@ -545,7 +546,7 @@ management.rates_mode = basic
     def down(self) -> str:
         """Stop the nodes (SIGTERM = orderly shutdown, SIGKILL after 20 s) and the lab's epmd."""
         pids = {n: self.beam_pid(n) for n in NODES}
-        for n, pid in pids.items():
+        for pid in pids.values():
             if pid:
                 os.kill(pid, signal.SIGCONT)
                 os.kill(pid, signal.SIGTERM)
@@ -615,7 +616,7 @@ management.rates_mode = basic
             return True
 
         try:
-            wait_until(rejoined, timeout, interval=0.3, what=f"rabbit{n} to be seen running (with stats) by its peers")
+            wait_until(rejoined, timeout, interval=0.3, what=f"rabbit{n} seen running (with stats) by its peers")
         except LabError as exc:
             raise self._fail(str(exc), n) from None
 
