@@ -59,9 +59,10 @@ class _Pending:
 
 
 class RabbitManagementSource(AsyncSource):
-    def __init__(self, spec: TargetSpec, section: RabbitSection, node: RabbitNode) -> None:
+    def __init__(self, spec: TargetSpec, section: RabbitSection, node: RabbitNode,
+                 verify: ssl.SSLContext | bool = False) -> None:
         super().__init__(spec)
-        self.section, self.node = section, node
+        self.section, self.node, self.verify = section, node, verify
         self._client: httpx.AsyncClient | None = None
         self._version: tuple[int, ...] = BASE_VERSION
         self._missing: set[str] = set()              # health checks this node answered 404 to
@@ -72,17 +73,10 @@ class RabbitManagementSource(AsyncSource):
     def base_url(self) -> str:
         return f"{self.section.scheme}://{self.node.host}:{self.node.management_port}"
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        if self.section.scheme != "https":
-            return True
-        if self.section.insecure:
-            return False
-        return ssl.create_default_context(cafile=self.section.ca_file)
-
     def _make_client(self) -> httpx.AsyncClient:
         password = self.section.password.reveal() if self.section.password else ""
         return httpx.AsyncClient(
-            base_url=self.base_url, auth=(self.section.user, password), verify=self._verify(),
+            base_url=self.base_url, auth=(self.section.user, password), verify=self.verify,
             timeout=httpx.Timeout(self.spec.timeout), headers={"Accept": "application/json"},
             # no proxy or .netrc from the environment: monitoring traffic goes straight to the node
             trust_env=False, limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
@@ -105,7 +99,7 @@ class RabbitManagementSource(AsyncSource):
         probe = self._inflight.get(PROBE) or self._inflight["overview"]
         await asyncio.wait({probe}, timeout=self.spec.timeout)
         if not probe.done():
-            raise SourceError(FailureKind.TIMEOUT, f"management API: no answer within {self.spec.timeout:g} s")
+            raise SourceError(FailureKind.TIMEOUT, f"management API: no answer (timeout) after {self.spec.timeout:g} s")
         # The node answers. Give its cluster-wide endpoints a little longer, then report what came back;
         # the rest keep running in the background and are picked up by a later poll.
         rest = {t for t in self._inflight.values() if not t.done()}
@@ -159,11 +153,11 @@ class RabbitManagementSource(AsyncSource):
         try:
             r = await asyncio.wait_for(client.get(path, timeout=httpx.Timeout(t, read=wait)), timeout=wait + t)
         except TimeoutError:
-            raise SourceError(FailureKind.TIMEOUT, f"no answer within {wait + t:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {wait + t:g} s") from None
         except httpx.ConnectTimeout:
-            raise SourceError(FailureKind.TIMEOUT, f"no connection within {t:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) to connect after {t:g} s") from None
         except httpx.TimeoutException:
-            raise SourceError(FailureKind.TIMEOUT, f"no answer within {wait:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {wait:g} s") from None
         if r.status_code == 401:
             raise SourceError(FailureKind.AUTH, "management API: credentials refused (401)")
         if r.status_code == 403:
@@ -171,11 +165,12 @@ class RabbitManagementSource(AsyncSource):
         if r.status_code == 404:
             raise SourceError(FailureKind.NOT_FOUND, f"management API: {path.split('?')[0]} not found (404)")
         if r.status_code != 200 and not (r.status_code == 503 and "/health/" in path):
-            raise SourceError(FailureKind.HTTP, f"management API: {path.split('?')[0]}: HTTP {r.status_code}")
+            raise SourceError(FailureKind.HTTP, f"management API: HTTP error {r.status_code} on {path.split('?')[0]}")
         try:
             return r.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise SourceError(FailureKind.GARBLED, f"management API: {path.split('?')[0]}: not JSON") from None
+            raise SourceError(FailureKind.GARBLED,
+                              f"management API: garbled answer (not JSON) on {path.split('?')[0]}") from None
 
     def classify(self, exc: BaseException) -> Failure:
         return classify_http_error(exc, self.spec.timeout)
@@ -220,20 +215,30 @@ def classify_http_error(exc: BaseException, timeout: float) -> Failure:
         return Failure(exc.kind, redact(str(exc)) if str(exc).startswith("management API")
                        else redact(f"management API: {exc}"))
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return Failure(FailureKind.TIMEOUT, f"management API: no answer within {timeout:g} s")
+        return Failure(FailureKind.TIMEOUT, f"management API: no answer (timeout) after {timeout:g} s")
     cur: BaseException | None = exc
     while cur is not None:
         if isinstance(cur, socket.gaierror):
-            return Failure(FailureKind.UNREACHABLE, "management API: host name not resolved")
+            return Failure(FailureKind.UNREACHABLE, "management API: unreachable (host name not resolved)")
         cur = cur.__cause__ or cur.__context__
     generic = classify_exception(exc)
     words = {FailureKind.REFUSED: "connection refused", FailureKind.UNREACHABLE: "host unreachable",
-             FailureKind.TIMEOUT: f"no answer within {timeout:g} s"}
+             FailureKind.TIMEOUT: f"no answer (timeout) after {timeout:g} s",
+             FailureKind.TLS: f"TLS failure: {generic.message.removeprefix('TLS: ')}"}
     if generic.kind in words:
         return Failure(generic.kind, f"management API: {words[generic.kind]}")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return Failure(FailureKind.GARBLED, "management API: connection closed mid-answer")
+        return Failure(FailureKind.GARBLED, "management API: garbled answer (connection closed mid-answer)")
     return Failure(generic.kind, f"management API: {generic.message}")
+
+
+def tls_verify(section: RabbitSection) -> ssl.SSLContext | bool:
+    """One TLS context for every node (loading a CA bundle costs tens of ms); none for plain http."""
+    if section.scheme != "https":
+        return False  # nothing to verify; and httpx would load its CA bundle for nothing
+    if section.insecure:
+        return False
+    return ssl.create_default_context(cafile=section.ca_file)
 
 
 def rabbit_sources(config: Config) -> list:
@@ -241,7 +246,8 @@ def rabbit_sources(config: Config) -> list:
     section: RabbitSection | None = config.section("rabbitmq")
     assert section is not None
     specs = {s.key: s for s in target_specs(config) if s.source in ("rabbitmq", "rabbitmq-amqp")}
-    out: list = [RabbitManagementSource(specs[("rabbitmq", n.name)], section, n) for n in section.nodes]
+    verify = tls_verify(section)
+    out: list = [RabbitManagementSource(specs[("rabbitmq", n.name)], section, n, verify) for n in section.nodes]
     if section.canary is not None:
         from hatui.sources.rabbitmq_amqp import RabbitCanarySource  # pika only when a canary is configured
 

@@ -12,14 +12,15 @@ its own (BlockingSource), and every step is bounded:
   cluster's metadata store (Mnesia): with a peer frozen it hangs until the peer is declared down.
   A deadline timer on pika's own I/O loop (the mechanism pika uses for its blocked-connection
   timeout) tears the connection down when the poll's budget (2 x timeout) is spent;
-- ``connection.blocked`` (a memory or disk alarm: RabbitMQ stops reading from publishing
-  connections, cluster-wide) is data, not a failure: the poll returns ``blocked`` with the reason.
+- ``connection.blocked`` (a memory or disk alarm: RabbitMQ lets the publish through, then stops
+  reading from the publishing connection, cluster-wide) is data, not a failure: the poll returns
+  ``blocked`` with the reason.
 
 A blocked connection is kept, not closed: RabbitMQ does not read a blocked socket, so a closed one
 would linger on the server (with its queue) until the alarm clears, one more per poll, on a node
 already short of memory. The kept connection is checked at each poll (it says when it is
-unblocked; heartbeats, every HEARTBEAT/2 s from the server, say it is still there); once its
-message is delivered it is closed and a fresh round trip is measured.
+unblocked; server heartbeats keep coming meanwhile, and pika drops it if they stop); once
+unblocked it is closed and a fresh round trip is measured.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -57,7 +58,6 @@ class _Held:
     conn: pika.BlockingConnection
     connect: float
     reason: str
-    delivered: list[float] = field(default_factory=list)
 
 
 class RabbitCanarySource(BlockingSource):
@@ -119,15 +119,19 @@ class RabbitCanarySource(BlockingSource):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SourceError(FailureKind.TIMEOUT,
-                                      f"AMQP canary: message not delivered within {BUDGET * self.spec.timeout:g} s")
+                                      f"AMQP canary: no answer (timeout): message not delivered after "
+                                      f"{BUDGET * self.spec.timeout:g} s")
                 conn.process_data_events(time_limit=left)
-            if delivered:
-                return {"connect": round(connected, 4), "round_trip": round(delivered[0] - published, 4),
-                        "blocked": None}
+            # RabbitMQ lets the publish that meets an alarm through, then blocks the connection and
+            # says so (connection.blocked, sent before the delivery): look for it before judging.
+            conn.process_data_events(time_limit=0)
+            rt = round(delivered[0] - published, 4) if delivered else None
+            if not blocked:
+                return {"connect": round(connected, 4), "round_trip": rt, "blocked": None}
             conn._impl._adapter_remove_timeout(timer)
-            self._held = _Held(conn, connected, blocked[0], delivered)
+            self._held = _Held(conn, round(connected, 4), blocked[0])
             kept = True
-            return {"connect": round(connected, 4), "round_trip": None, "blocked": blocked[0]}
+            return {"connect": round(connected, 4), "round_trip": rt, "blocked": blocked[0]}
         finally:
             if not kept:
                 _close(conn, timer, self.spec.timeout)
@@ -142,16 +146,14 @@ class RabbitCanarySource(BlockingSource):
             unblocked: list[bool] = []
             held.conn.add_on_connection_unblocked_callback(lambda *_a: unblocked.append(True))
             held.conn.process_data_events(time_limit=0)
-            if unblocked and not held.delivered:  # the held message follows the unblock at once
-                held.conn.process_data_events(time_limit=self.spec.timeout)
         except Exception:
             self._held = None
             _close(held.conn, timer, self.spec.timeout)
             raise
-        if not held.delivered and not unblocked:
+        if not unblocked:
             held.conn._impl._adapter_remove_timeout(timer)
             return {"connect": held.connect, "round_trip": None, "blocked": held.reason}
-        self._held = None
+        self._held = None  # unblocked: close it (the server reads again) and measure afresh
         _close(held.conn, timer, self.spec.timeout)
         return None
 
@@ -170,7 +172,7 @@ def _arm(conn: pika.BlockingConnection, seconds: float, what: Callable[[], str])
     impl = conn._impl
 
     def expire() -> None:
-        impl._terminate_stream(CanaryDeadline(f"no answer to {what()} within {seconds:.1f} s"))
+        impl._terminate_stream(CanaryDeadline(f"no answer (timeout) to {what()} after {seconds:.1f} s"))
 
     return impl._adapter_call_later(max(0.0, seconds), expire)
 
@@ -187,8 +189,7 @@ def _close(conn: pika.BlockingConnection, timer: object | None, timeout: float) 
         pass
 
 
-_WORDS = {FailureKind.REFUSED: "connection refused", FailureKind.UNREACHABLE: "host unreachable",
-          FailureKind.TLS: "TLS failure"}
+_WORDS = {FailureKind.REFUSED: "connection refused", FailureKind.UNREACHABLE: "host unreachable"}
 
 
 def classify_amqp_error(exc: BaseException, timeout: float, stage: str = "") -> Failure:
@@ -198,24 +199,28 @@ def classify_amqp_error(exc: BaseException, timeout: float, stage: str = "") -> 
     if isinstance(exc, CanaryDeadline):
         return Failure(FailureKind.TIMEOUT, f"AMQP canary: {exc}")
     if isinstance(exc, px.AMQPConnectorStackTimeout | px.AMQPConnectorSocketConnectError) and "Timeout" in repr(exc):
-        return Failure(FailureKind.TIMEOUT, f"AMQP canary: no AMQP handshake within {timeout:g} s")
+        return Failure(FailureKind.TIMEOUT,
+                       f"AMQP canary: no answer (timeout) to the AMQP handshake after {timeout:g} s")
     if isinstance(exc, px.ProbableAuthenticationError):
         return Failure(FailureKind.AUTH, "AMQP canary: credentials refused")
     if isinstance(exc, px.ProbableAccessDeniedError):
-        return Failure(FailureKind.FORBIDDEN, "AMQP canary: access to the vhost refused")
+        return Failure(FailureKind.FORBIDDEN, "AMQP canary: not allowed: access to the vhost refused")
     if isinstance(exc, px.ChannelClosedByBroker | px.ConnectionClosedByBroker):
         kind = FailureKind.FORBIDDEN if exc.reply_code == 403 else FailureKind.ERROR
-        return Failure(kind, redact(f"AMQP canary: {stage}: {exc.reply_code} {exc.reply_text}"))
+        head = "not allowed" if kind == FailureKind.FORBIDDEN else "error"
+        return Failure(kind, redact(f"AMQP canary: {head}: {stage}: {exc.reply_code} {exc.reply_text}"))
     if isinstance(exc, px.StreamLostError | px.ConnectionClosed) and stage not in ("", "connect"):
-        return Failure(FailureKind.REFUSED, f"AMQP canary: connection lost during {stage}")
+        return Failure(FailureKind.REFUSED, f"AMQP canary: connection refused (closed during {stage})")
     inner = _socket_error(exc)
     if isinstance(inner, socket.gaierror):
-        return Failure(FailureKind.UNREACHABLE, "AMQP canary: host name not resolved")
+        return Failure(FailureKind.UNREACHABLE, "AMQP canary: unreachable (host name not resolved)")
     generic = classify_exception(inner if inner is not None else exc)
+    if generic.kind == FailureKind.TLS:
+        return Failure(generic.kind, f"AMQP canary: TLS failure: {generic.message.removeprefix('TLS: ')}")
     if generic.kind in _WORDS:
         return Failure(generic.kind, f"AMQP canary: {_WORDS[generic.kind]}")
     if generic.kind == FailureKind.TIMEOUT:
-        return Failure(FailureKind.TIMEOUT, f"AMQP canary: no answer within {timeout:g} s")
+        return Failure(FailureKind.TIMEOUT, f"AMQP canary: no answer (timeout) after {timeout:g} s")
     return Failure(generic.kind, f"AMQP canary: {generic.message}")
 
 

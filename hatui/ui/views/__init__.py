@@ -19,6 +19,7 @@ AREAS = (("galera", "Galera"), ("rabbitmq", "RabbitMQ"), ("endpoints", "API endp
 # area -> "module:function" drawing its pane
 VIEWS: dict[str, str] = {
     "galera": "hatui.ui.views.galera:galera_pane",
+    "rabbitmq": "hatui.ui.views.rabbitmq:rabbit_pane",
     "endpoints": "hatui.ui.views.endpoints:endpoints_pane",
     "services": "hatui.ui.views.services:services_pane",
     "hosts": "hatui.ui.views.hosts:hosts_pane",
