@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,8 +164,12 @@ def load_cloud(section: OpenStackSection, password: Secret | None, file: str) ->
     where = f"cloud {section.cloud!r}" if section.cloud else (
         f"cloud {os.environ['OS_CLOUD']!r} ($OS_CLOUD)" if os.environ.get("OS_CLOUD") else "OS_* variables")
     try:
-        region = OpenStackConfig().get_one(cloud=section.cloud, **overrides)
+        with warnings.catch_warnings():  # openstacksdk's deprecation notices are not the operator's business
+            warnings.simplefilter("ignore")
+            region = OpenStackConfig().get_one(cloud=section.cloud, **overrides)
     except sdk_exc.SDKException as exc:
+        if section.region and "region" in str(exc):
+            raise ConfigError(file, "openstack.region", f"a region of {where}", str(exc)) from None
         raise ConfigError(file, "openstack.cloud", "a cloud defined in clouds.yaml (or $OS_CLOUD / OS_* variables)",
                           str(exc)) from None
     except ks_exc.ClientException as exc:

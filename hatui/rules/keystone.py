@@ -13,7 +13,8 @@ def keystone_garbled(ctx: RuleContext) -> Iterator[Finding]:
     _info, why = token(ctx)
     if why:
         label = section(ctx).label
-        yield finding("keystone", "garbled", label, Severity.UNKNOWN, f"{label}: Keystone's answer is not a token ({why})")
+        yield finding("keystone", "garbled", label, Severity.UNKNOWN,
+                      f"{label}: Keystone's answer is not a token ({why})")
 
 
 def keystone_no_catalog(ctx: RuleContext) -> Iterator[Finding]:

@@ -51,7 +51,8 @@ class ServicesSource(BlockingSource):
                 resp = self.session.get(path, endpoint_filter=flt, headers=headers or {}, raise_exc=False)
             except ks_exc.EndpointNotFound:
                 where = ", ".join(str(v) for k, v in flt.items() if k != "service_type")
-                raise SourceError(FailureKind.NOT_FOUND, f"no {service_type} endpoint ({where}) in the catalog") from None
+                raise SourceError(FailureKind.NOT_FOUND,
+                                  f"no {service_type} endpoint ({where}) in the catalog") from None
             if resp.status_code == 401 and attempt == 0:
                 self.cloud.auth.invalidate()  # token revoked or expired early: log in again, once
                 continue

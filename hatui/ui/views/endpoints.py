@@ -33,7 +33,8 @@ def keystone_headline(a: Assessment, label: str) -> list[Cell]:
         return head + [(f"garbled: {exc}", "unknown")]
     who = f"token for {info.user} ({info.scope}; {', '.join(info.roles) or 'no role'})"
     left = f", expires in {human_age(info.expires_at - a.snapshot.taken_at)}" if info.expires_at else ""
-    cells = head + [(who + left, "" if st.fresh else "stale"), (f"  catalog: {len(info.service_types)} services", "dim")]
+    cells = head + [(who + left, "" if st.fresh else "stale"),
+                    (f"  catalog: {len(info.service_types)} services", "dim")]
     if not st.fresh:
         cells.append((f"  STALE {human_age(st.age)}", "stale"))
     return cells
@@ -126,4 +127,5 @@ def endpoints_pane(a: Assessment, config: Config) -> PaneModel:
     extra = note + hnotes
     if extra:
         headline += [("\n", "")] + extra
-    return PaneModel("API endpoints", tuple(headline), COLUMNS, tuple(rows + hrows), tone=worst_tone(a.of_area("endpoints")))
+    return PaneModel("API endpoints", tuple(headline), COLUMNS, tuple(rows + hrows),
+                     tone=worst_tone(a.of_area("endpoints")))

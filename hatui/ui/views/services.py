@@ -15,9 +15,12 @@ COLUMNS = ("", "binary", "host", "zone", "state", "admin", "heartbeat")
 def _row(a: Assessment, r: ServiceRow, fresh: bool, age: float | None) -> tuple[Cell, ...]:
     word = status_cell(a.of_subject("services", r.subject)) if fresh else ("? STALE", "stale")
     t = "" if fresh else "stale"
-    state = ("forced down", t or "critical") if r.forced_down else (("up", t or "ok") if r.up else ("DOWN", t or "critical"))
-    admin = ("enabled", t or "dim") if r.enabled else (f"disabled{': ' + r.disabled_reason if r.disabled_reason else ''}",
-                                                      t or "warning")
+    if r.forced_down:
+        state = ("forced down", t or "critical")
+    else:
+        state = ("up", t or "ok") if r.up else ("DOWN", t or "critical")
+    reason = f": {r.disabled_reason}" if r.disabled_reason else ""
+    admin = ("enabled", t or "dim") if r.enabled else (f"disabled{reason}", t or "warning")
     beat = (human_age(r.heartbeat_age), "dim") if fresh else age_cell(age, fresh)
     return (word, (r.binary, ""), (r.host, ""), (r.zone, "dim"), state, admin, beat)
 
@@ -32,19 +35,19 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
     for which in section.services:
         st = a.snapshot.get("services", which)
         if st is None or st.latest is None:
-            problems.append((f"{which}: waiting for the first answer  ", "dim"))
+            problems.append((f"{which}: waiting for the first answer", "dim"))
             continue
         if not st.latest.ok:  # e.g. "not allowed: needs ...": never an empty healthy table
             tone = "critical" if st.fresh else "stale"
-            problems.append((f"{which}: {failure_words(st.latest.failure)}  ", tone))
+            problems.append((f"{which}: {failure_words(st.latest.failure)}", tone))
             continue
         try:
             found = parse_service_list(which, st.latest.data, st.latest.observed_at)
         except ServicesGarbled as exc:
-            problems.append((f"{which}: garbled: {exc}  ", "unknown"))
+            problems.append((f"{which}: garbled: {exc}", "unknown"))
             continue
         if not found:
-            problems.append((f"{which}: the list is empty  ", "warning"))
+            problems.append((f"{which}: the list is empty", "warning"))
         listed += found
         rows += [_row(a, r, st.fresh, st.age) for r in found]
     spofs = {f.subject for f in a.of_area("services") if f.kind == FindingKind.SPOF}
@@ -53,6 +56,6 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
         up = sum(r.serving for r in group)
         tone = "critical" if up == 0 else "spof" if binary in spofs else "ok" if up == len(group) else "warning"
         headline += [(f"{binary} {up}/{len(group)}", tone), ("  ", "")]
-    if problems:
-        headline += ([("\n", "")] if headline else []) + problems
+    for cell in problems:  # one line each: "nova: not allowed: needs ..."
+        headline += ([("\n", "")] if headline else []) + [cell]
     return PaneModel("Compute services", tuple(headline), COLUMNS, tuple(rows), tone=worst_tone(a.of_area("services")))
