@@ -35,8 +35,18 @@ def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
     return Finding(f"galera.{rule}:{subject}", kind, severity, AREA, subject, summary, confirm=confirm)
 
 
+_parsed: tuple[object, tuple] = (None, ())  # (snapshot, result): every rule reads the same parse
+
+
 def node_views(ctx: RuleContext) -> tuple[list[NodeView], list[tuple[str, str]]]:
     """Parsed status of every node with usable data, and (node, reason) for garbled answers."""
+    global _parsed
+    if _parsed[0] is not ctx.snapshot:
+        _parsed = (ctx.snapshot, _node_views(ctx))
+    return _parsed[1]
+
+
+def _node_views(ctx: RuleContext) -> tuple[list[NodeView], list[tuple[str, str]]]:
     section = ctx.config.galera
     if section is None:
         return [], []

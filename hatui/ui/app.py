@@ -17,14 +17,14 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Footer, Static
 
 from hatui.config import Config
-from hatui.model import Observation, Severity
+from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
 from hatui.ui.panes import AreaPane
 from hatui.ui.views import AREAS, pane_model
 from hatui.ui.views.common import insecure_sections
 
-REDRAW_GAP = 0.05  # s: coalesces a burst of observations into one redraw
-TICK = 1.0         # s: redraw without news, so ages and "no answer for" counters move
+REDRAW_GAP = 0.05  # s: coalesces a burst of findings opening/clearing into one redraw
+TICK = 1.0         # s: regular redraw: figures, ages and "no answer for" counters move
 WIDE = 150         # columns from which panes sit side by side
 
 
@@ -54,6 +54,7 @@ class HatuiApp(App):
         self.mode = mode
         self.monitor = Monitor(config, started_at=clock())
         self._redraw_pending = False
+        self._status_shown = ""
         self._feed_task: asyncio.Task | None = None
         self.assessment: Assessment | None = None
 
@@ -81,7 +82,9 @@ class HatuiApp(App):
         self.monitor.ingest(obs)
         # Assess now, draw later: a finding's "since" is when its poll returned, not when drawn.
         self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
-        if not self._redraw_pending:
+        # A finding opening or clearing is drawn at once; new figures wait for the 1 s tick
+        # (redrawing on every poll costs CPU for numbers nobody reads faster than that).
+        if (self.assessment.opened or self.assessment.cleared) and not self._redraw_pending:
             self._redraw_pending = True
             self.set_timer(REDRAW_GAP, self.redraw)
 
@@ -89,17 +92,18 @@ class HatuiApp(App):
         self._redraw_pending = False
         a = self.monitor.assess(self.clock(), self.feed.pending())
         self.assessment = a
-        self.query_one("#status-bar", Static).update(self._status_text(a))
+        status = self._status_text(a)
+        if status != self._status_shown:
+            self._status_shown = status
+            bar = self.query_one("#status-bar", Static)
+            bar.update(status)
+            bar.set_classes(f"-{a.status.label}")
         for pane in self.query(AreaPane):
             pane.show(pane_model(pane.area, a, self.config))
 
     def _status_text(self, a: Assessment) -> str:
-        status = a.status
-        word = {Severity.OK: "OK", Severity.WARNING: "WARNING", Severity.CRITICAL: "CRITICAL",
-                Severity.UNKNOWN: "UNKNOWN"}[status]
-        self.query_one("#status-bar").set_classes(f"-{status.label}")
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
-        parts = [f" hatui  {word}", clock, self.mode]
+        parts = [f" hatui  {a.status.name}", clock, self.mode]
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
 
