@@ -76,6 +76,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -107,7 +108,7 @@ SERVICE_USERS = ("nova", "placement", "glance", "neutron")
 RABBIT_USER, RABBIT_PASSWORD = "openstack", "hatui-lab-openstack-mq-pw"
 DB_NODE = 1  # Galera node the services use (active backend of the DB VIP)
 DB_VIP_PORT = 13300  # HAProxy tcp VIP for Galera: node 1 active, nodes 2 and 3 backup (mysql-check)
-DB_CHECK_USER = "haproxy_check"  # passwordless, USAGE only: HAProxy's mysql-check logs in with it
+DB_CHECK_USER = "haproxy_check"  # passwordless, USAGE only: openstack/galera_check.sh logs in with it
 
 
 def service_password(user: str) -> str:
@@ -258,7 +259,7 @@ def _write(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # threads write too
     tmp.write_text(text)
     os.replace(tmp, path)
     return True
@@ -532,7 +533,7 @@ class Lab:
             self._galera_sql(f"CREATE USER IF NOT EXISTS '{DB_CHECK_USER}'@'%'")
 
     def _wait_db_vip(self, timeout: float = 60.0) -> None:
-        """Until HAProxy sees the active Galera backend UP (mysql-check needs DB_CHECK_USER, rise 2)."""
+        """Until HAProxy sees a Galera backend UP (the check needs DB_CHECK_USER and a Synced node)."""
         deadline = time.monotonic() + timeout
         rows: list[dict] = []
         while time.monotonic() < deadline:
@@ -732,6 +733,8 @@ metadata_workers = 1
         lines = [
             "global",
             "    maxconn 512",
+            "    external-check",
+            "    insecure-fork-wanted",
             f"    stats socket {HAPROXY_SOCKET} mode 600 level admin",
             "defaults",
             "    mode http",
@@ -748,9 +751,14 @@ metadata_workers = 1
         ]
         if self.needs_infra:
             from . import galera
+            # external check (like kolla's clustercheck): UP only when the node is Synced; a plain
+            # mysql-check passes on a non-Primary node ("WSREP has not yet prepared node")
             lines += ["listen galera", f"    bind 127.0.0.1:{DB_VIP_PORT}", "    mode tcp",
                       "    timeout client 3600s", "    timeout server 3600s",
-                      f"    option mysql-check user {DB_CHECK_USER} post-41"]
+                      "    option external-check", '    external-check path "/usr/bin:/bin"',
+                      f"    external-check command {HERE / 'galera_check.sh'}",
+                      "    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions"
+                      " on-marked-up shutdown-backup-sessions"]
             lines += [f"    server node{n} 127.0.0.1:{galera.CLIENT_PORTS[n]} check"
                       + ("" if n == DB_NODE else " backup") for n in galera.NODES]
         for vip, (port, path, backends) in VIPS.items():
@@ -1062,39 +1070,53 @@ metadata_workers = 1
     # ------------------------------------------------------------------ lifecycle
     def up(self) -> str:
         """Idempotent: Galera + RabbitMQ labs up, venv, config, schemas, every instance running, healthy and
-        in its default state (nothing frozen, no hang listener, all HAProxy servers enabled)."""
+        in its default state (nothing frozen, no hang listener, all HAProxy servers enabled).
+        Keystone (sqlite) comes up in parallel with the infra side (labs, DBs, MQ user, HAProxy, schemas)."""
         t0 = time.monotonic()
         venv_s = self.ensure_venv()
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            infra = pool.submit(self._infra_up) if self.needs_infra else None
-            self._write_keystone_configs()
-            self._keystone_db()
-            self._defaults_restore()
-            keystones = [i for i in self.instances if i.component == "keystone"]
-            self._start_many(keystones)
-            self._catalog()
-            if infra is not None:
-                infra.result()
-        if not self.problems():
-            return f"healthy, nothing to do ({time.monotonic() - t0:.1f}s)"
-        self._write_configs()
-        if self.needs_infra:
-            self._ensure_databases()
-            self._ensure_mq_user()
-        if "haproxy" in self.components:  # first: it carries the DB VIP
-            started_cfg = RUN / "haproxy.cfg.running"
-            if self.pid("haproxy@lab-ctl-0") and (
-                    not started_cfg.exists() or started_cfg.read_text() != self._haproxy_cfg()):
-                self.stop("haproxy@lab-ctl-0")
-            self._start_many([self._by_name["haproxy@lab-ctl-0"]])
-            if self.needs_infra:
-                self._wait_db_vip()
-        synced = self._sync_schemas() if self.needs_infra else []
+        self._defaults_restore()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            ks = pool.submit(self._up_keystone)
+            infra = pool.submit(self._up_infra_side) if self.needs_infra else None
+            ks.result()
+            synced = infra.result() if infra is not None else []
+        if not self.needs_infra:
+            self._write_configs()
+            self._up_haproxy()
         started = self._start_many(self.instances)
         self._wait_healthy()
+        took = time.monotonic() - t0
+        if not (synced or started or venv_s):
+            return f"healthy, nothing to do ({took:.1f}s)"
         extra = f", venv {venv_s:.0f}s" if venv_s else ""
-        return (f"up in {time.monotonic() - t0:.1f}s{extra}; synced {synced or 'nothing'}; "
-                f"started {len(started)} instance(s); RSS {self.rss_mb():.0f} MB")
+        return (f"up in {took:.1f}s{extra}; synced {synced or 'nothing'}; started {len(started)} instance(s); "
+                f"RSS {self.rss_mb():.0f} MB")
+
+    def _up_keystone(self) -> None:
+        self._write_keystone_configs()
+        self._keystone_db()
+        self._start_many([i for i in self.instances if i.component == "keystone"])
+        self._catalog()
+
+    def _up_infra_side(self) -> list[str]:
+        self._infra_up()
+        self._write_configs()
+        self._ensure_databases()
+        self._ensure_mq_user()
+        self._up_haproxy()
+        if "haproxy" in self.components:
+            self._wait_db_vip()
+        return self._sync_schemas()
+
+    def _up_haproxy(self) -> None:
+        """Start haproxy; restart it when its config changed (a running haproxy never re-reads it)."""
+        if "haproxy" not in self.components:
+            return
+        started_cfg = RUN / "haproxy.cfg.running"
+        if self.pid("haproxy@lab-ctl-0") and (
+                not started_cfg.exists() or started_cfg.read_text() != self._haproxy_cfg()):
+            self.stop("haproxy@lab-ctl-0")
+        self._start_many([self._by_name["haproxy@lab-ctl-0"]])
 
     def reset(self) -> str:
         """Back to the default healthy state: hang listeners gone, everything thawed, missing instances
