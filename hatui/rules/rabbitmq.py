@@ -90,7 +90,7 @@ def node_not_running(ctx: RuleContext) -> Iterator[Finding]:
         own = views.get(label)
         if own is not None and own.node == erlang and own.me is not None and own.me.running:
             continue  # it answers and runs: a partition, judged by network_partition
-        why = f"; {_words(p.api_failed[label])}" if label in p.api_failed else ""
+        why = f"; {p.api_failed[label].message}" if label in p.api_failed else ""
         yield _finding("not_running", label, Severity.CRITICAL,
                        f"{label}: not running, as seen by {_join(p.labels(reporters))}{why}")
 
