@@ -37,8 +37,8 @@ STDERR_KINDS = (
     ("unauthorized name", FailureKind.AUTH, "(unknown user)"),
     ("Set Session Privilege Level", FailureKind.FORBIDDEN, "(the account may not open a USER session)"),
     ("Unable to Get Channel Cipher Suites", FailureKind.ERROR, "cipher suite not offered: set bmc.cipher_suite"),
-    ("Get Auth Capabilities error", FailureKind.TIMEOUT, "on UDP {where}"),
-    ("No response from remote controller", FailureKind.TIMEOUT, "on UDP {where}"),
+    ("Get Auth Capabilities error", FailureKind.TIMEOUT, "(UDP {where})"),
+    ("No response from remote controller", FailureKind.TIMEOUT, "(UDP {where})"),
     ("Address lookup for", FailureKind.UNREACHABLE, "(cannot resolve {where})"),
 )
 
@@ -48,11 +48,11 @@ def ipmitool_retry_seconds(timeout: float) -> int:
     return max(1, int(timeout * 0.8 / 2))
 
 
-def classify_ipmitool(rc: int, stderr: str, where: str) -> Failure:
+def classify_ipmitool(rc: int, stderr: str, where: str, timeout: float) -> Failure:
     """What a failed ``ipmitool -v ... chassis power status`` means, from its exit code and stderr."""
     for needle, kind, detail in STDERR_KINDS:
         if needle in stderr:
-            return Failure(kind, redact(str(bmc_failure(kind, detail.format(where=where)))))
+            return Failure(kind, redact(str(bmc_failure(kind, detail.format(where=where), timeout))))
     last = next((line for line in reversed(stderr.splitlines()) if line.strip()), f"exit code {rc}")
     return Failure(FailureKind.ERROR, redact(f"BMC: ipmitool: {last.strip()[:160]}"))
 
@@ -75,7 +75,7 @@ class IpmiPowerSource(AsyncSource):
 
     async def poll(self) -> dict[str, Any]:
         if self._proc is not None:  # cannot happen through the feed (one poll per target); never start a 2nd
-            raise bmc_failure(FailureKind.TIMEOUT, "(the previous ipmitool is still running)")
+            raise bmc_failure(FailureKind.TIMEOUT, "(the previous ipmitool is still running)", self.spec.timeout)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -88,13 +88,13 @@ class IpmiPowerSource(AsyncSource):
             async with asyncio.timeout(self.spec.timeout):
                 out, err = await proc.communicate()
         except TimeoutError:
-            raise bmc_failure(FailureKind.TIMEOUT, f"within {self.spec.timeout:g} s on UDP {self.bmc.where} "
-                                                   "(ipmitool stopped)") from None
+            raise bmc_failure(FailureKind.TIMEOUT, f"(UDP {self.bmc.where}; ipmitool stopped)",
+                              self.spec.timeout) from None
         finally:
             await self._reap(proc)
         stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         if proc.returncode != 0:
-            failure = classify_ipmitool(proc.returncode or 0, stderr, self.bmc.where)
+            failure = classify_ipmitool(proc.returncode or 0, stderr, self.bmc.where, self.spec.timeout)
             raise SourceError(failure.kind, failure.message)
         # Only the answer's power line is kept (stdout has nothing else; -v chatter goes to stderr).
         lines = [line for line in stdout.splitlines() if "Chassis Power" in line]
@@ -117,6 +117,9 @@ class IpmiPowerSource(AsyncSource):
         if isinstance(exc, SourceError):
             return Failure(exc.kind, redact(str(exc)))
         return Failure(FailureKind.ERROR, redact(f"BMC: {type(exc).__name__}: {exc}"))
+
+    def failure(self, exc: BaseException) -> Failure:
+        return self.classify(exc)  # keeps the "BMC: " wording (the base class rewrites timeouts)
 
     def close(self) -> None:
         proc, self._proc = self._proc, None

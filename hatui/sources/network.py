@@ -37,7 +37,7 @@ _UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, e
 _REFUSED_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET}
 # ICMP destination-unreachable codes (RFC 792, RFC 1812): port unreachable and the administratively
 # prohibited ones are a REJECT (something answered on the host's behalf); the others are no route.
-_ICMP_REJECT_CODES = {3, 9, 10, 13}
+_ICMP_REJECT_CODES = {4: {3, 9, 10, 13}, 6: {1, 4, 5, 6}}
 _PING_TIME = re.compile(r"time[=<]([\d.]+) ms")
 
 
@@ -90,15 +90,24 @@ class Prober:
 
     async def tcp(self, address: str, port: int, timeout: float, banner: bool) -> dict[str, Any]:
         async with self.slots:
-            return await tcp_probe(address, port, timeout, banner)
+            return await _never_raises(tcp_probe(address, port, timeout, banner), address, f"tcp/{port}")
 
     async def icmp(self, address: str, timeout: float) -> dict[str, Any]:
         if self.icmp_mode == "off":
             return _result(address, "icmp", "error", None, "no ICMP here: no ping socket, raw socket or ping binary")
         async with self.slots:
             if self.icmp_mode == "ping":
-                return await ping_binary(address, timeout)
-            return await icmp_socket(address, timeout, self.icmp_mode == "raw", next(self._ids) & 0xFFFF)
+                return await _never_raises(ping_binary(address, timeout), address, "icmp")
+            probe = icmp_socket(address, timeout, self.icmp_mode == "raw", next(self._ids) & 0xFFFF)
+            return await _never_raises(probe, address, "icmp")
+
+
+async def _never_raises(probe, address: str, name: str) -> dict[str, Any]:
+    """A probe's own bug says nothing about the host: it is a local "error" outcome, not a failed poll."""
+    try:
+        return await probe
+    except Exception as exc:  # noqa: BLE001 - see above; cancellation still propagates
+        return _result(address, name, "error", None, f"{type(exc).__name__}: {exc}"[:120])
 
 
 async def tcp_probe(address: str, port: int, timeout: float, banner: bool = False) -> dict[str, Any]:
@@ -154,7 +163,8 @@ async def icmp_socket(address: str, timeout: float, privileged: bool, ident: int
     from icmplib import AsyncSocket, ICMPRequest, ICMPv4Socket, ICMPv6Socket
     from icmplib.exceptions import DestinationUnreachable, ICMPError, ICMPLibError, TimeoutExceeded
 
-    cls = ICMPv6Socket if ipaddress.ip_address(address).version == 6 else ICMPv4Socket
+    version = ipaddress.ip_address(address).version
+    cls = ICMPv6Socket if version == 6 else ICMPv4Socket
     t0 = time.monotonic()
     try:
         with AsyncSocket(cls(privileged=privileged)) as sock:
@@ -166,10 +176,10 @@ async def icmp_socket(address: str, timeout: float, privileged: bool, ident: int
     except TimeoutExceeded:
         return _result(address, "icmp", "timeout", time.monotonic() - t0)
     except DestinationUnreachable as exc:
-        outcome = "refused" if exc.reply.code in _ICMP_REJECT_CODES else "unreachable"
-        return _result(address, "icmp", outcome, time.monotonic() - t0, str(exc.message).lower())
+        outcome = "refused" if exc.reply.code in _ICMP_REJECT_CODES[version] else "unreachable"
+        return _result(address, "icmp", outcome, time.monotonic() - t0, str(exc).lower())
     except ICMPError as exc:  # time exceeded (a routing loop), redirect ...
-        return _result(address, "icmp", "unreachable", time.monotonic() - t0, str(exc.message).lower())
+        return _result(address, "icmp", "unreachable", time.monotonic() - t0, str(exc).lower())
     except (ICMPLibError, OSError) as exc:
         code = _errno_of(exc)
         outcome = _outcome_of_errno(code)

@@ -30,16 +30,19 @@ MAX_MEMBERS_READ = 16  # when the system is named by Name/UUID, read at most thi
 SYSTEM_FIELDS = ("Id", "Name", "UUID", "PowerState", "Status")
 
 
-def bmc_failure(kind: FailureKind, detail: str = "") -> SourceError:
+def bmc_failure(kind: FailureKind, detail: str = "", timeout: float | None = None) -> SourceError:
     """A failure worded "BMC: <what> <detail>", so an operator sees it is the BMC, not the host, failing."""
-    head = failure_words(Failure(kind, ""))
+    head = f"no answer within {timeout:g} s" if kind == FailureKind.TIMEOUT and timeout else \
+        failure_words(Failure(kind, ""))
     return SourceError(kind, f"BMC: {head}" + (f" {detail}" if detail else ""))
 
 
 class RedfishPowerSource(AsyncSource):
-    def __init__(self, spec: TargetSpec, host: HostEntry, bmc: BmcConfig) -> None:
+    def __init__(self, spec: TargetSpec, host: HostEntry, bmc: BmcConfig,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec)
         self.host, self.bmc = host, bmc
+        self._transport = transport  # tests only: a mock transport in place of the network
         self._client: httpx.AsyncClient | None = None
         self._system_path: str | None = None
 
@@ -59,6 +62,7 @@ class RedfishPowerSource(AsyncSource):
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 headers={"Accept": "application/json", "OData-Version": "4.0"},
                 follow_redirects=True,  # httpx drops the credentials on a redirect to another host
+                transport=self._transport,
             )
         return self._client
 
@@ -138,12 +142,15 @@ class RedfishPowerSource(AsyncSource):
         if isinstance(exc, SourceError):
             return Failure(exc.kind, redact(str(exc)))
         if isinstance(exc, httpx.TimeoutException):
-            exc = bmc_failure(FailureKind.TIMEOUT, f"within {self.spec.timeout:g} s from {self.bmc.url}")
+            exc = bmc_failure(FailureKind.TIMEOUT, f"({self.bmc.url})", self.spec.timeout)
             return Failure(exc.kind, str(exc))
         generic = classify_exception(exc)
         where = f"({self.bmc.url})" if generic.kind in (FailureKind.REFUSED, FailureKind.UNREACHABLE) else \
             f"({generic.message})"
         return Failure(generic.kind, redact(str(bmc_failure(generic.kind, where))))
+
+    def failure(self, exc: BaseException) -> Failure:
+        return self.classify(exc)  # keeps the "BMC: " wording (the base class rewrites timeouts)
 
     def close(self) -> None:
         """The feed closes sources synchronously: close the client on the loop if there is one (its socket

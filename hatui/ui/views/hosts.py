@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.config.hosts import HostEntry, HostsSection
-from hatui.model import FindingKind, TargetState
+from hatui.model import FailureKind, FindingKind, TargetState
 from hatui.model.hosts import (
-    OUTCOMES,
     HostDataGarbled,
     MissingSystem,
     PowerStatus,
+    Probe,
     Reachability,
     parse_links,
     parse_power,
@@ -20,34 +20,40 @@ from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured,
 from hatui.ui_words import failure_words
 
 COLUMNS = ("", "host", "power", "BMC", "network", "latency", "domains")
-WAITING: Cell = ("… waiting", "dim")
+WAITING: Cell = ("…", "dim")
+# Cells are short (the pane may be half a screen wide); the findings pane has the full sentences.
+BMC_FAILURE = {FailureKind.AUTH: "credentials refused", FailureKind.TIMEOUT: "no answer",
+               FailureKind.REFUSED: "refused", FailureKind.UNREACHABLE: "unreachable", FailureKind.TLS: "TLS failure",
+               FailureKind.FORBIDDEN: "forbidden", FailureKind.NOT_FOUND: "not found", FailureKind.GARBLED: "garbled",
+               FailureKind.HTTP: "HTTP error", FailureKind.ERROR: "error"}
+OUTCOME_SHORT = {"open": "up", "silent": "silent", "refused": "refused", "timeout": "timeout",
+                 "unreachable": "unreachable", "error": "not probed"}
 
 
 def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
     """(power, BMC) cells."""
     if host.bmc is None:
         return ("-", "dim"), ("none configured", "dim")
-    kind = host.bmc.type + (" TLS NOT VERIFIED" if host.bmc.insecure else "")
+    kind = host.bmc.type + (" !TLS" if host.bmc.insecure else "")
     if st is None or st.latest is None:
         return WAITING, (kind, "dim")
     obs = st.latest
     if not obs.ok:
-        return ("? unknown", "unknown"), (failure_words(obs.failure).removeprefix("BMC: "), "critical")
+        return ("?", "unknown"), (BMC_FAILURE[obs.failure.kind], "critical")
     try:
         power = parse_power(obs.data)
-    except HostDataGarbled as exc:
-        return ("? unknown", "unknown"), (f"garbled: {exc}", "unknown")
+    except HostDataGarbled:
+        return ("?", "unknown"), ("garbled", "unknown")
     if not st.fresh:
         return (f"? {power.power_state if isinstance(power, PowerStatus) else ''}".rstrip(), "stale"), \
             age_cell(st.age, st.fresh)
     if isinstance(power, MissingSystem):
-        return ("? unknown", "unknown"), (f"no system {power.wanted!r}" if power.wanted else "which system?",
-                                          "unknown")
+        return ("?", "unknown"), ("no such system" if power.wanted else "which system?", "unknown")
     tone = "ok" if power.is_on else "critical" if power.is_off else "warning"
     word = {"On": "on", "Off": "OFF"}.get(power.power_state, power.words)
     bmc_tone = "warning" if host.bmc.insecure else "ok"
-    health = f" health {power.health}" if power.health not in (None, "OK") else ""
-    return (word, tone), (f"{kind} ok{health}", "critical" if health else bmc_tone)
+    health = f" {power.health}" if power.health not in (None, "OK") else ""
+    return (word, tone), (f"{kind}{health}", "critical" if health else bmc_tone)
 
 
 def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
@@ -58,11 +64,11 @@ def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]
         return WAITING, ("", "")
     obs = st.latest
     if not obs.ok:  # the prober itself failed (stuck past its budget)
-        return (f"? {failure_words(obs.failure)}", "unknown"), ("", "")
+        return ("?", "unknown"), ("", "")
     try:
         reach = parse_probes(obs.data)
-    except HostDataGarbled as exc:
-        return (f"garbled: {exc}", "unknown"), ("", "")
+    except HostDataGarbled:
+        return ("garbled", "unknown"), ("", "")
     if not st.fresh:
         return ("? stale", "stale"), age_cell(st.age, st.fresh)
     return _reach_cell(reach), (ms(reach.latency) if reach.latency is not None else "-", "dim")
@@ -71,15 +77,19 @@ def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]
 def _reach_cell(r: Reachability) -> Cell:
     up = [a for a in r.addresses if r.answers(a)]
     if not up:
-        ways = {OUTCOMES[r.failure(a)] for a in r.addresses}
-        return "DOWN: " + ", ".join(sorted(ways)), "critical"
+        ways = {OUTCOME_SHORT[r.failure(a)] for a in r.addresses}
+        return "DOWN " + "/".join(sorted(ways)), "critical"
     bad = [p for a in up for p in r.of(a) if p.probe.startswith("tcp/") and p.definite and p.outcome != "open"]
     links = f"{len(up)}/{len(r.addresses)} links" if len(r.addresses) > 1 else "up"
     if len(up) < len(r.addresses):
-        return links + ("; " + bad[0].words if bad else ""), "spof" if len(up) == 1 else "warning"
+        return links + (f"; {_short(bad[0])}" if bad else ""), "spof" if len(up) == 1 else "warning"
     if bad:
-        return f"up; {bad[0].words}", "warning"
+        return _short(bad[0]), "warning"
     return links, "ok"
+
+
+def _short(p: Probe) -> str:
+    return f"{p.probe} {OUTCOME_SHORT[p.outcome]}"
 
 
 def _jump_cells(section: HostsSection, a: Assessment) -> list[Cell]:
@@ -113,14 +123,21 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
         return not_configured("Hosts", "hosts")
     rows = []
     powered = reachable = 0
+    # The jump host cannot see the network (its own link down, or no host answers at all): what the
+    # probes say of each host is not about the host, so it is shown as unknown.
+    blind = any(f.id.startswith(("hosts.uplink_down:", "hosts.none_reachable:"))
+                for f in a.of_subject("hosts", section.jump_host))
     for host in section.hosts:
         power, bmc = _power_cells(host, a.snapshot.get("power", host.name))
         net, latency = _network_cells(host, a.snapshot.get("network", host.name))
+        word = status_cell(a.of_subject("hosts", host.name))
+        if blind and host.addresses:
+            net, latency = ("? jump host blind", "unknown"), ("", "")
+            word = word if word[1] != "ok" else ("? UNKN", "unknown")
         powered += power[1] == "ok"
         reachable += net[1] in ("ok", "warning", "spof")
-        domains = " · ".join(v for _k, v in host.domains) or "-"
-        rows.append((status_cell(a.of_subject("hosts", host.name)), (host.name, ""), power, bmc, net, latency,
-                     (domains, "dim")))
+        domains = "·".join(v for _k, v in host.domains) or "-"
+        rows.append((word, (host.name, ""), power, bmc, net, latency, (domains, "dim")))
     n = len(section.hosts)
     with_bmc = sum(1 for h in section.hosts if h.bmc is not None)
     with_net = sum(1 for h in section.hosts if h.addresses)

@@ -128,7 +128,8 @@ def main() -> None:
            "hostC": {"port": 9009}}
     scenario(lab, "bmc_misdirected", "hostA's URL has no listener (refused), hostB names a system the BMC does "
              "not have, hostC's port has no BMC", lambda: None, hosts_toml(bmc=odd))
-    scenario(lab, "blackhole", "hostB DROPs everything (iptables in its namespace)", lambda: lab.blackhole("hostB", True))
+    scenario(lab, "blackhole", "hostB DROPs everything (iptables in its namespace)",
+             lambda: lab.blackhole("hostB", True))
     scenario(lab, "reject", "hostB REJECTs everything (tcp-reset, icmp-port-unreachable)",
              lambda: lab.reject("hostB", True))
     scenario(lab, "link_down", "hostB's link down (bridge-side veth), neighbour entry expired",
