@@ -1,0 +1,239 @@
+"""hatui against a real OpenStack control plane (Keystone, nova, glance, neutron, placement behind HAProxy)
+with real faults: what the operator sees through ``check --json`` and ``watch``, and that recovery clears it.
+
+The lab is one session for the module; each test starts from healthy and the fixture repairs only what the
+test broke. Timing figures are measured in bench/openstack.py, not asserted here.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.hatui_proc import Watcher, check_json
+from tests.integration.openstack.conftest import LAB_SPOFS
+from tests.lab import openstack as os_lab
+
+pytestmark = pytest.mark.lab
+
+# nova/neutron call a service down 3-9 s after its last heartbeat (down time 6 s, heartbeat 2 s, whole-second
+# timestamps: lab README); hatui polls every second on top of that.
+DOWN_WAIT = os_lab.SERVICE_DOWN_TIME + os_lab.REPORT_INTERVAL + 12
+# a restarted nova service heartbeats 5 s after it starts; HAProxy needs 2 checks (1 s apart) to change state
+RECOVERY_WAIT = 40
+
+
+def ids(doc: dict) -> set[str]:
+    return {f["id"] for f in doc["findings"]}
+
+
+def by_id(doc: dict) -> dict[str, dict]:
+    return {f["id"]: f for f in doc["findings"]}
+
+
+def baseline(w: Watcher, timeout: float = 30) -> None:
+    """Until hatui sees the healthy lab: only the by-construction SPOFs open."""
+    deadline = time.monotonic() + timeout
+    while w.open_ids() != LAB_SPOFS:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not at the healthy baseline after {timeout}s: {sorted(w.open_ids())}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("cloud", ["hatui-lab-reader", "hatui-lab-system-reader"])
+def test_check_with_only_a_clouds_yaml_and_a_reader(lab, os_env, tmp_path, cloud):
+    """The shortest config: the cloud's name. A reader gets the catalog and every endpoint is probed, and
+    the screen says exactly what it may not see, instead of an empty healthy table."""
+    config = tmp_path / "hatui.toml"
+    config.write_text(f'[openstack]\ncloud = "{cloud}"\n')
+    rc, doc = check_json(config, os_env)
+    found = by_id(doc)
+    assert rc == 2 and doc["status"] == "critical"
+    assert set(found) == {"services.unreachable:nova", "services.unreachable:neutron"}
+    assert found["services.unreachable:nova"]["summary"] == (
+        "nova: not allowed: needs the policy os_compute_api:os-services:list: role admin, or a reader with the "
+        "one-line policy override (README, OpenStack)")
+    assert found["services.unreachable:neutron"]["summary"].startswith(
+        "neutron: not allowed: neutron returns an empty agent list to this account (roles: reader)")
+
+
+def test_healthy_lab_as_admin(lab, os_env, admin_config):
+    rc, doc = check_json(admin_config, os_env)
+    assert ids(doc) == LAB_SPOFS and rc == 1
+    assert all(f["kind"] == "spof" and f["area"] == "endpoints" for f in doc["findings"])
+
+
+def test_conductor_killed_then_both_then_recovery(lab, admin_config, watch, os_env):
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.kill("nova-conductor@lab-ctl-1")
+    _, ev = w.wait_opened("services.down:nova-conductor@lab-ctl-1", DOWN_WAIT, after=t0)
+    assert ev["finding"]["summary"].endswith("1 of 2 nova-conductor up")
+    _, ev = w.wait_opened("services.spof:nova-conductor", DOWN_WAIT, after=t0)
+    assert ev["finding"]["kind"] == "spof"
+    assert ev["finding"]["summary"] == ("nova-conductor: only lab-ctl-0 is up (lab-ctl-1 down): its loss stops "
+                                        "nova-conductor")
+    t1 = time.monotonic()
+    lab.kill("nova-conductor@lab-ctl-0")
+    _, ev = w.wait_opened("services.none_up:nova-conductor", DOWN_WAIT, after=t1)
+    assert ev["finding"]["severity"] == "critical"
+    w.wait_cleared("services.spof:nova-conductor", 5, after=t1)
+    rc, doc = check_json(admin_config, os_env)
+    assert rc == 2 and "services.none_up:nova-conductor" in ids(doc)
+    t2 = time.monotonic()
+    lab.start("nova-conductor@lab-ctl-0")
+    lab.start("nova-conductor@lab-ctl-1")
+    for fid in ("services.none_up:nova-conductor", "services.down:nova-conductor@lab-ctl-0",
+                "services.down:nova-conductor@lab-ctl-1"):
+        w.wait_cleared(fid, RECOVERY_WAIT, after=t2)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_frozen_conductor_is_late_before_it_is_down(lab, admin_config, watch):
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.freeze("nova-conductor@lab-ctl-1")
+    try:
+        t_late, _ = w.wait_opened("services.heartbeat_late:nova-conductor@lab-ctl-1", DOWN_WAIT, after=t0)
+        t_down, _ = w.wait_opened("services.down:nova-conductor@lab-ctl-1", DOWN_WAIT, after=t0)
+        assert t_late < t_down  # the warning comes before nova's own verdict
+        w.wait_cleared("services.heartbeat_late:nova-conductor@lab-ctl-1", 5, after=t_late)
+        w.wait_opened("services.spof:nova-conductor", 5, after=t0)
+    finally:
+        lab.thaw("nova-conductor@lab-ctl-1")
+    w.wait_cleared("services.down:nova-conductor@lab-ctl-1", RECOVERY_WAIT)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_metadata_agent_killed(lab, admin_config, watch):
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.kill("neutron-metadata-agent@lab-ctl-0")
+    w.wait_opened("services.down:neutron-metadata-agent@lab-ctl-0", DOWN_WAIT, after=t0)
+    _, ev = w.wait_opened("services.none_up:neutron-metadata-agent", DOWN_WAIT, after=t0)
+    assert ev["finding"]["summary"] == "neutron-metadata-agent: none of 1 up (lab-ctl-0 down)"
+    t1 = time.monotonic()
+    lab.start("neutron-metadata-agent@lab-ctl-0")
+    w.wait_cleared("services.none_up:neutron-metadata-agent", RECOVERY_WAIT, after=t1)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_keystone_down_is_one_finding_and_endpoints_are_still_probed(lab, admin_config, watch, os_env):
+    w = watch(admin_config)
+    baseline(w)
+    rc, doc = check_json(admin_config, os_env)  # leaves the catalog in the cache for the check below
+    t0 = time.monotonic()
+    # both at once (SIGKILL, microseconds apart): a graceful stop of one, then the other, would first show
+    # the identity URL of the stopped one down while Keystone still answers through the VIP
+    lab.kill("keystone@lab-ctl-0")
+    lab.kill("keystone@lab-ctl-1")
+    _, ev = w.wait_opened("keystone.unreachable:lab", 15, after=t0)
+    summary = ev["finding"]["summary"]
+    assert summary.startswith("lab: Keystone http://127.0.0.1:15000/v3: HTTP 503 from Keystone; endpoints still "
+                              "probed from the catalog of "), summary
+    w.wait_opened("haproxy.backend_down:lb/keystone", 15, after=t0)
+    # the kept catalog is still probed: an API that dies now is seen
+    t1 = time.monotonic()
+    lab.stop("nova-api@lab-ctl-0")
+    _, ev = w.wait_opened("endpoint.down:compute", 15, after=t1)
+    assert ev["finding"]["summary"] == ("compute (nova) public+internal+admin http://127.0.0.1:8774/v2.1: "
+                                        "Connection refused")
+    opened = {e["finding"]["id"] for t, e in w.events if t >= t0 and e["event"] == "opened"}
+    assert "endpoint.down:identity" not in opened  # folded into Keystone's one finding
+    assert not any(i.startswith(("endpoint.down:image", "endpoint.down:network", "endpoint.down:placement"))
+                   for i in opened)
+    # a fresh `check` (no Keystone, no catalog of its own) probes the cached catalog
+    rc, doc = check_json(admin_config, os_env)
+    assert rc == 2 and {"keystone.unreachable:lab", "endpoint.down:compute"} <= ids(doc)
+    assert "endpoint.down:identity" not in ids(doc)
+    t2 = time.monotonic()
+    lab.start("keystone@lab-ctl-0")
+    lab.start("keystone@lab-ctl-1")
+    lab.start("nova-api@lab-ctl-0")
+    for fid in ("keystone.unreachable:lab", "endpoint.down:compute", "haproxy.backend_down:lb/keystone"):
+        w.wait_cleared(fid, RECOVERY_WAIT, after=t2)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_api_backend_stopped_behind_haproxy(lab, admin_config, watch):
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.stop("nova-api@lab-ctl-1")
+    _, ev = w.wait_opened("haproxy.server_down:lb/nova_api/lab-ctl-1", 15, after=t0)
+    assert "L4CON (connection refused or reset)" in ev["finding"]["summary"]
+    _, ev = w.wait_opened("haproxy.backend_spof:lb/nova_api", 15, after=t0)
+    assert ev["finding"]["summary"] == ("lb/nova_api: lab-ctl-0 is the only server (lab-ctl-1 DOWN not serving): "
+                                        "its loss takes nova_api down")
+    assert not any(e["finding"]["id"] == "endpoint.down:nova-vip" for t, e in w.events if t >= t0)  # VIP still serves
+    t1 = time.monotonic()
+    lab.start("nova-api@lab-ctl-1")
+    w.wait_cleared("haproxy.backend_spof:lb/nova_api", RECOVERY_WAIT, after=t1)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_frozen_api_backend_hangs_alone(lab, admin_config, watch):
+    """keystone@lab-ctl-1 SIGSTOPped: its URL times out on its own; HAProxy marks it DOWN; no other
+    endpoint and no round is delayed into a finding."""
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.freeze("keystone@lab-ctl-1")
+    try:
+        _, ev = w.wait_opened("endpoint.down:keystone-2", 15, after=t0)
+        assert ev["finding"]["summary"] == "keystone-2 http://127.0.0.1:5001/: connected, no answer within 2 s"
+        w.wait_opened("haproxy.server_down:lb/keystone/lab-ctl-1", 20, after=t0)
+        w.wait_opened("haproxy.backend_spof:lb/keystone", 20, after=t0)
+        time.sleep(3)
+        opened = {e["finding"]["id"] for t, e in w.events if t >= t0 and e["event"] == "opened"}
+        # Until HAProxy marks it DOWN (~5 s: 2 checks with a 2 s check timeout), round-robin sends every
+        # other request into the hang: the keystone target (auth_url is the VIP) may time out meanwhile.
+        # That is what clients see too. No other endpoint, and no round, is delayed into a finding.
+        expected = {"endpoint.down:keystone-2", "haproxy.server_down:lb/keystone/lab-ctl-1",
+                    "haproxy.backend_spof:lb/keystone", "keystone.unreachable:lab", "keystone.slow:lab"}
+        assert opened <= expected, opened - expected
+    finally:
+        lab.thaw("keystone@lab-ctl-1")
+    for fid in ("endpoint.down:keystone-2", "haproxy.backend_spof:lb/keystone"):
+        w.wait_cleared(fid, RECOVERY_WAIT)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_endpoint_that_hangs(lab, admin_config, watch, os_env):
+    """glance's port answers TCP and never speaks (a hung listener replaces glance-api)."""
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.stop("glance-api@lab-ctl-0")
+    lab.hang_endpoint(9292)
+    w.wait_opened("endpoint.down:image", 15, after=t0)  # refused first, for the moment between the two
+    w.wait_opened("haproxy.backend_down:lb/glance_api", 20, after=t0)
+    t1 = time.monotonic()
+    rc, doc = check_json(admin_config, os_env, timeout=30)
+    assert time.monotonic() - t1 < 15  # the hang costs the round one timeout, not more
+    assert by_id(doc)["endpoint.down:image"]["summary"] == (
+        "image (glance) public+internal+admin http://127.0.0.1:9292: connected, no answer within 2 s")
+    assert not any(i.startswith("endpoint.down:") for i in ids(doc) - {"endpoint.down:image"})
+    assert not any(e["finding"]["id"].startswith("endpoint.slow") for _, e in w.events)
+    t1 = time.monotonic()
+    lab.release_endpoint(9292)
+    lab.start("glance-api@lab-ctl-0")
+    w.wait_cleared("endpoint.down:image", RECOVERY_WAIT, after=t1)
+    baseline(w, RECOVERY_WAIT)
+
+
+def test_server_put_in_maintenance(lab, admin_config, watch):
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    lab.haproxy_cmd("disable server nova_api/lab-ctl-1")
+    _, ev = w.wait_opened("haproxy.server_maint:lb/nova_api/lab-ctl-1", 10, after=t0)
+    assert ev["finding"]["summary"] == "lb/nova_api/lab-ctl-1: MAINT: taken out of service by an operator"
+    w.wait_opened("haproxy.backend_spof:lb/nova_api", 10, after=t0)
+    t1 = time.monotonic()
+    lab.haproxy_cmd("enable server nova_api/lab-ctl-1")
+    w.wait_cleared("haproxy.server_maint:lb/nova_api/lab-ctl-1", 10, after=t1)
+    baseline(w, RECOVERY_WAIT)
