@@ -29,8 +29,9 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
         word = status_cell(a.of_subject("rabbitmq", node.name))
         st = a.snapshot.get("rabbitmq", node.name)
         if st is None or st.latest is None:
-            rows.append((("… waiting", "dim"), (node.name, ""), ("-", "dim"), *[BLANK] * 5, _canary(p, a, node.name),
-                         ("-", "dim")))
+            first = word if a.of_subject("rabbitmq", node.name) else ("… waiting", "dim")
+            rows.append((first, (node.name, ""), ("-", "dim"), _peers_say(p, node.name), *[BLANK] * 4,
+                         _canary(p, a, node.name), ("-", "dim")))
             continue
         view = p.views.get(node.name)
         age = age_cell(st.age, st.fresh)
@@ -113,7 +114,7 @@ def _usage(me: NodeEntry | None, tone: str) -> tuple[Cell, Cell]:
     if me is None:
         return BLANK, BLANK
     u = me.usage()
-    mem = f"{u['memory']:.0%}" if "memory" in u else "?"
+    mem = "?" if "memory" not in u else ">999%" if u["memory"] > 9.99 else f"{u['memory']:.0%}"
     fds = max((u[k] for k in ("file descriptors", "sockets") if k in u), default=None)
     return ((mem, tone or "dim"),
             ("?" if fds is None else f"{fds:.0%}", tone or ("warning" if fds and fds >= 0.9 else "dim")))
