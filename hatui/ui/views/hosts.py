@@ -33,7 +33,7 @@ OUTCOME_SHORT = {"open": "up", "silent": "silent", "refused": "refused", "timeou
 def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
     """(power, BMC) cells."""
     if host.bmc is None:
-        return ("-", "dim"), ("none configured", "dim")
+        return ("-", "dim"), ("-", "dim")
     kind = host.bmc.type + (" !TLS" if host.bmc.insecure else "")
     if st is None or st.latest is None:
         return WAITING, (kind, "dim")
