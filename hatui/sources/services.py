@@ -59,7 +59,16 @@ class ServicesSource(BlockingSource):
             return resp
         return resp
 
+    def _token(self) -> None:
+        """The shared token (logging in if needed): a Keystone failure is worded as Keystone's, not nova's."""
+        try:
+            self.cloud.auth.get_access(self.session)
+        except Exception as exc:  # noqa: BLE001 - classified below, whatever keystoneauth raised
+            f = classify_openstack(exc, "Keystone", self.cloud.timeout)
+            raise SourceError(f.kind, f"no token from Keystone ({f.message})") from None
+
     def poll(self) -> dict[str, Any]:
+        self._token()
         if self.which == "nova":
             resp = self._get("compute", "/os-services", {"OpenStack-API-Version": NOVA_MICROVERSION,
                                                          "X-OpenStack-Nova-API-Version": NOVA_MICROVERSION.split()[1]})
@@ -74,6 +83,11 @@ class ServicesSource(BlockingSource):
 
     def classify(self, exc: BaseException) -> Failure:
         return classify_openstack(exc, self.which, self.cloud.timeout)
+
+    def failure(self, exc: BaseException) -> Failure:
+        if isinstance(exc, SourceError):
+            return self.classify(exc)  # already worded ("no token from Keystone (no answer within 2 s)")
+        return super().failure(exc)
 
     def close(self) -> None:
         self.session.session.close()

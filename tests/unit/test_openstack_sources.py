@@ -229,3 +229,12 @@ async def test_endpoints_use_the_cached_catalog_when_keystone_never_answered(tmp
     (ep,) = data["endpoints"]
     assert ep["service"] == "compute" and ep["error"]["kind"] == "refused"
     await endpoints.aclose()
+
+
+def test_services_without_keystone_say_it_is_keystone(tmp_path, monkeypatch, closed_port):
+    cfg = _cloud_config(tmp_path, monkeypatch, f"http://127.0.0.1:{closed_port}/v3")
+    nova = next(s for s in _keystone(cfg) if s.spec.key == ("services", "nova"))
+    with pytest.raises(Exception) as exc:
+        nova.poll()
+    f = nova.failure(exc.value)
+    assert (f.kind, f.message) == (FailureKind.REFUSED, "no token from Keystone (Connection refused)")
