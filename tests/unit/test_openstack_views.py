@@ -36,8 +36,8 @@ def test_healthy_panes():
     assert ep.tone == "spof"  # the single-server VIPs
     assert text(ep.headline).startswith("✔ OK  Keystone lab: token for hatui-reader (project hatui-lab; reader)")
     rows = {r[1][0]: r for r in ep.rows}
-    assert [t for t, _ in rows["compute (nova)"][1:]] == ["compute (nova)", "public+internal+admin", "127.0.0.1:8774",
-                                                         "200 v2.1", "3.0 ms", "http"]
+    assert [t for t, _ in rows["compute (nova)"][1:]] == ["compute (nova)", "all", "127.0.0.1:8774", "200 v2.1",
+                                                         "3.0 ms", "-"]
     assert rows["keystone-vip"][2] == ("extra", "dim")
     assert rows["haproxy lb/placement"][0] == ("◆ SPOF", "spof")
     assert rows["haproxy lb/keystone"][4] == ("2/2 UP", "ok")

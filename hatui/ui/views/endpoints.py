@@ -49,9 +49,15 @@ def _answer(p: EndpointProbe) -> Cell:
     return what, "ok"
 
 
+def _interfaces(p: EndpointProbe) -> str:
+    if p.extra:
+        return "extra"
+    return "all" if set(p.interfaces) == {"public", "internal", "admin"} else "+".join(p.interfaces)
+
+
 def _cert(p: EndpointProbe, warn_days: float) -> Cell:
     if p.tls_verified is None:
-        return "http", "dim"
+        return "-", "dim"  # plain HTTP
     days = "?" if p.cert_days is None else f"{p.cert_days:.0f} d"
     tone = "critical" if p.cert_days is not None and p.cert_days < 0 else \
         "warning" if p.cert_days is not None and p.cert_days < warn_days else "ok"
@@ -82,7 +88,7 @@ def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tu
         if not findings and p.state == DOWN and st.fresh:
             word = ("✖ DOWN", "critical")  # an identity URL while Keystone is down: its finding is Keystone's
         rows.append((word, (p.what, ""),
-                     ("extra" if p.extra else "+".join(p.interfaces), "dim"), (p.host, ""), _answer(p),
+                     (_interfaces(p), "dim"), (p.host, ""), _answer(p),
                      (ms(p.latency), "dim") if st.fresh else age_cell(st.age, st.fresh), _cert(p, warn_days)))
     return rows, note
 
