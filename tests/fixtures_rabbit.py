@@ -1,11 +1,9 @@
 """RabbitMQ captures from the real lab as observations, made the way hatui's sources make them.
 
-Two kinds (see tests/fixtures/rabbit/README.md):
-
-- ``shared_lab/<state>/``: raw management API answers per node (``nodes.nodeN.json`` ...), turned
-  into the ``rabbitmq`` source's data by the source's own trimming (``RabbitManagementSource._data``);
-- ``recorded/<state>.jsonl``: observations recorded by hatui itself (both sources, every node) from
-  tests/lab/rabbit.py with a real fault injected (``tests/integration/rabbit/capture.py``).
+``tests/fixtures/rabbit/<state>/<endpoint>.nodeN.json`` (tests/lab/capture_rabbit.py; see its README) is
+what node N's management API answered, or the error the HTTP client got. ``management_observation``
+feeds those answers through the ``rabbitmq`` source's own judgement and trimming
+(``RabbitManagementSource.answer``), so a test sees exactly the data or failure the source would give.
 """
 from __future__ import annotations
 
@@ -14,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from hatui.config import Config, parse
-from hatui.model import Observation
+from hatui.model import FailureKind, Observation
+from hatui.sources.base import SourceError
 from hatui.sources.rabbitmq import RabbitManagementSource
 from hatui.topology import target_specs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rabbit"
+STATES = ("healthy", "node_killed", "stop_app", "partitioned", "mem_alarm", "disk_alarm", "node_frozen")
 NAMES = {1: "mq-1", 2: "mq-2", 3: "mq-3"}
-CHECK_FILES = {"alarms": "health_alarms", "local-alarms": "health_local_alarms",
-               "node-is-quorum-critical": "health_quorum_critical"}
+ENDPOINT_FILES = {"nodes": "nodes", "overview": "overview", "checks/alarms": "health_alarms",
+                  "checks/local-alarms": "health_local_alarms", "checks/node-is-quorum-critical":
+                  "health_quorum_critical"}
+CAPTURE_TIMEOUT = 3  # seconds: capture_rabbit's client timeout for node_frozen
 
 
 def rabbit_config(*, canary: bool = False, erlang_nodes: bool = False, **section: Any) -> Config:
@@ -37,28 +39,54 @@ def rabbit_config(*, canary: bool = False, erlang_nodes: bool = False, **section
     return parse({"rabbitmq": table}, "fixture.toml", resolve_secrets=False)
 
 
-def api_data(state: str, n: int) -> dict | None:
-    """The source's data for node n in a shared_lab capture, or None if that node was not captured."""
-    d = FIXTURES / "shared_lab" / state
-    if not (d / f"nodes.node{n}.json").exists():
-        return None
-    got: dict[str, Any] = {"nodes": json.loads((d / f"nodes.node{n}.json").read_text()),
-                           "overview": json.loads((d / f"overview.node{n}.json").read_text())}
-    for check, stem in CHECK_FILES.items():
-        got[f"checks/{check}"] = json.loads((d / f"{stem}.node{n}.json").read_text())
-    config = rabbit_config()
+def source(n: int, config: Config | None = None) -> RabbitManagementSource:
+    config = config or rabbit_config()
     section = config.section("rabbitmq")
     spec = next(s for s in target_specs(config) if s.key == ("rabbitmq", NAMES[n]))
-    return RabbitManagementSource(spec, section, section.nodes[n - 1])._data(got)
+    return RabbitManagementSource(spec, section, section.nodes[n - 1])
 
 
-def api_observation(state: str, n: int, at: float = 100.0) -> Observation | None:
-    data = api_data(state, n)
-    return None if data is None else Observation("rabbitmq", NAMES[n], at, 0.008, data=data)
+def _answer(raw: dict) -> Any:
+    """One captured endpoint answer as the source's request would have returned or raised it."""
+    if "error" in raw:
+        cls, _, msg = raw["error"].partition(": ")
+        if "Timeout" in cls:
+            return SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {CAPTURE_TIMEOUT} s")
+        if "refused" in msg:
+            return SourceError(FailureKind.REFUSED, "management API: connection refused")
+        return SourceError(FailureKind.ERROR, raw["error"])
+    status = raw["status"]
+    if status in (200, 503):
+        return raw["body"]
+    kind = {401: FailureKind.AUTH, 403: FailureKind.FORBIDDEN, 404: FailureKind.NOT_FOUND}.get(status, FailureKind.HTTP)
+    return SourceError(kind, f"management API: HTTP {status}")
 
 
-def shared_observations(state: str, at: float = 100.0) -> list[Observation]:
-    return [o for n in NAMES if (o := api_observation(state, n, at)) is not None]
+def management_observation(state: str, n: int, at: float = 100.0,
+                           src: RabbitManagementSource | None = None) -> Observation:
+    """Node n's capture in ``state`` as an observation; pass ``src`` to carry a source's memory (the
+    last good /api/nodes) from one state to the next, as in a live run."""
+    d = FIXTURES / state
+    got = {key: _answer(json.loads((d / f"{stem}.node{n}.json").read_text())) for key, stem in ENDPOINT_FILES.items()}
+    src = src or source(n)
+    try:
+        return Observation("rabbitmq", NAMES[n], at, 0.008, data=src.answer(got))
+    except SourceError as exc:
+        return Observation("rabbitmq", NAMES[n], at, 0.008, failure=src.classify(exc))
+
+
+def api_data(state: str, n: int) -> dict:
+    obs = management_observation(state, n)
+    assert obs.ok, obs.failure
+    return dict(obs.data)
+
+
+def api_observation(state: str, n: int, at: float = 100.0) -> Observation:
+    return management_observation(state, n, at)
+
+
+def state_observations(state: str, at: float = 100.0) -> list[Observation]:
+    return [management_observation(state, n, at) for n in NAMES]
 
 
 def recorded_observations(state: str) -> list[Observation]:

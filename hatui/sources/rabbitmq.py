@@ -112,6 +112,10 @@ class RabbitManagementSource(AsyncSource):
                 got[key] = task.exception() or task.result()
             else:
                 got[key] = _Pending(time.monotonic() - t0)
+        return self.answer(got)
+
+    def answer(self, got: dict[str, Any]) -> dict[str, Any]:
+        """The poll's outcome from each endpoint's answer (JSON), exception, or _Pending: data, or raise."""
         for value in got.values():  # credentials refused: the whole answer is a failure
             if isinstance(value, SourceError) and value.kind in (FailureKind.AUTH, FailureKind.FORBIDDEN):
                 raise value

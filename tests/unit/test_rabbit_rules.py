@@ -1,5 +1,7 @@
-"""RabbitMQ rules on management API captures from the real lab (tests/fixtures/rabbit/shared_lab)."""
+"""RabbitMQ rules on management API captures from the real lab (tests/fixtures/rabbit, tests/lab/capture_rabbit.py)."""
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -7,7 +9,14 @@ from hatui.model import Failure, FailureKind, FindingKind, Observation, Severity
 from hatui.model.rabbitmq import RabbitGarbled, parse_management
 from hatui.monitor import Monitor
 from hatui.rules.rabbitmq_views import build_picture
-from tests.fixtures_rabbit import api_data, api_observation, rabbit_config, shared_observations
+from tests.fixtures_rabbit import (
+    api_data,
+    api_observation,
+    management_observation,
+    rabbit_config,
+    source,
+    state_observations,
+)
 
 CONFIG = rabbit_config()
 NAMED = rabbit_config(erlang_nodes=True)
@@ -32,36 +41,38 @@ def by_id(a) -> dict:
 
 
 SPOFS = {"rabbitmq.quorum_spof:mq-1", "rabbitmq.quorum_spof:mq-2"}
+DEAD_3 = {"rabbitmq.unreachable:mq-3", "rabbitmq.not_running:mq-3", "rabbitmq.size:lab-mq"} | SPOFS
 
 
-@pytest.mark.parametrize("state, config, expected", [
-    ("healthy", CONFIG, set()),
-    ("mem_alarm", CONFIG, {"rabbitmq.mem_alarm:mq-2"}),
-    ("node_killed", NAMED, {"rabbitmq.not_running:mq-3", "rabbitmq.size:lab-mq"} | SPOFS),
-    ("partitioned", CONFIG, {"rabbitmq.partition:lab-mq", "rabbitmq.size:lab-mq"} | SPOFS),
+@pytest.mark.parametrize("state, expected", [
+    ("healthy", set()),
+    ("node_killed", DEAD_3),
+    ("stop_app", DEAD_3),
+    ("partitioned", {"rabbitmq.partition:lab-mq", "rabbitmq.size:lab-mq"} | SPOFS),
+    ("mem_alarm", {"rabbitmq.mem_alarm:mq-2"}),
+    ("disk_alarm", {"rabbitmq.disk_alarm:mq-1"}),
+    ("node_frozen", {"rabbitmq.unreachable:mq-3", "rabbitmq.slow_view:mq-1", "rabbitmq.slow_view:mq-2"}),
 ])
-def test_each_captured_state_gives_its_verdict(state, config, expected):
-    assert ids(assess(shared_observations(state), config)) == expected
+def test_each_captured_state_gives_its_verdict(state, expected):
+    assert ids(assess(state_observations(state))) == expected
 
 
 def test_partition_is_one_finding_naming_both_sides_from_asymmetric_reports():
-    f = by_id(assess(shared_observations("partitioned")))["rabbitmq.partition:lab-mq"]
+    f = by_id(assess(state_observations("partitioned")))["rabbitmq.partition:lab-mq"]
     assert f.severity == Severity.CRITICAL and f.subject == "lab-mq"
     assert f.summary == "lab-mq: network partition: mq-1, mq-2 | mq-3, reported by mq-1, mq-2, mq-3"
 
 
 def test_partition_reported_by_one_side_only_still_names_both_sides():
-    """Often only one side lists the other: here only mq-3's answer is known."""
-    a = assess([api_observation("partitioned", 3)])
-    f = by_id(a)["rabbitmq.partition:lab-mq"]
-    assert "| mq-3" in f.summary or "mq-3 |" in f.summary
-    assert f.summary.endswith("reported by mq-3")
+    """Often only one side lists the other: here only mq-3's answer is known (the others named by config)."""
+    f = by_id(assess([api_observation("partitioned", 3)], NAMED))["rabbitmq.partition:lab-mq"]
+    assert f.summary == "lab-mq: network partition: mq-1, mq-2 | mq-3, reported by mq-3"
 
 
 def test_partition_without_partition_lists_is_read_from_running_flags_and_must_persist():
     """Khepri clusters (4.x) never fill ``partitions``: the same capture with them emptied."""
     obs = []
-    for o in shared_observations("partitioned"):
+    for o in state_observations("partitioned"):
         data = dict(o.data)
         data["nodes"] = [dict(n, partitions=[]) for n in data["nodes"]]
         obs.append(Observation(o.source, o.target, o.observed_at, o.latency, data=data))
@@ -73,23 +84,26 @@ def test_partition_without_partition_lists_is_read_from_running_flags_and_must_p
 
 def test_partitioned_nodes_are_not_reported_as_not_running():
     """Each side sees the other not running, but both answer and run: that is the partition, not a crash."""
-    assert not any(f.id.startswith("rabbitmq.not_running") for f in assess(shared_observations("partitioned")).findings)
+    assert not any(f.id.startswith("rabbitmq.not_running") for f in assess(state_observations("partitioned")).findings)
 
 
-def test_killed_node_is_named_by_config_and_survivors_are_spofs():
-    a = assess(shared_observations("node_killed"), NAMED)
-    f = by_id(a)
-    assert f["rabbitmq.not_running:mq-3"].summary == "mq-3: not running, as seen by mq-1"
-    assert f["rabbitmq.size:lab-mq"].summary == "lab-mq: 2 of 3 nodes running, as seen by mq-1; not running: mq-3"
+def test_killed_node_is_named_by_its_peers_and_survivors_are_spofs():
+    f = by_id(assess(state_observations("node_killed")))
+    assert f["rabbitmq.not_running:mq-3"].summary == ("mq-3: not running, as seen by mq-1, mq-2; management API: "
+                                                      "connection refused")
+    assert f["rabbitmq.unreachable:mq-3"].summary == "mq-3: management API: connection refused"
+    assert f["rabbitmq.size:lab-mq"].summary == ("lab-mq: 2 of 3 nodes running, as seen by mq-1, mq-2; "
+                                                 "not running: mq-3")
     spof = f["rabbitmq.quorum_spof:mq-1"]
     assert spof.kind == FindingKind.SPOF and spof.severity == Severity.WARNING
     assert spof.summary == "mq-1: 1 of 2 running nodes of 3; losing it leaves mq-2 without a majority"
 
 
-def test_unconfigured_erlang_name_is_shown_as_is_when_it_cannot_be_mapped():
-    """Only mq-1 answered and no erlang_node is configured: mq-2/mq-3 cannot be told apart."""
-    a = assess(shared_observations("node_killed"))
-    assert "rabbitmq.not_running:rabbit3@localhost" in ids(a)
+def test_unmappable_erlang_name_is_shown_as_is_unless_configured():
+    """Only mq-1 answered and no erlang_node is configured: rabbit2/rabbit3 cannot be told apart."""
+    obs = [api_observation("node_killed", 1)]
+    assert "rabbitmq.not_running:rabbit3@localhost" in ids(assess(obs))
+    assert "rabbitmq.not_running:mq-3" in ids(assess(obs, NAMED))
 
 
 def test_a_node_down_since_start_is_named_by_elimination():
@@ -98,18 +112,24 @@ def test_a_node_down_since_start_is_named_by_elimination():
     assert picture.names == {"rabbit1@localhost": "mq-1", "rabbit2@localhost": "mq-2", "rabbit3@localhost": "mq-3"}
 
 
-def test_memory_alarm_names_the_node_and_its_figures_and_unknown_stats_are_not_alarms():
-    a = assess(shared_observations("mem_alarm"))
-    f = by_id(a)["rabbitmq.mem_alarm:mq-2"]
-    assert f.summary == "mq-2: memory alarm (138 MB used, watermark 3 MB): publishers blocked cluster-wide"
-    # rabbit3 was restarting: running, but no stats yet (partitions/mem_alarm None): unknown, not an alarm
-    view = parse_management(api_data("mem_alarm", 1))
-    assert view.entry("rabbit3@localhost").mem_alarm is None
+def test_alarms_name_the_node_and_its_figures():
+    f = by_id(assess(state_observations("mem_alarm")))["rabbitmq.mem_alarm:mq-2"]
+    assert re.fullmatch(r"mq-2: memory alarm \(\d+ MB used, watermark \d MB\): publishers blocked cluster-wide",
+                        f.summary), f.summary
+    f = by_id(assess(state_observations("disk_alarm")))["rabbitmq.disk_alarm:mq-1"]
+    assert re.fullmatch(r"mq-1: disk alarm \(\d+\.\d GB free, limit 1000000\.0 GB\): publishers blocked "
+                        r"cluster-wide", f.summary), f.summary
+
+
+def test_a_node_not_running_has_no_stats_and_they_read_as_unknown():
+    view = parse_management(api_data("node_killed", 1))
+    dead = view.entry("rabbit3@localhost")
+    assert (dead.running, dead.partitions, dead.mem_alarm) == (False, None, None)
 
 
 def test_quorum_spof_threshold_follows_the_majority_of_expected_size():
     """3 running of 5 (or of 4) expected is exactly a majority: each running node is a SPOF; of 3, one can go."""
-    obs = shared_observations("healthy")
+    obs = state_observations("healthy")
     all3 = {"rabbitmq.quorum_spof:mq-1", "rabbitmq.quorum_spof:mq-2", "rabbitmq.quorum_spof:mq-3"}
     for expected in (4, 5):
         spofs = {f.id for f in assess(obs, rabbit_config(expected_size=expected)).findings
@@ -120,17 +140,21 @@ def test_quorum_spof_threshold_follows_the_majority_of_expected_size():
     assert "rabbitmq.no_majority:lab-mq" in ids(six) and not any(f.kind == FindingKind.SPOF for f in six.findings)
 
 
-def test_slow_cluster_view_is_a_warning_and_keeps_the_last_values_with_their_age():
-    data = api_data("healthy", 1)
-    slow = {k: v for k, v in data.items() if k != "nodes"}
-    slow["errors"] = {"nodes": {"kind": "timeout", "message": "management API: no answer yet after 0.3 s"}}
-    slow["last_nodes"] = {"at": 88.0, "nodes": data["nodes"]}
-    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=slow), api_observation("healthy", 3)])
+def test_frozen_peer_slows_the_cluster_view_of_the_others_and_the_last_view_comes_with_its_age():
+    """node_frozen: on mq-1 only the node-local checks answered; the same source had seen healthy before."""
+    src = source(1)
+    management_observation("healthy", 1, src=src)
+    frozen = management_observation("node_frozen", 1, src=src)
+    data = dict(frozen.data)
+    data["last_nodes"] = dict(data["last_nodes"], at=88.0)  # the source stamps wall-clock time; here: 12 s ago
+    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data), api_observation("node_frozen", 2),
+                api_observation("node_frozen", 3)])
     f = by_id(a)["rabbitmq.slow_view:mq-1"]
     assert f.severity == Severity.WARNING
-    assert f.summary == ("mq-1: answers, but its cluster view (/api/nodes) did not: management API: no answer yet "
-                         "after 0.3 s (a peer frozen or unreachable?); last view 12 s old")
-    assert set(ids(a)) == {"rabbitmq.slow_view:mq-1"}  # judged from mq-3's fresh view: nothing else
+    assert f.summary == ("mq-1: answers, but its cluster view (/api/nodes) did not: management API: no answer "
+                         "(timeout) after 3 s (a peer frozen or unreachable?); last view 12 s old")
+    assert by_id(a)["rabbitmq.unreachable:mq-3"].summary == "mq-3: management API: no answer (timeout) after 3 s"
+    assert parse_management(data).last_nodes is not None
 
 
 def _canary(target: str, at: float = 100.0, **data) -> Observation:
@@ -144,7 +168,7 @@ def _canary_failed(target: str, kind=FailureKind.REFUSED, msg="AMQP canary: conn
 
 def test_blocked_publishers_from_the_canary_are_one_cluster_finding():
     cfg = rabbit_config(canary=True)
-    obs = shared_observations("mem_alarm") + [_canary("mq-1", blocked="low on memory"),
+    obs = state_observations("mem_alarm") + [_canary("mq-1", blocked="low on memory"),
                                               _canary("mq-2", round_trip=None, blocked="low on memory")]
     f = by_id(assess(obs, cfg))["rabbitmq.publishers_blocked:lab-mq"]
     assert f.summary == "lab-mq: publishers blocked (low on memory): the canary's message was held on mq-1, mq-2"

@@ -20,10 +20,10 @@ from hatui.sources.rabbitmq import GRACE, RabbitManagementSource
 from hatui.sources.rabbitmq_amqp import RabbitCanarySource
 from tests.fixtures_rabbit import FIXTURES, rabbit_config
 
-CAPTURE = FIXTURES / "shared_lab" / "healthy"
+CAPTURE = FIXTURES / "healthy"
 ANSWERS = {
-    "/api/nodes": json.loads((CAPTURE / "nodes.node1.json").read_text()),
-    "/api/overview": json.loads((CAPTURE / "overview.node1.json").read_text()),
+    "/api/nodes": json.loads((CAPTURE / "nodes.node1.json").read_text())["body"],
+    "/api/overview": json.loads((CAPTURE / "overview.node1.json").read_text())["body"],
     "/api/health/checks/alarms": {"status": "ok"},
     "/api/health/checks/local-alarms": {"status": "ok"},
     "/api/health/checks/node-is-quorum-critical": {"status": "ok"},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hatui.model import Failure, FailureKind, Observation
 from hatui.ui.views import pane_model
-from tests.fixtures_rabbit import api_data, rabbit_config, shared_observations
+from tests.fixtures_rabbit import management_observation, rabbit_config, source, state_observations
 from tests.unit.test_rabbit_rules import assess
 
 CONFIG = rabbit_config(canary=True)
@@ -14,7 +14,7 @@ def texts(row) -> list[str]:
 
 
 def test_partition_rows_show_each_sides_view_and_the_headline_the_margin():
-    obs = shared_observations("partitioned") + [
+    obs = state_observations("partitioned") + [
         Observation("rabbitmq-amqp", n, 100.0, 0.02, data={"connect": 0.01, "round_trip": 0.0005, "blocked": None})
         for n in ("mq-1", "mq-2", "mq-3")]
     pm = pane_model("rabbitmq", assess(obs, CONFIG), CONFIG)
@@ -27,23 +27,19 @@ def test_partition_rows_show_each_sides_view_and_the_headline_the_margin():
 
 
 def test_dead_node_row_says_why_and_what_its_peers_see():
-    dead = Observation("rabbitmq", "mq-3", 100.0, 0.001,
-                       failure=Failure(FailureKind.REFUSED, "management API: connection refused"))
     canary = Observation("rabbitmq-amqp", "mq-3", 100.0, 0.001,
                          failure=Failure(FailureKind.REFUSED, "AMQP canary: connection refused"))
-    obs = shared_observations("node_killed") + [dead, canary]
-    named = rabbit_config(canary=True, erlang_nodes=True)  # only mq-1 answered: mq-3 is named by the config
-    pm = pane_model("rabbitmq", assess(obs, named), named)
+    pm = pane_model("rabbitmq", assess(state_observations("node_killed") + [canary], CONFIG), CONFIG)
     row = next(texts(r) for r in pm.rows if r[1][0] == "mq-3")
     assert row[:4] == ["✖ CRIT", "mq-3", "connection refused", "peers: NOT running"]
     assert row[8] == "connection refused"
 
 
 def test_slow_view_row_shows_the_last_view_with_its_age():
-    data = api_data("healthy", 1)
-    slow = {k: v for k, v in data.items() if k != "nodes"}
-    slow["errors"] = {"nodes": {"kind": "timeout", "message": "management API: no answer yet after 0.3 s"}}
-    slow["last_nodes"] = {"at": 88.0, "nodes": data["nodes"]}
-    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=slow)], CONFIG)
+    src = source(1)
+    management_observation("healthy", 1, src=src)
+    data = dict(management_observation("node_frozen", 1, src=src).data)
+    data["last_nodes"] = dict(data["last_nodes"], at=88.0)
+    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data)], CONFIG)
     row = next(texts(r) for r in pane_model("rabbitmq", a, CONFIG).rows if r[1][0] == "mq-1")
     assert row[:4] == ["▲ WARN", "mq-1", "slow view", "3/3 · 12 s ago"]
