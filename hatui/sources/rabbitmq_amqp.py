@@ -63,6 +63,7 @@ class _Held:
     conn: pika.BlockingConnection
     connect: float
     reason: str
+    unblocked: list[bool]  # filled by pika's connection.unblocked callback
 
 
 class RabbitCanarySource(BlockingSource):
@@ -108,7 +109,9 @@ class RabbitCanarySource(BlockingSource):
         kept = False
         try:
             blocked: list[str] = []
+            unblocked: list[bool] = []
             conn.add_on_connection_blocked_callback(lambda _c, frame: blocked.append(frame.method.reason or "blocked"))
+            conn.add_on_connection_unblocked_callback(lambda *_a: unblocked.append(True))
             self._stage = "channel.open"
             ch = conn.channel()
             self._stage = "queue.declare"
@@ -134,7 +137,7 @@ class RabbitCanarySource(BlockingSource):
             if not blocked:
                 return {"connect": round(connected, 4), "round_trip": rt, "blocked": None}
             conn._impl._adapter_remove_timeout(timer)
-            self._held = _Held(conn, round(connected, 4), blocked[0])
+            self._held = _Held(conn, round(connected, 4), blocked[0], unblocked)
             kept = True
             return {"connect": round(connected, 4), "round_trip": rt, "blocked": blocked[0]}
         finally:
@@ -148,14 +151,12 @@ class RabbitCanarySource(BlockingSource):
         timer = _arm(held.conn, self.spec.timeout, lambda: self._stage)
         try:
             self._stage = "blocked connection"
-            unblocked: list[bool] = []
-            held.conn.add_on_connection_unblocked_callback(lambda *_a: unblocked.append(True))
             held.conn.process_data_events(time_limit=0)
         except Exception:
             self._held = None
             _close(held.conn, timer, self.spec.timeout)
             raise
-        if not unblocked:
+        if not held.unblocked:
             held.conn._impl._adapter_remove_timeout(timer)
             return {"connect": held.connect, "round_trip": None, "blocked": held.reason}
         self._held = None  # unblocked: close it (the server reads again) and measure afresh

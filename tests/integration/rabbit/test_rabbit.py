@@ -47,7 +47,8 @@ def test_sigkill_names_the_dead_node_from_its_peers_then_spofs_then_recovery(rab
     _, ev = w.wait_opened("rabbitmq.unreachable:mq-3", 10, after=t0)
     assert ev["finding"]["summary"] == "mq-3: management API: connection refused"
     _, ev = w.wait_opened("rabbitmq.not_running:mq-3", 10, after=t0)
-    assert ev["finding"]["summary"] == "mq-3: not running, as seen by mq-1, mq-2; management API: connection refused"
+    # named by its peers' view (which of them had polled first is a race; the summary grows as they do)
+    assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-")
     assert ev["finding"]["severity"] == "critical"
     w.wait_opened("rabbitmq-amqp.unreachable:mq-3", 10, after=t0)
     for fid in SPOFS_1_2:
@@ -58,6 +59,8 @@ def test_sigkill_names_the_dead_node_from_its_peers_then_spofs_then_recovery(rab
     assert rc == 2
     assert {"rabbitmq.not_running:mq-3", "rabbitmq.size:" + CLUSTER, "rabbitmq.unreachable:mq-3"} | SPOFS_1_2 \
         <= finding_ids(doc)
+    (f,) = [f for f in doc["findings"] if f["id"] == "rabbitmq.not_running:mq-3"]
+    assert f["summary"] == "mq-3: not running, as seen by mq-1, mq-2; management API: connection refused"
     t1 = time.monotonic()
     rabbit_healthy.start(3)
     for fid in {"rabbitmq.unreachable:mq-3", "rabbitmq.not_running:mq-3"} | SPOFS_1_2:
@@ -71,7 +74,7 @@ def test_stop_app_is_a_node_not_running_with_its_api_refused(rabbit_healthy, rab
     t0 = time.monotonic()
     rabbit_healthy.stop_app(3)
     _, ev = w.wait_opened("rabbitmq.not_running:mq-3", 15, after=t0)
-    assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-1, mq-2")
+    assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-")
     _, ev = w.wait_opened("rabbitmq.unreachable:mq-3", 15, after=t0)
     assert "refused" in ev["finding"]["summary"]
     w.wait_opened("rabbitmq.size:" + CLUSTER, 10, after=t0)
@@ -128,7 +131,7 @@ def test_frozen_node_never_stalls_the_others_and_is_dropped_after_net_ticktime(r
         assert not {"rabbitmq.unreachable:mq-1", "rabbitmq.unreachable:mq-2"} & finding_ids(doc)
         # once net_ticktime (10 s in the lab) has passed, the peers drop it
         _, ev = w.wait_opened("rabbitmq.not_running:mq-3", 40, after=t0)
-        assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-1, mq-2")
+        assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-")
         for fid in SPOFS_1_2:
             w.wait_opened(fid, 10, after=t0)
         opened = [e["finding"]["id"] for t, e in w.events if t >= t0 and e["event"] == "opened"]
