@@ -21,9 +21,9 @@ def test_partition_rows_show_each_sides_view_and_the_headline_the_margin():
     assert pm.tone == "critical"
     assert "".join(texts(pm.headline)).startswith("lab-mq (RabbitMQ 3.10.8): running 2/3  cannot lose any node")
     rows = {r[1][0]: texts(r) for r in pm.rows}
-    assert rows["mq-1"][:5] == ["◆ SPOF", "mq-1", "ok", "2/3 (mq-3 down)", "mq-3"]
-    assert rows["mq-3"][3:5] == ["1/3 (mq-1, mq-2 down)", "mq-1, mq-2"]
-    assert rows["mq-3"][8] == "0.5 ms"
+    assert rows["mq-1"][:6] == ["◆ SPOF", "mq-1", "ok", "2/3", "mq-3", "-"]
+    assert rows["mq-3"][3:5] == ["1/3", "mq-1, mq-2"]
+    assert rows["mq-3"][7] == "0.5 ms"
 
 
 def test_dead_node_row_says_why_and_what_its_peers_see():
@@ -31,8 +31,8 @@ def test_dead_node_row_says_why_and_what_its_peers_see():
                          failure=Failure(FailureKind.REFUSED, "AMQP canary: connection refused"))
     pm = pane_model("rabbitmq", assess(state_observations("node_killed") + [canary], CONFIG), CONFIG)
     row = next(texts(r) for r in pm.rows if r[1][0] == "mq-3")
-    assert row[:4] == ["✖ CRIT", "mq-3", "connection refused", "peers: NOT running"]
-    assert row[8] == "connection refused"
+    assert row[:4] == ["✖ CRIT", "mq-3", "refused", "DOWN (peers)"]
+    assert row[7] == "refused"
 
 
 def test_slow_view_row_shows_the_last_view_with_its_age():
@@ -42,4 +42,10 @@ def test_slow_view_row_shows_the_last_view_with_its_age():
     data["last_nodes"] = dict(data["last_nodes"], at=88.0)
     a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data)], CONFIG)
     row = next(texts(r) for r in pane_model("rabbitmq", a, CONFIG).rows if r[1][0] == "mq-1")
-    assert row[:4] == ["▲ WARN", "mq-1", "slow view", "3/3 · 12 s ago"]
+    assert row[:4] == ["▲ WARN", "mq-1", "slow", "3/3 12 s ago"]
+
+
+def test_memory_alarm_row():
+    a = assess(state_observations("mem_alarm"), CONFIG)
+    row = next(texts(r) for r in pane_model("rabbitmq", a, CONFIG).rows if r[1][0] == "mq-2")
+    assert row[:6] == ["✖ CRIT", "mq-2", "ok", "3/3", "-", "MEMORY"] and row[6] == ">999%"

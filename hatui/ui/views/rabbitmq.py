@@ -1,21 +1,26 @@
 """The RabbitMQ pane: one row per node with its own view of the cluster, and a cluster line.
 
 A node's row is what that node says (running members it sees, who it is partitioned from, its
-alarms and usage) plus what the AMQP canary saw through it. When its cluster view is slow, the
+alarms, memory against its watermark) plus what the AMQP canary saw through it. When its cluster view is slow, the
 last one it gave is shown with its age; when it does not answer, what its peers say of it.
 """
 from __future__ import annotations
 
 from hatui.config import Config
-from hatui.model import FindingKind
+from hatui.model import FailureKind, FindingKind
 from hatui.model.rabbitmq import ManagementView, NodeEntry
 from hatui.monitor import Assessment
 from hatui.rules.rabbitmq import majority_view
 from hatui.rules.rabbitmq_views import ClusterPicture, build_picture
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.ui_words import failure_words, human_age
+from hatui.ui_words import human_age
 
-COLUMNS = ("", "node", "API", "sees running", "partitioned from", "alarms", "mem", "fd/sock", "AMQP canary", "age")
+# Narrow on purpose (the pane may get half a terminal): details are in the findings' summaries.
+COLUMNS = ("", "node", "API", "running", "partitioned", "alarm", "mem", "AMQP", "latency")
+SHORT = {FailureKind.REFUSED: "refused", FailureKind.TIMEOUT: "timeout", FailureKind.UNREACHABLE: "unreachable",
+         FailureKind.AUTH: "auth refused", FailureKind.FORBIDDEN: "forbidden", FailureKind.TLS: "TLS error",
+         FailureKind.GARBLED: "garbled", FailureKind.HTTP: "HTTP error", FailureKind.NOT_FOUND: "not found",
+         FailureKind.ERROR: "error"}
 BLANK: Cell = ("", "")
 
 
@@ -30,7 +35,7 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
         st = a.snapshot.get("rabbitmq", node.name)
         if st is None or st.latest is None:
             first = word if a.of_subject("rabbitmq", node.name) else ("… waiting", "dim")
-            rows.append((first, (node.name, ""), ("-", "dim"), _peers_say(p, node.name), *[BLANK] * 4,
+            rows.append((first, (node.name, ""), ("-", "dim"), _peers_say(p, node.name), *[BLANK] * 3,
                          _canary(p, a, node.name), ("-", "dim")))
             continue
         view = p.views.get(node.name)
@@ -38,10 +43,10 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
         if view is None:
             shown = _problem(p, node.name, st)
             rows.append((word if st.fresh else ("? STALE", "stale"), (node.name, ""), shown, _peers_say(p, node.name),
-                         *[BLANK] * 4, _canary(p, a, node.name), age))
+                         *[BLANK] * 3, _canary(p, a, node.name), age))
             continue
-        rows.append((word, (node.name, ""), ("slow view" if view.nodes is None else "ok", "warning" if view.nodes
-                                             is None else "ok"),
+        rows.append((word, (node.name, ""), ("slow" if view.nodes is None else "ok", "warning" if view.nodes
+                                        is None else "ok"),
                      *_own_view(p, view), _canary(p, a, node.name),
                      (ms(st.latest.latency), "dim") if st.fresh else age))
     headline = _headline(p, a)
@@ -53,7 +58,7 @@ def _problem(p: ClusterPicture, name: str, st) -> Cell:
     if name in p.garbled:
         return f"garbled: {p.garbled[name]}", "unknown"
     if st.latest is not None and st.latest.failure is not None:
-        return failure_words(st.latest.failure).removeprefix("management API: "), "critical" if st.fresh else "stale"
+        return SHORT[st.latest.failure.kind], "critical" if st.fresh else "stale"
     return "no fresh answer", "stale"
 
 
@@ -63,10 +68,10 @@ def _peers_say(p: ClusterPicture, name: str) -> Cell:
     seen = [v.entry(erlang) for v in p.cluster_views().values()] if erlang else []
     seen = [e for e in seen if e is not None]
     if not seen:
-        return "peers: ?", "unknown"
+        return "?", "unknown"
     if all(e.running for e in seen):
-        return "peers: running", "dim"
-    return "peers: NOT running", "critical"
+        return "up (peers)", "dim"
+    return "DOWN (peers)", "critical"
 
 
 def _own_view(p: ClusterPicture, view: ManagementView) -> tuple[Cell, ...]:
@@ -74,16 +79,16 @@ def _own_view(p: ClusterPicture, view: ManagementView) -> tuple[Cell, ...]:
     nodes, tone = view.nodes, ""
     if nodes is None:
         if view.last_nodes is None:
-            return ("? no answer", "warning"), BLANK, BLANK, BLANK, BLANK
+            return ("?", "warning"), BLANK, BLANK, BLANK
         nodes, tone = view.last_nodes, "stale"
     running = sum(1 for e in nodes if e.running)
     down = [p.label(e.name) for e in nodes if not e.running]
-    sees = f"{running}/{expected}" + (f" ({', '.join(down)} down)" if down else "")
+    sees = f"{running}/{expected}"
     if tone == "stale" and view.last_nodes_at:
-        sees += f" · {human_age(p.now - view.last_nodes_at)} ago"
+        sees += f" {human_age(p.now - view.last_nodes_at)} ago"
     me = next((e for e in nodes if e.name == view.node), None)
     return ((sees, tone or ("ok" if running >= expected and not down else "warning")),
-            _partitions(p, me, tone), _alarms(me, view, tone), *_usage(me, tone))
+            _partitions(p, me, tone), _alarms(me, view, tone), _memory(me, tone))
 
 
 def _partitions(p: ClusterPicture, me: NodeEntry | None, tone: str) -> Cell:
@@ -110,14 +115,13 @@ def _alarms(me: NodeEntry | None, view: ManagementView, tone: str) -> Cell:
     return "-", tone or "dim"
 
 
-def _usage(me: NodeEntry | None, tone: str) -> tuple[Cell, Cell]:
-    if me is None:
-        return BLANK, BLANK
-    u = me.usage()
-    mem = "?" if "memory" not in u else ">999%" if u["memory"] > 9.99 else f"{u['memory']:.0%}"
-    fds = max((u[k] for k in ("file descriptors", "sockets") if k in u), default=None)
-    return ((mem, tone or "dim"),
-            ("?" if fds is None else f"{fds:.0%}", tone or ("warning" if fds and fds >= 0.9 else "dim")))
+def _memory(me: NodeEntry | None, tone: str) -> Cell:
+    """Memory used, as a share of the high watermark (100 %: publishers blocked)."""
+    u = me.usage() if me is not None else {}
+    if "memory" not in u:
+        return BLANK if me is None else ("?", tone or "unknown")
+    return (">999%" if u["memory"] > 9.99 else f"{u['memory']:.0%}",
+            tone or ("critical" if u["memory"] >= 1 else "dim"))
 
 
 def _canary(p: ClusterPicture, a: Assessment, name: str) -> Cell:
@@ -129,11 +133,10 @@ def _canary(p: ClusterPicture, a: Assessment, name: str) -> Cell:
     if name in p.canaries:
         c = p.canaries[name]
         if c.blocked:
-            return f"BLOCKED: {c.blocked}", "critical"
+            return "BLOCKED", "critical"
         return ms(c.round_trip), "ok"
     if st.latest.failure is not None:
-        words = failure_words(st.latest.failure).removeprefix("AMQP canary: ")
-        return words, "critical" if st.fresh else "stale"
+        return SHORT[st.latest.failure.kind], "critical" if st.fresh else "stale"
     return "no fresh answer", "stale"
 
 
