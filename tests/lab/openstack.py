@@ -1127,6 +1127,8 @@ metadata_workers = 1
             return f"healthy ({time.monotonic() - t0:.2f}s)"
         self._defaults_restore()
         started = self._start_many(self.instances)
+        if self.needs_infra and self.problems():  # e.g. the RabbitMQ lab was rebuilt: our user is gone
+            self._ensure_mq_user()
         self._wait_healthy()
         return f"reset in {time.monotonic() - t0:.1f}s (was: {'; '.join(probs)}; started {started or 'nothing'})"
 
@@ -1197,12 +1199,13 @@ metadata_workers = 1
                 raise LabError(f"OpenStack lab not healthy after {timeout:.0f}s: {probs}")
             time.sleep(0.3)
 
-    def down(self, wipe: bool = False) -> str:
-        """Stop every instance (SIGCONT + SIGTERM in parallel, SIGKILL of the group after STOP_TIMEOUT).
-        wipe=True also drops the lab's Galera databases and deletes BASE except the venv."""
+    def down(self, wipe: bool = False, timeout: float = 8.0) -> str:
+        """Stop every instance (SIGCONT + SIGTERM in parallel, SIGKILL of what is left after ``timeout``:
+        nova daemons take up to ~12 s to stop gracefully). wipe=True also drops the lab's Galera databases
+        and deletes BASE except the venv."""
         for port in list(self._hang_pids()):
             self.release_endpoint(port)
-        stopped = self._stop_many(self.instances)
+        stopped = self._stop_many(self.instances, timeout)
         msg = f"stopped {len(stopped)} instance(s)"
         if wipe:
             try:
