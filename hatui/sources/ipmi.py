@@ -12,13 +12,19 @@ never starts the next poll of a BMC before the last one ended, so there is never
 - ``-L USER``: chassis power status needs the User privilege only (least privilege).
 - ``-E``: the password is passed in the environment, never on the command line (``ps`` shows argv).
 - ``-v``: without it a wrong password, an unknown user and a silent BMC all print the same line.
+
+If hatui itself is killed (SIGTERM without cleanup, SIGKILL, OOM) while ipmitool waits, its own session
+would outlive it: ipmitool is started through ``setpriv --pdeathsig KILL`` (util-linux, essential on
+Debian), so the kernel kills it when hatui goes.
 """
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
+from functools import cache
 from typing import Any
 
 from hatui.config.hosts import BmcConfig, HostEntry
@@ -41,6 +47,24 @@ STDERR_KINDS = (
     ("No response from remote controller", FailureKind.TIMEOUT, "(UDP {where})"),
     ("Address lookup for", FailureKind.UNREACHABLE, "(cannot resolve {where})"),
 )
+
+
+@cache
+def _setpriv() -> str | None:
+    path = shutil.which("setpriv")
+    if path is None:
+        return None
+    try:
+        helps = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if "--pdeathsig" in helps else None
+
+
+def dies_with_hatui(argv: list[str]) -> list[str]:
+    """``argv`` run so that the kernel kills it if hatui dies first (where setpriv can do it)."""
+    setpriv = _setpriv()
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
 
 
 def ipmitool_retry_seconds(timeout: float) -> int:
@@ -76,13 +100,12 @@ class IpmiPowerSource(AsyncSource):
     async def poll(self) -> dict[str, Any]:
         if self._proc is not None:  # cannot happen through the feed (one poll per target); never start a 2nd
             raise bmc_failure(FailureKind.TIMEOUT, "(the previous ipmitool is still running)", self.spec.timeout)
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self._env(), start_new_session=True)  # its own group: killed whole, children included
-        except FileNotFoundError:
-            raise SourceError(FailureKind.ERROR, "ipmitool is not installed (Debian: apt install ipmitool)") \
-                from None
+        env = self._env()
+        if shutil.which(IPMITOOL, path=env["PATH"]) is None:
+            raise SourceError(FailureKind.ERROR, "ipmitool is not installed (Debian: apt install ipmitool)")
+        proc = await asyncio.create_subprocess_exec(
+            *dies_with_hatui(self.argv()), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env, start_new_session=True)  # its own group: killed whole
         self._proc = proc
         try:
             async with asyncio.timeout(self.spec.timeout):

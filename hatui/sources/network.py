@@ -30,6 +30,7 @@ from typing import Any
 
 from hatui.config.hosts import HostEntry, HostsSection
 from hatui.sources.base import AsyncSource
+from hatui.sources.ipmi import dies_with_hatui
 from hatui.topology import TargetSpec
 
 BANNER_BYTES = 64
@@ -192,10 +193,9 @@ async def ping_binary(address: str, timeout: float) -> dict[str, Any]:
     argv = ["ping", "-n", "-c", "1", "-W", f"{timeout:g}", address]
     t0 = time.monotonic()
     try:
-        proc = await asyncio.create_subprocess_exec(*argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                    stderr=subprocess.STDOUT, env={"LC_ALL": "C", "PATH":
-                                                    os.environ.get("PATH", "/usr/bin:/bin")},
-                                                    start_new_session=True)
+        proc = await asyncio.create_subprocess_exec(
+            *dies_with_hatui(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
     except OSError as exc:
         return _result(address, "icmp", "error", None, f"ping: {exc.strerror}")
     try:

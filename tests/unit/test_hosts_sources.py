@@ -270,3 +270,28 @@ def test_icmp_echo_to_loopback_answers():
     mode, result = asyncio.run(go())
     assert mode in ("unprivileged", "raw", "ping")
     assert result["outcome"] == "open", result
+
+
+def test_ipmitool_dies_with_hatui_even_on_sigkill(tmp_path, monkeypatch):
+    """hatui SIGKILLed mid-poll (no cleanup can run): the kernel kills ipmitool with it (setpriv --pdeathsig)."""
+    import signal
+    import subprocess
+    import sys
+
+    marker = f"hatui-test-orphan-{os.getpid()}"
+    fake_ipmitool(tmp_path, f"exec sh -c 'while :; do sleep 1; done; : {marker}'", monkeypatch)
+    code = ("import asyncio; from tests.unit.test_hosts_sources import ipmi_source; "
+            "asyncio.run(ipmi_source(timeout=60).poll())")
+    hatui = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 10
+        while not _alive(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _alive(marker), "the fake ipmitool did not start"
+    finally:
+        hatui.send_signal(signal.SIGKILL)
+        hatui.wait(10)
+    deadline = time.monotonic() + 3
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(marker) == []
