@@ -471,7 +471,41 @@ management.rates_mode = basic
         except LabError as exc:
             raise LabError(f"{exc}; problems: {'; '.join(last)}") from None
 
+    @property
+    def _foreign_file(self) -> Path:
+        # next to the base dir, not in it: survives the wipe of a rebuild
+        return self.base.parent / f"{self.base.name}-foreign-definitions.json"
+
+    def _save_foreign_definitions(self) -> None:
+        """Keep other labs' users, vhosts and permissions (e.g. the OpenStack lab's ``openstack`` user) so
+        that a rebuild brings them back (with their password hashes)."""
+        for n in NODES:
+            try:
+                defs = self.api(n, "/api/definitions", timeout=3)
+                break
+            except Exception:  # noqa: BLE001 - a node down, frozen or stopped: try the next
+                continue
+        else:
+            return
+        mine = {ADMIN_USER, MONITOR_USER, CANARY_USER}
+        keep = {
+            "users": [u for u in defs.get("users", []) if u.get("name") not in mine],
+            "vhosts": [v for v in defs.get("vhosts", []) if v.get("name") != VHOST],
+            "permissions": [p for p in defs.get("permissions", []) if p.get("user") not in mine],
+            "topic_permissions": [p for p in defs.get("topic_permissions", []) if p.get("user") not in mine],
+        }
+        self._foreign_file.write_text(json.dumps(keep, indent=1))
+
+    def _restore_foreign_definitions(self) -> None:
+        try:
+            keep = json.loads(self._foreign_file.read_text())
+        except (OSError, ValueError):
+            return
+        if any(keep.values()):
+            self._api_send("POST", "/api/definitions", keep)
+
     def _fresh(self) -> None:
+        self._save_foreign_definitions()
         self._kill_everything()
         self._write_files()
         self._start_epmd()
@@ -480,6 +514,7 @@ management.rates_mode = basic
         for n in NODES:
             self._wait_api(n)
         self._ensure_users()
+        self._restore_foreign_definitions()
         self._wait_healthy(60)
 
     def up(self) -> str:
@@ -504,16 +539,33 @@ management.rates_mode = basic
         for n in NODES:
             self.thaw(n)
         spawned = [n for n in NODES if not self.beam_pid(n)]
+        stopped = [n for n in NODES if n not in spawned and not self._api_answers(n)]
         for n in spawned:
             self._spawn(n)
-        for n in spawned:
-            self._wait_api(n)
-        for n in NODES:
-            if n not in spawned and not self._api_answers(n):
-                self.ctl(n, "start_app", timeout=120)
-                self._wait_api(n, 60)
+        # all at once: a restarted node waits for the Mnesia tables of the peer that went down last, which
+        # may be one whose app is stopped (start_app blocks until the app runs)
+        with concurrent.futures.ThreadPoolExecutor(len(NODES)) as pool:
+            futs = [pool.submit(self.ctl, n, "start_app", timeout=180) for n in stopped]
+            futs += [pool.submit(self._wait_api, n, 180) for n in spawned]
+        for f in futs:
+            f.result()
+        for n in stopped:
+            self._wait_api(n, 60)
         self.clear_alarms()
-        self.heal()
+        for _ in range(3):
+            # A node just thawed (or a link just cut) is reported partitioned only seconds later: wait for
+            # health or for the partition to show, then heal it.
+            try:
+                wait_until(lambda: not self.problems() or any(self.partitions().values()), 20, interval=0.5)
+            except LabError:
+                pass
+            self.heal()
+            try:
+                self._wait_healthy(30)
+                break
+            except LabError:
+                if not any(self.partitions().values()):
+                    raise
         if not self._users_ok():
             self._ensure_users()
         self._wait_healthy(60)
@@ -545,6 +597,7 @@ management.rates_mode = basic
 
     def down(self) -> str:
         """Stop the nodes (SIGTERM = orderly shutdown, SIGKILL after 20 s) and the lab's epmd."""
+        self._save_foreign_definitions()
         pids = {n: self.beam_pid(n) for n in NODES}
         for pid in pids.values():
             if pid:
@@ -751,10 +804,72 @@ management.rates_mode = basic
             wait_until(clear, timeout, interval=0.3, what="alarms to clear")
 
 
+def measure(fresh: bool = False) -> list[str]:
+    """The numbers in this module's docstring. ``fresh`` first takes the lab down (others' users go too)."""
+    lab, out = Lab(), []
+
+    def note(line: str) -> None:
+        out.append(line)
+        print(line, flush=True)
+
+    if fresh:
+        lab.down()
+        t = time.perf_counter()
+        lab.up()
+        note(f"up() from nothing: {time.perf_counter() - t:.1f} s")
+    lab.reset()
+    ts = []
+    for _ in range(5):
+        t = time.perf_counter()
+        lab.reset()
+        ts.append(time.perf_counter() - t)
+    note(f"reset() when healthy: median {sorted(ts)[2] * 1000:.0f} ms (max {max(ts) * 1000:.0f} ms)")
+
+    def down_seen(by: int, n: int) -> bool:
+        return any(x["name"] == node_name(n) and not x["running"] for x in lab.api(by, "/api/nodes", timeout=3))
+
+    t = time.perf_counter()
+    lab.kill(3)
+    wait_until(lambda: down_seen(1, 3) and down_seen(2, 3), 30, interval=0.02)
+    note(f"kill(3) -> /api/nodes on 1 and 2 say running=false: {time.perf_counter() - t:.2f} s")
+    t = time.perf_counter()
+    lab.start(3)
+    note(f"start(3) until rejoined (with stats): {time.perf_counter() - t:.1f} s")
+
+    paths = ("/api/nodes", "/api/overview", "/api/health/checks/alarms", "/api/health/checks/local-alarms",
+             "/api/health/checks/node-is-quorum-critical")
+    mon = httpx.Client(auth=(MONITOR_USER, MONITOR_PASSWORD), timeout=40, trust_env=False)
+
+    def timed(path: str) -> str:
+        t0 = time.perf_counter()
+        try:
+            code = str(mon.get(lab.url(1, path)).status_code)
+        except httpx.HTTPError as exc:
+            code = type(exc).__name__
+        return f"{path} {code} after {time.perf_counter() - t0:.2f} s"
+
+    lab.freeze(3)
+    try:
+        time.sleep(0.2)
+        with concurrent.futures.ThreadPoolExecutor(len(paths)) as pool:
+            for line in pool.map(timed, paths):
+                note(f"rabbit3 frozen, GET on rabbit1: {line}")
+        note(f"rabbit3 frozen, GET on rabbit1 once it is down: {timed('/api/nodes')}")
+    finally:
+        lab.thaw(3)
+    t = time.perf_counter()
+    lab.reset()
+    note(f"reset() after a ~12 s freeze (partition -> heal): {time.perf_counter() - t:.1f} s")
+    mon.close()
+    return out
+
+
 if __name__ == "__main__":
     lab = Lab()
     cmd = sys.argv[1] if len(sys.argv) > 1 else "status"
-    if cmd in ("up", "down", "status", "reset", "heal", "clear_alarms"):
+    if cmd == "measure":
+        measure(fresh="--fresh" in sys.argv)
+    elif cmd in ("up", "down", "status", "reset", "heal", "clear_alarms"):
         r = getattr(lab, cmd)()
         print(r if isinstance(r, str) else f"{cmd} ok")
     elif cmd in ("kill", "start", "stop_app", "start_app", "partition", "freeze", "thaw"):
