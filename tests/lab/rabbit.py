@@ -14,8 +14,9 @@ node  Erlang name         AMQP   management  dist port
 * private epmd on 127.0.0.1:4371 (``ERL_EPMD_PORT``); the system epmd on 4369 is never used;
 * cookie, configs, data and logs under ``LAB_BASE/rabbit`` (node N in ``rabbitN/``, logs in ``rabbitN/log``);
 * ``net_ticktime`` = 10 s (server and CLI), ``cluster_partition_handling = ignore`` so partitions persist
-  until :meth:`Lab.heal`; clustering at first boot through ``classic_config`` peer discovery (node 1 boots
-  first, 2 and 3 then join it), so no ``join_cluster`` round trips.
+  until :meth:`Lab.heal`; clustering at first boot through ``classic_config`` peer discovery: the three
+  boot at once, node 1 alone initialises the cluster, 2 and 3 retry until node 1 answers and join it (no
+  ``join_cluster`` round trips).
 
 Users (module constants):
 
@@ -45,15 +46,36 @@ Gotchas learned here:
   connections while the Erlang VM and its distribution link stay up.
 * a frozen node (SIGSTOP) is seen as down only after ~net_ticktime; after SIGCONT the cluster reports a
   partition (it needs :meth:`Lab.heal`).
-* every rabbitmqctl call boots an Erlang VM: ~1 s of CPU on this 2-core box, so the harness uses the
+* every rabbitmqctl call boots an Erlang VM (~0.7 s on this 2-core box), so the harness uses the
   management API (users, permissions, cluster name, health) wherever it can; :meth:`Lab.reset` on a
   healthy lab is HTTP only.
 * httpx is used with ``trust_env=False``: a proxy from the environment must never see lab traffic.
+* a blocked publisher (resource alarm) cannot close its connection: the broker stops reading the socket;
+  clear the alarm first (or use pika's ``blocked_connection_timeout``).
+* a rebuild (``up()`` from nothing, or after a failed repair) wipes the data: users, vhosts and permissions
+  of other labs (the OpenStack lab's ``openstack`` user) are exported first (``down()`` too) to
+  ``LAB_BASE/rabbit-foreign-definitions.json`` and re-imported after the rebuild.
+* a node restarted after a kill waits for the Mnesia tables of the peer that went down last, even if that
+  peer's app is merely stopped: the repair starts killed nodes and stopped apps at the same time.
 
-Measured on this machine (2 cores, gVisor, RabbitMQ 3.10.8 / Erlang 25.2.3) - see the end of this module's
-docstring for the numbers, refreshed by ``python -m tests.lab.rabbit measure``:
+Measured on this machine (2 cores shared with the Galera and OpenStack labs, gVisor; RabbitMQ 3.10.8,
+Erlang 25.2.3); ``python -m tests.lab.rabbit measure [--fresh]`` prints most of them again:
 
-MEASUREMENTS
+* ``up()`` from nothing: 26-27 s (3 runs: 26.0, 26.8, 27.3 s; ~22 s on an idle box); ``down()``: ~7 s.
+* ``reset()`` when healthy: ~40 ms median (HTTP only: 3 x /api/nodes, /api/users, /api/permissions).
+* ``kill(n)`` -> /api/nodes on both other nodes says ``running: false``: 0.10-0.12 s.
+* ``start(n)`` after a kill, until every peer lists it running with stats: 6-18 s (11 s typical).
+* ``stop_app``: ~7 s; ``start_app`` (until peers list it with stats): ~7 s; one rabbitmqctl call: ~0.7 s.
+* ``alarm()``: ~5 s until /api/nodes shows it; ``clear_alarms()``: ~5 s (one stats round after the CLI).
+* ``partition(n)``: first report 3.5-5 s after the disconnect, the other side ~3 s later; ``heal()``:
+  13-14 s (restart of the minority's app); the isolated side was n in every run (8/8).
+* management API while a peer is frozen (SIGSTOP), GET on a healthy node: /api/nodes, /api/overview and
+  /api/health/checks/node-is-quorum-critical block 10.7-12.2 s (until net_ticktime declares the peer down,
+  then they answer in 20-60 ms with it ``running: false``); /api/health/checks/alarms and local-alarms
+  answer in < 10 ms throughout. After SIGCONT the partition is reported ~4.5-5 s later;
+  ``reset()`` after a 12 s freeze: ~17 s.
+* repair of 2 killed nodes + the third's app stopped: ~18 s; of 1 killed, 1 app stopped, 1 frozen: ~19 s.
+* ``test_rabbit_lab.py``: ~47 s; ``capture_rabbit``: ~80 s.
 """
 from __future__ import annotations
 
