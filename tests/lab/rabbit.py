@@ -75,7 +75,7 @@ Erlang 25.2.3); ``python -m tests.lab.rabbit measure [--fresh]`` prints most of 
   answer in < 10 ms throughout. After SIGCONT the partition is reported ~4.5-5 s later;
   ``reset()`` after a 12 s freeze: ~17 s.
 * repair of 2 killed nodes + the third's app stopped: ~18 s; of 1 killed, 1 app stopped, 1 frozen: ~19 s.
-* ``test_rabbit_lab.py``: ~47 s; ``capture_rabbit``: ~80 s.
+* ``test_rabbit_lab.py``: 47-66 s (with the other labs busy); ``capture_rabbit``: ~80 s.
 """
 from __future__ import annotations
 
