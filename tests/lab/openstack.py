@@ -1074,6 +1074,12 @@ metadata_workers = 1
         Keystone (sqlite) comes up in parallel with the infra side (labs, DBs, MQ user, HAProxy, schemas)."""
         t0 = time.monotonic()
         venv_s = self.ensure_venv()
+        if not venv_s and self._ready_stamps():
+            if self.needs_infra:
+                self._infra_up()
+            if not self.problems():
+                return f"healthy, nothing to do ({time.monotonic() - t0:.1f}s)"
+        before = {s["name"] for s in self.services() if s["pid"]}
         self._defaults_restore()
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             ks = pool.submit(self._up_keystone)
@@ -1083,14 +1089,18 @@ metadata_workers = 1
         if not self.needs_infra:
             self._write_configs()
             self._up_haproxy()
-        started = self._start_many(self.instances)
+        self._start_many(self.instances)
         self._wait_healthy()
-        took = time.monotonic() - t0
-        if not (synced or started or venv_s):
-            return f"healthy, nothing to do ({took:.1f}s)"
+        started = [s["name"] for s in self.services() if s["pid"] and s["name"] not in before]
         extra = f", venv {venv_s:.0f}s" if venv_s else ""
-        return (f"up in {took:.1f}s{extra}; synced {synced or 'nothing'}; started {len(started)} instance(s); "
-                f"RSS {self.rss_mb():.0f} MB")
+        return (f"up in {time.monotonic() - t0:.1f}s{extra}; synced {synced or 'nothing'}; "
+                f"started {len(started)} instance(s); RSS {self.rss_mb():.0f} MB")
+
+    def _ready_stamps(self) -> bool:
+        """Keystone bootstrapped, catalog done, schemas synced (as far as this machine remembers)."""
+        names = ["keystone-bootstrapped", CATALOG_STAMP] + [
+            f"{c}-synced" for c in ("placement", "nova", "glance", "neutron") if c in self.components]
+        return all((STATE / n).exists() for n in names)
 
     def _up_keystone(self) -> None:
         self._write_keystone_configs()
