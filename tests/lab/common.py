@@ -36,7 +36,8 @@ def wait_until(pred: Callable[[], object], timeout: float, interval: float = 0.1
         except Exception as exc:  # noqa: BLE001 - a lab probe may fail while the server starts
             last_exc = exc
         time.sleep(interval)
-    raise LabError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+    detail = f" (last error: {last_exc})" if last_exc else ""
+    raise LabError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
