@@ -18,7 +18,8 @@ from hatui.model.hosts import MissingSystem, parse_power
 from hatui.secrets import Secret
 from hatui.sources.base import SourceError
 from hatui.sources.ipmi import IpmiPowerSource, classify_ipmitool, ipmitool_retry_seconds
-from hatui.sources.network import Prober, tcp_probe
+from hatui.sources.network import Prober
+from hatui.sources.probe import tcp_probe
 from hatui.sources.redfish import RedfishPowerSource
 from hatui.topology import TargetSpec
 from tests.fixtures_hosts import FIXTURES, ipmitool_capture
