@@ -74,6 +74,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -198,6 +199,12 @@ def _all_instances(components: set[str]) -> list[Instance]:
 
 
 # ---------------------------------------------------------------------------------------------- /proc
+class _Exited(Exception):
+    def __init__(self, inst: Instance):
+        super().__init__(inst.name)
+        self.inst = inst
+
+
 @dataclass
 class _Proc:
     pid: int
@@ -599,7 +606,9 @@ max_overflow = 4
         ks = BASE / "keystone"
         _write(ETC / "keystone" / "keystone.conf", f"""[DEFAULT]
 [database]
-connection = sqlite:///{ks}/keystone.db
+# two keystones share this file: WAL (set after db_sync) + a 30 s busy timeout, else concurrent logins
+# fail with "database is locked" (UPDATE user SET last_active_at) under load
+connection = sqlite:///{ks}/keystone.db?timeout=30
 [identity]
 # bcrypt cost 4 instead of 12: password auth ~60 ms instead of ~280 ms (applies to passwords set later)
 password_hash_rounds = 4
@@ -872,7 +881,7 @@ metadata_workers = 1
         svc_rows = agent_rows = None
         for inst, since in pending.items():
             if not self._leader(inst, procs):
-                raise LabError(f"{inst.name} exited while starting\n{self.log_tail(inst.name)}")
+                raise _Exited(inst)
             if inst.kind == "wsgi":
                 ok = _answers(inst.port, timeout=2)
             elif inst.kind == "haproxy":
@@ -928,10 +937,25 @@ metadata_workers = 1
         self._wait_ready(pending, deadline)
         return [i.name for i in todo]
 
-    def _wait_ready(self, pending: dict[Instance, dt.datetime | None], deadline: float) -> None:
+    def _wait_ready(self, pending: dict[Instance, dt.datetime | None], deadline: float,
+                    respawns: int = 2) -> None:
+        """Poll until every pending instance is ready. An instance that exits while starting (e.g. a nova
+        daemon whose placement discovery got a 500 from a loaded keystone) is respawned ``respawns`` times."""
         pending = dict(pending)
+        tries: dict[Instance, int] = {}
         while pending:
-            for inst in self._ready(pending, _procs()):
+            try:
+                ready = self._ready(pending, _procs())
+            except _Exited as exc:
+                inst = exc.inst
+                tries[inst] = tries.get(inst, 0) + 1
+                if tries[inst] > respawns:
+                    raise LabError(f"{inst.name} exited while starting ({tries[inst]} times)\n"
+                                   f"{self.log_tail(inst.name)}") from None
+                pending[inst] = _utcnow()
+                self._spawn(inst)
+                continue
+            for inst in ready:
                 pending.pop(inst)
             if not pending:
                 return
@@ -951,9 +975,14 @@ metadata_workers = 1
         ks = BASE / "keystone"
         stamp = STATE / "keystone-bootstrapped"
         if stamp.exists() and (ks / "keystone.db").exists() and (ks / "fernet-keys" / "0").exists():
+            with sqlite3.connect(ks / "keystone.db", timeout=30) as db:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
             return
         ks.mkdir(parents=True, exist_ok=True)
         self._keystone_manage("db_sync")
+        with sqlite3.connect(ks / "keystone.db", timeout=30) as db:
+            db.execute("PRAGMA journal_mode=WAL")
         if not (ks / "fernet-keys" / "0").exists():
             self._keystone_manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
         if not (ks / "credential-keys" / "0").exists():
