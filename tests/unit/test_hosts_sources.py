@@ -296,3 +296,17 @@ def test_ipmitool_dies_with_hatui_even_on_sigkill(tmp_path, monkeypatch):
     while _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _alive(marker) == []
+
+
+def test_echo_request_checksum_and_the_parser_find_our_id_and_sequence():
+    from hatui.sources.icmp import _checksum, echo_request, parse_icmp
+
+    packet = echo_request(4, 0x1234, 7)
+    assert _checksum(packet) == 0  # a valid ICMP checksum sums to zero
+    ip = bytes([0x45]) + bytes(19)  # a 20-byte IPv4 header, as a raw socket hands it over
+    reply = bytes([0, 0]) + packet[2:]
+    assert parse_icmp(ip + reply, 4) == (0, 0, 0x1234, 7)
+    # an ICMP port-unreachable quoting our request (its IP header, then its first 8 bytes)
+    error = bytes([3, 3, 0, 0, 0, 0, 0, 0]) + ip + packet[:8]
+    assert parse_icmp(ip + error, 4) == (3, 3, 0x1234, 7)
+    assert parse_icmp(ip + packet, 4) is None  # our own request, seen on loopback
