@@ -1172,6 +1172,7 @@ metadata_workers = 1
         return f"reset in {time.monotonic() - t0:.1f}s (was: {'; '.join(probs)}; started {started or 'nothing'})"
 
     def _defaults_restore(self) -> None:
+        self.clear_policy()
         for port in list(self._hang_pids()):
             self.release_endpoint(port)
         procs = _procs()
@@ -1203,6 +1204,8 @@ metadata_workers = 1
                 out.append(f"{inst.name} does not answer on :{inst.port}")
         if self._hang_pids():
             out.append(f"hang listeners on {sorted(self._hang_pids())}")
+        if self._policy_overrides():
+            out.append(f"policy overrides for {self._policy_overrides()}")
         if out:
             return out
         try:
@@ -1365,6 +1368,23 @@ metadata_workers = 1
     def restart(self, name: str) -> None:
         self.stop(name)
         self.start(name)
+
+    # ------------------------------------------------------------------ policy overrides
+    def set_policy(self, component: str, rules: dict[str, str]) -> Path:
+        """Write ETC/<component>/policy.yaml; oslo.policy re-reads it on the next request (no restart).
+        E.g. ``set_policy("nova", {"os_compute_api:os-services:list": "role:reader"})`` lets the reader
+        list nova services. reset() removes every override."""
+        path = ETC / component / "policy.yaml"
+        _write(path, "".join(f'"{k}": "{v}"\n' for k, v in rules.items()))
+        return path
+
+    def clear_policy(self, component: str | None = None) -> None:
+        for comp in [component] if component else COMPONENTS:
+            (ETC / comp / "policy.yaml").unlink(missing_ok=True)
+
+    @staticmethod
+    def _policy_overrides() -> list[str]:
+        return sorted(p.parent.name for p in ETC.glob("*/policy.yaml"))
 
     # ------------------------------------------------------------------ hanging endpoints
     _HANG = ("import socket,sys\n"
