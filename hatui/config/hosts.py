@@ -185,7 +185,8 @@ def _validate_bmc(b: BmcConfig, key: str, file: str, resolve_secrets: bool) -> B
             raise ConfigError(file, f"{key}.insecure", "insecure only for a Redfish BMC over https")
         if b.port is not None and not 0 < b.port < 65536:
             raise ConfigError(file, f"{key}.port", "a UDP port 1-65535", str(b.port))
-        if not (b.password_env or b.password_file):
+        # (a recording's config has its secret references removed: replays do not need them)
+        if resolve_secrets and not (b.password_env or b.password_file):
             raise ConfigError(file, f"{key}.password_env", "password_env or password_file (IPMI needs one)",
                               "neither")
     if b.interval == 0 or b.timeout == 0:

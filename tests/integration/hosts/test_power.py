@@ -6,7 +6,10 @@ report, then that recovery clears it. Timings are measured in bench/hosts.py, no
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 
 from tests.integration.hatui_proc import check_json
 from tests.integration.hosts.lab_config import BMC_PW_ENV, hosts_toml
+from tests.lab import hosts as hosts_lab
 
 pytestmark = pytest.mark.lab
 
@@ -160,3 +164,19 @@ def test_a_frozen_bmc_does_not_hold_up_the_other_targets(lab, write_config, watc
     t, _ = w.wait_opened("hosts.unreachable:hostB", 10, after=t0)
     # network: interval 0.5 s + probe timeout 0.5 s; far below the 15 s the frozen BMCs hold their polls
     assert t - t0 < 5.0
+
+
+def test_a_recording_holds_no_secret_and_replays_the_same_findings(lab, write_config, hosts_env, tmp_path):
+    lab.power("hostC", False, via="ipmi")
+    config = write_config(bmc={"hostB": {"password_env": "HATUI_WRONG_PW"}})
+    rec = tmp_path / "hosts.jsonl"
+    subprocess.run([sys.executable, "-m", "hatui", "record", "-o", str(rec), "--duration", "4", "--config",
+                    str(config)], env=hosts_env, capture_output=True, text=True, timeout=30, check=True)
+    text = rec.read_text()
+    assert hosts_lab.BMC_PASSWORD not in text and "wrong-password" not in text and "password_env" not in text
+    out = subprocess.run([sys.executable, "-m", "hatui", "replay", str(rec), "--events", "--speed", "20"],
+                         env=hosts_env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    opened = {e["finding"]["id"] for e in events if e["event"] == "opened"}
+    assert {"hosts.power_off:hostC", "power.unreachable:hostB"} <= opened
