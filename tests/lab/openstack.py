@@ -2,11 +2,12 @@
 
     python -m tests.lab up openstack | status openstack | down openstack
 
-What runs (every instance is its own session/process group, started with setsid; the pid file under
+What runs (each instance is its own session/process group, started with setsid; the pid file
 ``BASE/run/<name>.pid`` holds the group leader and is only trusted when /proc/PID/cmdline carries the
-instance's marker, else /proc is scanned):
+instance's marker, else /proc is scanned; logs in ``BASE/log/<name>{.log,.out,-access.log,-gunicorn.log}``;
+BASE = LAB_BASE/openstack, i.e. /tmp/hatui-lab/openstack):
 
-    keystone@lab-ctl-0        gunicorn :5000   } same sqlite DB + fernet keys (tokens valid on both)
+    keystone@lab-ctl-0        gunicorn :5000   } same sqlite DB (WAL) + fernet keys: tokens valid on both
     keystone@lab-ctl-1        gunicorn :5001   }
     placement-api@lab-ctl-0   gunicorn :8778
     nova-api@lab-ctl-0        gunicorn :8774
@@ -15,54 +16,73 @@ instance's marker, else /proc is scanned):
     nova-scheduler@lab-ctl-0 / @lab-ctl-1      cotyledon master + 1 worker each
     glance-api@lab-ctl-0      gunicorn :9292
     neutron-server@lab-ctl-0  gunicorn :9696 (API) + neutron-rpc-server@lab-ctl-0 (AMQP only)
-    neutron-metadata-agent@lab-ctl-0           a cheap real agent that heartbeats
+    neutron-metadata-agent@lab-ctl-0           a cheap real agent that heartbeats (host lab-ctl-0)
     haproxy@lab-ctl-0         stats http://127.0.0.1:8404/;csv and BASE/run/haproxy.sock (admin level);
                               VIPs keystone :15000 (5000+5001), nova_api :18774 (8774+8775),
-                              placement :18778, glance_api :19292, neutron_api :19696 (one backend each)
+                              placement :18778, glance_api :19292, neutron_api :19696 (one backend each),
+                              galera :13300 (tcp; node1 13306 active, node2/node3 backup; check =
+                              openstack/galera_check.sh: UP only when the node is Synced)
 
-nova report_interval 2 s / service_down_time 6 s; neutron report_interval 2 s / agent_down_time 6 s.
-Keystone uses sqlite (BASE/keystone/keystone.db); everything else uses the Galera lab (node 1,
-127.0.0.1:13306, no DB VIP: losing node 1 takes nova/placement/glance/neutron down) and all three
-RabbitMQ lab nodes (transport_url lists 5672, 5673, 5674; user ``openstack`` created by this module
-through the management API with the rabbit lab's administrator).
+gunicorn: 1 worker x 4 threads (master + worker per instance). nova report_interval 2 s /
+service_down_time 6 s; neutron report_interval 2 s / agent_down_time 6 s. Keystone uses sqlite
+(BASE/keystone/keystone.db) so it needs no infra; placement/nova/glance/neutron reach MariaDB through the
+HAProxy Galera VIP 127.0.0.1:13300 (without the haproxy component: node 1 directly) and RabbitMQ through
+all three lab nodes (transport_url lists 5672, 5673, 5674; user ``openstack`` on vhost /, created by this
+module through the management API with the rabbit lab's administrator). Knob: ``Lab(components=...)`` or
+HATUI_LAB_OPENSTACK="keystone placement nova haproxy" (drops glance + neutron: -0.8 GB RSS).
 
 Catalog (RegionOne, public = internal = admin): identity http://127.0.0.1:5000/v3/, compute
 http://127.0.0.1:8774/v2.1, placement http://127.0.0.1:8778, image http://127.0.0.1:9292, network
-http://127.0.0.1:9696 (direct URLs; the VIPs are extra addresses for a monitor's config).
+http://127.0.0.1:9696 (direct URLs, as in the reference; the VIPs are extra addresses for a monitor).
 
 Accounts: ``admin`` / ADMIN_PASSWORD (harness only, project admin); ``hatui-reader`` /
-``hatui-lab-reader-pw`` with role ``reader`` on project ``hatui-lab`` and on the system. ``clouds_yaml()``
+``hatui-lab-reader-pw`` with role ``reader`` on project ``hatui-lab`` AND on the system. ``clouds_yaml()``
 (BASE/clouds.yaml) has clouds ``hatui-lab-admin``, ``hatui-lab-reader`` (project-scoped reader) and
 ``hatui-lab-system-reader`` (system-scoped), auth_url = the keystone VIP http://127.0.0.1:15000/v3.
+Service users nova/placement/glance/neutron (admin + service on project ``service``).
 
-What a reader gets (verified by tests/lab/capture_openstack.py, default policies):
-  project reader: token catalog yes (5 services); nova GET /os-services 403; neutron GET /v2.0/agents
-    200 with an EMPTY list (filtered, indistinguishable from "no agents"); version documents yes.
-  system reader: token catalog yes; nova os-services 403 (all of nova 403); neutron agents 200 empty.
+What a reader gets with the default policies (verified live; fixtures in tests/fixtures/openstack):
+  project reader: token catalog yes (5 services), GET /v3/auth/catalog 200, /v3/services and /v3/endpoints
+    403; nova GET /os-services 403 ("Policy doesn't allow os_compute_api:os-services:list"), nova
+    /os-availability-zone 200; placement /resource_providers 403; neutron GET /v2.0/agents 200 with an
+    EMPTY list (filtered: indistinguishable from "no agents"); glance /v2/images 200; version docs yes.
+  system reader: token catalog yes, /v3/auth/catalog 403, /v3/services + /v3/endpoints 200; all of nova
+    403 (os-services too); placement 403; neutron agents 200 with an empty list.
+  set_policy("nova", {"os_compute_api:os-services:list": "role:reader"}) (and neutron "get_agent") makes
+    both work at once (oslo.policy re-reads policy.yaml); reset() removes overrides.
 
-Faults (all real signals/sockets): kill(name) SIGKILLs the instance's process group (or only the master
-or the worker), freeze/thaw SIGSTOP/SIGCONT the group, stop/start (graceful; start waits until the
-instance serves HTTP / its nova service row has a fresh heartbeat / the agent is alive again),
+Faults (all real signals/sockets): kill(name) SIGKILLs the instance's process group (or only the master or
+only the worker), freeze/thaw SIGSTOP/SIGCONT, stop/start (graceful; start waits until the instance
+serves HTTP / its nova service row has a heartbeat newer than the start / the agent is alive again),
 hang_endpoint(port) runs a listener that accepts TCP and never answers, haproxy_cmd() talks to the
-HAProxy admin socket. reset() brings everything back; a few hundred ms when nothing is wrong.
+HAProxy admin socket, set_policy() overrides policies. reset() brings everything back.
 
-Gotchas (see also /work/shared/lab/openstack/README.md): oslo.config parses gunicorn's argv (the
-osshim.py shim strips it); gunicorn 27 needs --no-control-socket for several instances; placement must
-answer before nova-conductor/scheduler start; a restarted nova service with an old row is 'down' until
-its first heartbeat ~5 s after start; a SIGSTOPped gunicorn accepts TCP but never answers; SIGKILL of a
-cotyledon master alone leaves a worker that heartbeats a few s more (kill() defaults to the whole group);
-keystonemiddleware gets http_connect_timeout=5 so a frozen keystone does not hang nova-api forever;
-a running haproxy does not re-read its config (this module restarts it when the config changed).
-Changing config files does not restart the other services: ``down(); up()`` for that.
+Gotchas (see also /work/shared/lab/openstack/README.md): oslo.config parses gunicorn's argv (osshim.py
+strips it); gunicorn 27 needs --no-control-socket for several instances; placement must answer before
+nova-conductor/scheduler start (they exit otherwise; a daemon that exits while starting is respawned up to
+twice); a restarted nova service with an old row is 'down' until its first heartbeat ~5 s after start, and
+the last beat of a killed process may land in the start's second (start() wants a beat >= start + 1 s);
+a SIGSTOPped gunicorn accepts TCP but never answers; SIGKILL of a cotyledon master alone leaves a worker
+("nova-conductor: ServiceWrapper worker(0)", no config path in its title) that heartbeats on: it is found
+by its old process group and killed before a restart; two keystones on one sqlite file gave 500s
+("database is locked" on UPDATE user.last_active_at) under load until WAL + a 30 s busy timeout;
+keystonemiddleware gets http_connect_timeout=5 so a frozen keystone does not hang nova-api forever; a plain
+HAProxy mysql-check passes on a non-Primary Galera node ("WSREP has not yet prepared node"), hence the
+external check; a running haproxy never re-reads its config (up() restarts it when the config changed);
+other config changes need ``down(); up()``. Graceful stop of a nova daemon takes ~12 s.
 
-Measured on this machine (2 cores, other labs running; see the report numbers in the docstring below):
-  venv install (pip, -c constraints.txt, --no-cache-dir):   MEASURED_VENV
-  up() from nothing (venv present, Galera/RabbitMQ up):      MEASURED_UP
-  up() after down() (DBs kept):                             MEASURED_UP_WARM
-  up()/reset() when healthy:                                MEASURED_RESET
-  RSS total (all instances' process groups):                MEASURED_RSS
-  kill("nova-conductor@lab-ctl-1") -> os-services 'down':    MEASURED_KILL
-  start("nova-conductor@lab-ctl-1") until 'up' again:        MEASURED_START
+Measured on this machine (2 cores, 24 GiB, while the Galera/RabbitMQ/product sessions ran their own tests:
+load average 2-7, so times vary by up to 2x):
+  venv install by ensure_venv() (pip --no-cache-dir, -c constraints.txt; 616 MB):   MEASURED_VENV
+  up() from nothing (down(wipe=True): DBs dropped, keystone wiped; venv, Galera, RabbitMQ up): MEASURED_UP
+  up() after down() (DBs, keystone and keys kept):                                  MEASURED_UP_WARM
+  up() when healthy / reset() when healthy:                                         MEASURED_RESET
+  down():                                                                           MEASURED_DOWN
+  RSS total (26 processes):                                                         MEASURED_RSS
+  kill("nova-conductor@lab-ctl-1") -> os-services says 'down':                      MEASURED_KILL
+  start("nova-conductor@lab-ctl-1") until 'up' again (fresh heartbeat):             MEASURED_START
+  freeze("nova-scheduler@lab-ctl-0") -> 'down'; thaw -> 'up':                       MEASURED_FREEZE
+  stop("keystone@lab-ctl-1") -> HAProxy DOWN; hang_endpoint(5001) -> DOWN (L7TOUT):  MEASURED_HAPROXY
 """
 from __future__ import annotations
 
@@ -394,6 +414,10 @@ class Lab:
         self.instances = _all_instances(self.components)
         self._by_name = {i.name: i for i in self.instances}
         self._infra: dict | None = None
+
+    @property
+    def _catalog_stamp(self) -> str:
+        return f"{CATALOG_STAMP}-" + "-".join(sorted(self.components))
 
     @property
     def needs_infra(self) -> bool:
@@ -992,11 +1016,12 @@ metadata_workers = 1
                               "--bootstrap-admin-url", url, "--bootstrap-internal-url", url,
                               "--bootstrap-public-url", url, "--bootstrap-region-id", REGION)
         stamp.write_text("ok\n")
-        (STATE / CATALOG_STAMP).unlink(missing_ok=True)
+        for old in STATE.glob(f"{CATALOG_STAMP}*"):
+            old.unlink()
 
     def _catalog(self) -> None:
         """Idempotent: projects, roles, services + endpoints, service users, the reader (REST, as admin)."""
-        stamp = STATE / CATALOG_STAMP
+        stamp = STATE / self._catalog_stamp
         if stamp.exists():
             return
         ks = "http://127.0.0.1:5000/v3"
@@ -1021,6 +1046,8 @@ metadata_workers = 1
             if r not in roles:
                 roles[r] = call("POST", "/roles", {"role": {"name": r}})["role"]["id"]
         for name, stype, url in CATALOG:
+            if name not in self.components:
+                continue  # (endpoints registered by an earlier, larger lab stay)
             svc = find_or_create("services", "service", name, {"name": name, "type": stype, "enabled": True})
             have = {e["interface"] for e in call("GET", f"/endpoints?service_id={svc['id']}")["endpoints"]}
             for iface in ("public", "internal", "admin"):
@@ -1127,7 +1154,7 @@ metadata_workers = 1
 
     def _ready_stamps(self) -> bool:
         """Keystone bootstrapped, catalog done, schemas synced (as far as this machine remembers)."""
-        names = ["keystone-bootstrapped", CATALOG_STAMP] + [
+        names = ["keystone-bootstrapped", self._catalog_stamp] + [
             f"{c}-synced" for c in ("placement", "nova", "glance", "neutron") if c in self.components]
         return all((STATE / n).exists() for n in names)
 
