@@ -51,7 +51,7 @@ def _answer(raw: dict) -> Any:
     if "error" in raw:
         cls, _, msg = raw["error"].partition(": ")
         if "Timeout" in cls:
-            return SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {CAPTURE_TIMEOUT} s")
+            return SourceError(FailureKind.TIMEOUT, f"no answer within {CAPTURE_TIMEOUT} s")
         if "refused" in msg:
             return SourceError(FailureKind.REFUSED, "management API: connection refused")
         return SourceError(FailureKind.ERROR, raw["error"])

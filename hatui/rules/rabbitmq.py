@@ -186,12 +186,16 @@ def resource_alarm(ctx: RuleContext) -> Iterator[Finding]:
     for (erlang, resource), _reporters in sorted(_alarms(p).items()):
         label = p.label(erlang)
         e = _entry_about(p, erlang)
+        # figures only when they agree with the alarm: stats lag it by a statistics interval (lab: a new
+        # watermark was still shown as the old 10 GB one when the alarm was already reported)
         if resource == "memory":
-            figures = f" ({_mb(e.mem_used)} used, watermark {_mb(e.mem_limit)})" if e else ""
+            agree = e is not None and (e.mem_used or 0) >= (e.mem_limit or 0)
+            figures = f" ({_mb(e.mem_used)} used, watermark {_mb(e.mem_limit)})" if agree else ""
             yield _finding("mem_alarm", label, Severity.CRITICAL,
                            f"{label}: memory alarm{figures}: publishers blocked cluster-wide")
         else:
-            figures = f" ({_mb(e.disk_free)} free, limit {_mb(e.disk_free_limit)})" if e else ""
+            agree = e is not None and e.disk_free is not None and e.disk_free <= (e.disk_free_limit or 0)
+            figures = f" ({_mb(e.disk_free)} free, limit {_mb(e.disk_free_limit)})" if agree else ""
             yield _finding("disk_alarm", label, Severity.CRITICAL,
                            f"{label}: disk alarm{figures}: publishers blocked cluster-wide")
 
@@ -239,7 +243,8 @@ def slow_view(ctx: RuleContext) -> Iterator[Finding]:
             continue
         last = f"; last view {human_age(p.now - v.last_nodes_at)} old" if v.last_nodes_at else ""
         yield _finding("slow_view", name, Severity.WARNING,
-                       f"{name}: answers, but its cluster view (/api/nodes) did not: {v.errors['nodes']} "
+                       f"{name}: answers, but its cluster view (/api/nodes) did not: "
+                       f"{v.errors['nodes'].removeprefix('management API: ')} "
                        f"(a peer frozen or unreachable?){last}")
 
 

@@ -65,7 +65,6 @@ class RabbitManagementSource(AsyncSource):
         self.section, self.node, self.verify = section, node, verify
         self._client: httpx.AsyncClient | None = None
         self._version: tuple[int, ...] = BASE_VERSION
-        self._missing: set[str] = set()              # health checks this node answered 404 to
         self._last_nodes: tuple[float, list] | None = None
         self._inflight: dict[str, asyncio.Task] = {}
 
@@ -85,7 +84,7 @@ class RabbitManagementSource(AsyncSource):
     def _paths(self) -> dict[str, str]:
         paths = {"overview": OVERVIEW_PATH, "nodes": NODES_PATH}
         for check, (since, _meaning) in HEALTH_CHECKS.items():
-            if check not in self._missing and self._version >= since:
+            if self._version >= since:  # by version, never by a 404: a stopping node 404s everything
                 paths[f"checks/{check}"] = f"/api/health/checks/{check}"
         return paths
 
@@ -99,7 +98,7 @@ class RabbitManagementSource(AsyncSource):
         probe = self._inflight.get(PROBE) or self._inflight["overview"]
         await asyncio.wait({probe}, timeout=self.spec.timeout)
         if not probe.done():
-            raise SourceError(FailureKind.TIMEOUT, f"management API: no answer (timeout) after {self.spec.timeout:g} s")
+            raise SourceError(FailureKind.TIMEOUT, f"management API: no answer within {self.spec.timeout:g} s")
         # The node answers. Give its cluster-wide endpoints a little longer, then report what came back;
         # the rest keep running in the background and are picked up by a later poll.
         rest = {t for t in self._inflight.values() if not t.done()}
@@ -120,6 +119,10 @@ class RabbitManagementSource(AsyncSource):
             if isinstance(value, SourceError) and value.kind in (FailureKind.AUTH, FailureKind.FORBIDDEN):
                 raise value
         if all(isinstance(v, BaseException | _Pending) for v in got.values()):
+            if all(isinstance(v, SourceError) and v.kind == FailureKind.NOT_FOUND for v in got.values()):
+                # the web server answers but RabbitMQ's routes are gone: seen during stop_app (lab)
+                raise SourceError(FailureKind.NOT_FOUND, "management API: not found (404) on every endpoint: "
+                                                         "RabbitMQ stopping or not started")
             raise next(v for k in (PROBE, *ENDPOINTS_FIRST, *got) if isinstance(v := got.get(k), BaseException))
         return self._data(got)
 
@@ -130,9 +133,6 @@ class RabbitManagementSource(AsyncSource):
                 data["errors"][key.removeprefix("checks/")] = {
                     "kind": FailureKind.TIMEOUT.value, "message": f"no answer yet after {value.waited:.1f} s"}
             elif isinstance(value, BaseException):
-                if isinstance(value, SourceError) and value.kind == FailureKind.NOT_FOUND and key.startswith("checks/"):
-                    self._missing.add(key.removeprefix("checks/"))  # not on this version: stop asking
-                    continue
                 data["errors"][key.removeprefix("checks/")] = self.classify(value).to_json()
             elif key == "overview":
                 data["overview"] = {k: value.get(k) for k in OVERVIEW_FIELDS if k in value}
@@ -157,11 +157,11 @@ class RabbitManagementSource(AsyncSource):
         try:
             r = await asyncio.wait_for(client.get(path, timeout=httpx.Timeout(t, read=wait)), timeout=wait + t)
         except TimeoutError:
-            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {wait + t:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no answer within {wait + t:g} s") from None
         except httpx.ConnectTimeout:
-            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) to connect after {t:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no connection within {t:g} s") from None
         except httpx.TimeoutException:
-            raise SourceError(FailureKind.TIMEOUT, f"no answer (timeout) after {wait:g} s") from None
+            raise SourceError(FailureKind.TIMEOUT, f"no answer within {wait:g} s") from None
         if r.status_code == 401:
             raise SourceError(FailureKind.AUTH, "management API: credentials refused (401)")
         if r.status_code == 403:
@@ -178,6 +178,10 @@ class RabbitManagementSource(AsyncSource):
 
     def classify(self, exc: BaseException) -> Failure:
         return classify_http_error(exc, self.spec.timeout)
+
+    def failure(self, exc: BaseException) -> Failure:
+        """As classified: a timeout's words already give its seconds and say which way in."""
+        return self.classify(exc)
 
     def close(self) -> None:
         """Best effort: the feed closes sources synchronously, so an open client is closed on the loop if
@@ -219,7 +223,7 @@ def classify_http_error(exc: BaseException, timeout: float) -> Failure:
         return Failure(exc.kind, redact(str(exc)) if str(exc).startswith("management API")
                        else redact(f"management API: {exc}"))
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return Failure(FailureKind.TIMEOUT, f"management API: no answer (timeout) after {timeout:g} s")
+        return Failure(FailureKind.TIMEOUT, f"management API: no answer within {timeout:g} s")
     cur: BaseException | None = exc
     while cur is not None:
         if isinstance(cur, socket.gaierror):
@@ -227,7 +231,7 @@ def classify_http_error(exc: BaseException, timeout: float) -> Failure:
         cur = cur.__cause__ or cur.__context__
     generic = classify_exception(exc)
     words = {FailureKind.REFUSED: "connection refused", FailureKind.UNREACHABLE: "host unreachable",
-             FailureKind.TIMEOUT: f"no answer (timeout) after {timeout:g} s",
+             FailureKind.TIMEOUT: f"no answer within {timeout:g} s",
              FailureKind.TLS: f"TLS failure: {generic.message.removeprefix('TLS: ')}"}
     if generic.kind in words:
         return Failure(generic.kind, f"management API: {words[generic.kind]}")

@@ -127,7 +127,7 @@ class RabbitCanarySource(BlockingSource):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SourceError(FailureKind.TIMEOUT,
-                                      f"AMQP canary: no answer (timeout): message not delivered after "
+                                      f"AMQP canary: message not delivered within "
                                       f"{BUDGET * self.spec.timeout:g} s")
                 conn.process_data_events(time_limit=left)
             # RabbitMQ lets the publish that meets an alarm through, then blocks the connection and
@@ -166,6 +166,10 @@ class RabbitCanarySource(BlockingSource):
     def classify(self, exc: BaseException) -> Failure:
         return classify_amqp_error(exc, self.spec.timeout, self._stage)
 
+    def failure(self, exc: BaseException) -> Failure:
+        """As classified: a timeout's words already give its seconds and the AMQP step that hung."""
+        return self.classify(exc)
+
     def close(self) -> None:
         held, self._held = self._held, None
         if held is not None:
@@ -178,7 +182,7 @@ def _arm(conn: pika.BlockingConnection, seconds: float, what: Callable[[], str])
     impl = conn._impl
 
     def expire() -> None:
-        impl._terminate_stream(CanaryDeadline(f"no answer (timeout) to {what()} after {seconds:.1f} s"))
+        impl._terminate_stream(CanaryDeadline(f"no answer within {seconds:.1f} s to {what()}"))
 
     return impl._adapter_call_later(max(0.0, seconds), expire)
 
@@ -206,7 +210,7 @@ def classify_amqp_error(exc: BaseException, timeout: float, stage: str = "") -> 
         return Failure(FailureKind.TIMEOUT, f"AMQP canary: {exc}")
     if isinstance(exc, AMQPConnectorStackTimeout):
         return Failure(FailureKind.TIMEOUT,
-                       f"AMQP canary: no answer (timeout) to the AMQP handshake after {timeout:g} s")
+                       f"AMQP canary: no answer within {timeout:g} s to the AMQP handshake")
     if isinstance(exc, px.ProbableAuthenticationError):
         return Failure(FailureKind.AUTH, "AMQP canary: credentials refused")
     if isinstance(exc, px.ProbableAccessDeniedError):
@@ -226,7 +230,7 @@ def classify_amqp_error(exc: BaseException, timeout: float, stage: str = "") -> 
     if generic.kind in _WORDS:
         return Failure(generic.kind, f"AMQP canary: {_WORDS[generic.kind]}")
     if generic.kind == FailureKind.TIMEOUT:
-        return Failure(FailureKind.TIMEOUT, f"AMQP canary: no answer (timeout) after {timeout:g} s")
+        return Failure(FailureKind.TIMEOUT, f"AMQP canary: no answer within {timeout:g} s")
     return Failure(generic.kind, f"AMQP canary: {generic.message}")
 
 

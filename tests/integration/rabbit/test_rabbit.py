@@ -68,16 +68,17 @@ def test_sigkill_names_the_dead_node_from_its_peers_then_spofs_then_recovery(rab
     w.wait_quiet(30)
 
 
-def test_stop_app_is_a_node_not_running_with_its_api_refused(rabbit_healthy, rabbit_config, watcher_factory):
+def test_stop_app_is_a_node_not_running_with_its_api_refused(rabbit_healthy, rabbit_config, watcher_factory, env):
     w = watcher_factory(rabbit_config)
     w.wait_quiet(20)
     t0 = time.monotonic()
     rabbit_healthy.stop_app(3)
     _, ev = w.wait_opened("rabbitmq.not_running:mq-3", 15, after=t0)
     assert ev["finding"]["summary"].startswith("mq-3: not running, as seen by mq-")
-    _, ev = w.wait_opened("rabbitmq.unreachable:mq-3", 15, after=t0)
-    assert "refused" in ev["finding"]["summary"]
+    w.wait_opened("rabbitmq.unreachable:mq-3", 15, after=t0)  # while stopping, its API answers 404 a moment
     w.wait_opened("rabbitmq.size:" + CLUSTER, 10, after=t0)
+    (f,) = [f for f in check_json(rabbit_config, env)[1]["findings"] if f["id"] == "rabbitmq.unreachable:mq-3"]
+    assert f["summary"] == "mq-3: management API: connection refused"
     rabbit_healthy.start_app(3)
     w.wait_quiet(60)
 
@@ -122,7 +123,7 @@ def test_frozen_node_never_stalls_the_others_and_is_dropped_after_net_ticktime(r
     try:
         w.wait_opened("rabbitmq.slow:mq-3", 10, after=t0)  # shown while its poll still hangs
         _, ev = w.wait_opened("rabbitmq.unreachable:mq-3", 10, after=t0)
-        assert ev["finding"]["summary"] == "mq-3: management API: no answer (timeout) after 1 s"
+        assert ev["finding"]["summary"] == "mq-3: management API: no answer within 1 s"
         # the peers answer at once; their cluster view waits for mq-3: reported as such, steadily
         t_check = time.monotonic()
         rc, doc = check_json(rabbit_config, env, timeout=30)
@@ -141,7 +142,10 @@ def test_frozen_node_never_stalls_the_others_and_is_dropped_after_net_ticktime(r
         t1 = time.monotonic()
         rabbit_healthy.thaw(3)
     w.wait_cleared("rabbitmq.unreachable:mq-3", 30, after=t1)
-    rabbit_healthy.heal()  # a node thawed past net_ticktime comes back partitioned (ignore mode)
+    # thawed past net_ticktime, it comes back partitioned (cluster_partition_handling = ignore)
+    _, ev = w.wait_opened(f"rabbitmq.partition:{CLUSTER}", 40, after=t1)
+    assert "mq-3" in ev["finding"]["summary"]
+    rabbit_healthy.heal()
     w.wait_quiet(90)
 
 
@@ -153,7 +157,8 @@ def test_memory_alarm_blocks_publishers_and_the_canary_leaves_nothing_behind(rab
     rabbit_healthy.alarm("memory", 2)
     try:
         _, ev = w.wait_opened("rabbitmq.mem_alarm:mq-2", 15, after=t0)
-        assert re.fullmatch(r"mq-2: memory alarm \(\d+ MB used, watermark \d+ MB\): publishers blocked "
+        # figures are added once the node's stats agree with its alarm (they lag it by ~1 s)
+        assert re.fullmatch(r"mq-2: memory alarm( \(\d+ MB used, watermark \d+ MB\))?: publishers blocked "
                             r"cluster-wide", ev["finding"]["summary"]), ev["finding"]["summary"]
         _, ev = w.wait_opened(f"rabbitmq.publishers_blocked:{CLUSTER}", 15, after=t0)
         assert "low on memory" in ev["finding"]["summary"]
@@ -175,7 +180,7 @@ def test_disk_alarm_names_the_node(rabbit_healthy, rabbit_config, env):
         rc, doc = check_json(rabbit_config, env)
         assert rc == 2
         (f,) = [f for f in doc["findings"] if f["id"] == "rabbitmq.disk_alarm:mq-1"]
-        assert re.fullmatch(r"mq-1: disk alarm \(.* free, limit .*\): publishers blocked cluster-wide", f["summary"])
+        assert re.fullmatch(r"mq-1: disk alarm( \(.* free, limit .*\))?: publishers blocked cluster-wide", f["summary"])
     finally:
         rabbit_healthy.clear_alarms()
 
