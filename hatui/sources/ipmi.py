@@ -86,6 +86,7 @@ class IpmiPowerSource(AsyncSource):
         super().__init__(spec)
         self.host, self.bmc = host, bmc
         self._proc: asyncio.subprocess.Process | None = None
+        _setpriv()  # looked up now, before the event loop runs: never a blocking call inside a poll
 
     def argv(self) -> list[str]:
         b = self.bmc
