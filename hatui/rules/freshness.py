@@ -3,13 +3,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.model import Finding, FindingKind, Severity
+from hatui.model import FailureKind, Finding, FindingKind, Severity
 from hatui.rules import RuleContext
 from hatui.ui_words import AREA_OF_SOURCE, failure_words, human_age
 
 # A status query normally answers in milliseconds; one outstanding for half its timeout is already
 # unusual and is shown before the timeout fires (a frozen server: lab SIGSTOP, see bench/).
 SLOW_FRACTION = 0.5
+
+# Sources whose failures an operator handles differently by kind get one finding id per kind
+# (issue 6: a BMC refusing credentials, not answering, and refusing connections are different
+# problems with different fixes). Other kinds, and other sources, are "<source>.unreachable".
+FAILURE_CONDITIONS = {
+    "power": {FailureKind.AUTH: "bmc_auth", FailureKind.TIMEOUT: "bmc_timeout", FailureKind.REFUSED: "bmc_refused"},
+}
 
 
 def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
@@ -19,8 +26,9 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
         if st is None or st.latest is None or st.latest.ok or not st.fresh:
             continue
         failure = st.latest.failure
+        condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
         yield Finding(
-            id=f"{spec.source}.unreachable:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.CRITICAL,
+            id=f"{spec.source}.{condition}:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.CRITICAL,
             area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
             summary=f"{spec.name}: {failure_words(failure)}",
         )

@@ -1,7 +1,8 @@
 """Hosts rules: power (BMC), management network reachability, and the jump host's own links.
 
 A BMC that gives no answer, refuses the credentials or fails TLS is reported by the generic freshness
-rule (``power.unreachable:<host>``, worded "BMC: ..."): the rules here read usable data only. Order
+rule (``power.bmc_auth|bmc_timeout|bmc_refused|unreachable:<host>``, worded "BMC: ..."): the rules
+here read usable data only. Order
 of precedence, so that one cause gives one finding: the jump host's own uplink down (or no host
 answering at all) is said once instead of every host unreachable; a host its BMC reports powered off
 is "powered off", not also "unreachable".

@@ -14,10 +14,10 @@ from tests.fixtures_hosts import assess, assess_scenario, config_of, observation
     ("healthy", set(), Severity.OK),
     ("redfish_off", {"hosts.power_off:hostA"}, Severity.CRITICAL),
     ("ipmi_off", {"hosts.power_off:hostC"}, Severity.CRITICAL),
-    ("bmc_frozen", {"power.unreachable:hostA", "power.unreachable:hostC"}, Severity.CRITICAL),
-    ("bmc_wrong_password", {"power.unreachable:hostA", "power.unreachable:hostB", "power.unreachable:hostC"},
+    ("bmc_frozen", {"power.bmc_timeout:hostA", "power.bmc_timeout:hostC"}, Severity.CRITICAL),
+    ("bmc_wrong_password", {"power.bmc_auth:hostA", "power.bmc_auth:hostB", "power.bmc_auth:hostC"},
      Severity.CRITICAL),
-    ("bmc_misdirected", {"power.unreachable:hostA", "hosts.no_such_system:hostB", "power.unreachable:hostC"},
+    ("bmc_misdirected", {"power.bmc_refused:hostA", "hosts.no_such_system:hostB", "power.bmc_timeout:hostC"},
      Severity.CRITICAL),
     ("blackhole", {"hosts.unreachable:hostB", "hosts.link_down:dual"}, Severity.CRITICAL),
     ("reject", {"hosts.unreachable:hostB", "hosts.link_down:dual"}, Severity.CRITICAL),
@@ -40,11 +40,11 @@ def summaries(name: str) -> dict[str, str]:
 def test_the_four_ways_a_bmc_fails_read_differently():
     """401, timeout, refused, and a BMC that answers without the system: four different findings."""
     wrong, frozen, odd = summaries("bmc_wrong_password"), summaries("bmc_frozen"), summaries("bmc_misdirected")
-    assert wrong["power.unreachable:hostA"] == "hostA: BMC: credentials refused (HTTP 401 for user 'hatui-bmc')"
-    assert wrong["power.unreachable:hostC"] == "hostC: BMC: credentials refused (wrong password)"
-    assert frozen["power.unreachable:hostA"] == "hostA: BMC: no answer within 3 s (http://127.0.0.1:18001)"
-    assert frozen["power.unreachable:hostC"] == "hostC: BMC: no answer within 3 s (UDP 127.0.0.1:9003)"
-    assert odd["power.unreachable:hostA"] == "hostA: BMC: connection refused (http://127.0.0.1:18009)"
+    assert wrong["power.bmc_auth:hostA"] == "hostA: BMC: credentials refused (HTTP 401 for user 'hatui-bmc')"
+    assert wrong["power.bmc_auth:hostC"] == "hostC: BMC: credentials refused (wrong password)"
+    assert frozen["power.bmc_timeout:hostA"] == "hostA: BMC: no answer within 3 s (http://127.0.0.1:18001)"
+    assert frozen["power.bmc_timeout:hostC"] == "hostC: BMC: no answer within 3 s (UDP 127.0.0.1:9003)"
+    assert odd["power.bmc_refused:hostA"] == "hostA: BMC: connection refused (http://127.0.0.1:18009)"
     assert odd["hosts.no_such_system:hostB"] == ("hostB: the BMC answers but has no system 'no-such-system' "
                                                  "(it lists: 11111111-0000-4000-8000-000000000002)")
 

@@ -55,12 +55,12 @@ def test_frozen_redfish_bmc_is_no_answer_and_clears_when_thawed(lab, write_confi
     time.sleep(SETTLE)
     t0 = time.monotonic()
     lab.freeze_bmc("hostA", "redfish")
-    _, ev = w.wait_opened("power.unreachable:hostA", 20, after=t0)
+    _, ev = w.wait_opened("power.bmc_timeout:hostA", 20, after=t0)
     assert ev["finding"]["summary"] == "hostA: BMC: no answer within 3 s (http://127.0.0.1:18001)"
-    assert w.open_ids() <= {"power.unreachable:hostA", "power.slow:hostA"}  # only the frozen BMC
+    assert w.open_ids() <= {"power.bmc_timeout:hostA", "power.slow:hostA"}  # only the frozen BMC
     t1 = time.monotonic()
     lab.thaw_bmc("hostA", "redfish")
-    w.wait_cleared("power.unreachable:hostA", 20, after=t1)
+    w.wait_cleared("power.bmc_timeout:hostA", 20, after=t1)
 
 
 def _ipmitools(port: int) -> list[int]:
@@ -92,12 +92,12 @@ def test_frozen_ipmi_bmc_never_piles_up_ipmitool_processes(lab, write_config, wa
     while time.monotonic() < deadline:
         most = max(most, len(_ipmitools(port)))
         time.sleep(0.02)
-    _, ev = w.wait_opened("power.unreachable:hostC", 1, after=t0)
+    _, ev = w.wait_opened("power.bmc_timeout:hostC", 1, after=t0)
     assert ev["finding"]["summary"] == "hostC: BMC: no answer within 3 s (UDP 127.0.0.1:9003)"
     assert most == 1
     t1 = time.monotonic()
     lab.thaw_bmc("hostC", "ipmi")
-    w.wait_cleared("power.unreachable:hostC", 20, after=t1)
+    w.wait_cleared("power.bmc_timeout:hostC", 20, after=t1)
     w.stop()
     time.sleep(0.2)
     assert _ipmitools(port) == []
@@ -129,17 +129,17 @@ def test_four_ways_a_redfish_bmc_fails_are_four_different_findings(lab, write_co
     rc, doc = check_json(write_config(text), hosts_env, timeout=60)
     found = by_id(doc)
     assert rc == 2
-    assert found["power.unreachable:hostA"]["summary"] == "hostA: BMC: credentials refused (HTTP 401 for user " \
+    assert found["power.bmc_auth:hostA"]["summary"] == "hostA: BMC: credentials refused (HTTP 401 for user " \
                                                           "'hatui-bmc')"
     assert found["hosts.no_such_system:hostB"]["summary"] == (
         "hostB: the BMC answers but has no system 'ctrl-9' (it lists: 11111111-0000-4000-8000-000000000002)")
-    assert found["power.unreachable:hostC"]["summary"] == "hostC: BMC: no answer within 3 s (http://127.0.0.1:18003)"
-    assert found["power.unreachable:hostD"]["summary"] == f"hostD: BMC: connection refused ({refused})"
+    assert found["power.bmc_timeout:hostC"]["summary"] == "hostC: BMC: no answer within 3 s (http://127.0.0.1:18003)"
+    assert found["power.bmc_refused:hostD"]["summary"] == f"hostD: BMC: connection refused ({refused})"
 
 
 def test_wrong_ipmi_password_is_credentials_refused(lab, write_config, hosts_env):
     rc, doc = check_json(write_config(bmc={"hostC": {"password_env": "HATUI_WRONG_PW"}}), hosts_env)
-    assert by_id(doc)["power.unreachable:hostC"]["summary"] == "hostC: BMC: credentials refused (wrong password)"
+    assert by_id(doc)["power.bmc_auth:hostC"]["summary"] == "hostC: BMC: credentials refused (wrong password)"
 
 
 def test_tls_is_verified_unless_insecure(lab, write_config, hosts_env):
@@ -179,4 +179,4 @@ def test_a_recording_holds_no_secret_and_replays_the_same_findings(lab, write_co
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     opened = {e["finding"]["id"] for e in events if e["event"] == "opened"}
-    assert {"hosts.power_off:hostC", "power.unreachable:hostB"} <= opened
+    assert {"hosts.power_off:hostC", "power.bmc_auth:hostB"} <= opened
