@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.integration.hatui_proc import Watcher, check_json
-from tests.integration.openstack.conftest import LAB_SPOFS
+from tests.integration.openstack.conftest import LAB_SPOFS, LAB_TIMING
 from tests.lab import openstack as os_lab
 
 pytestmark = pytest.mark.lab
@@ -237,3 +237,18 @@ def test_server_put_in_maintenance(lab, admin_config, watch):
     lab.haproxy_cmd("enable server nova_api/lab-ctl-1")
     w.wait_cleared("haproxy.server_maint:lb/nova_api/lab-ctl-1", 10, after=t1)
     baseline(w, RECOVERY_WAIT)
+
+
+def test_readme_policy_override_lets_a_reader_see_the_services(lab, os_env, tmp_path):
+    """The README's least-privilege recipe: a project reader plus one policy line per service."""
+    config = tmp_path / "hatui.toml"
+    config.write_text(f'[openstack]\ncloud = "hatui-lab-reader"\n{LAB_TIMING}')
+    lab.set_policy("nova", {"os_compute_api:os-services:list": "role:reader"})
+    lab.set_policy("neutron", {"get_agent": "role:reader"})
+    deadline = time.monotonic() + 30  # the services read a changed policy file on their next request
+    while True:
+        rc, doc = check_json(config, os_env)
+        if not ids(doc) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert (rc, ids(doc)) == (0, set()), doc  # the fixture's reset() removes the overrides
