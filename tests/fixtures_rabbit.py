@@ -26,7 +26,8 @@ ENDPOINT_FILES = {"nodes": "nodes", "overview": "overview", "checks/alarms": "he
 CAPTURE_TIMEOUT = 3  # seconds: capture_rabbit's client timeout for node_frozen
 
 
-def rabbit_config(*, canary: bool = False, erlang_nodes: bool = False, **section: Any) -> Config:
+def rabbit_config(*, canary: bool = False, erlang_nodes: bool = False, canary_interval: float = 5.0,
+                  **section: Any) -> Config:
     nodes = []
     for n, name in NAMES.items():
         node = {"name": name, "host": "127.0.0.1", "management_port": 15671 + n, "amqp_port": 5671 + n}
@@ -35,7 +36,7 @@ def rabbit_config(*, canary: bool = False, erlang_nodes: bool = False, **section
         nodes.append(node)
     table: dict[str, Any] = {"name": "lab-mq", "nodes": nodes, **section}
     if canary:
-        table["canary"] = {"user": "hatui-canary"}
+        table["canary"] = {"user": "hatui-canary", "interval": canary_interval}
     return parse({"rabbitmq": table}, "fixture.toml", resolve_secrets=False)
 
 
@@ -89,12 +90,7 @@ def state_observations(state: str, at: float = 100.0) -> list[Observation]:
     return [management_observation(state, n, at) for n in NAMES]
 
 
-def recorded_observations(state: str) -> list[Observation]:
-    """The last observation of each target in a recording (what the monitor holds at its end)."""
-    last: dict[tuple[str, str], Observation] = {}
-    for line in (FIXTURES / "recorded" / f"{state}.jsonl").read_text().splitlines():
-        raw = json.loads(line)
-        if "source" in raw:
-            obs = Observation.from_json(raw)
-            last[obs.key] = obs
-    return list(last.values())
+def recorded(state: str) -> list[Observation]:
+    """A recording's observations in the order hatui received them (``recorded/<state>.jsonl``)."""
+    lines = (FIXTURES / "recorded" / f"{state}.jsonl").read_text().splitlines()
+    return [Observation.from_json(raw) for raw in map(json.loads, lines) if "source" in raw]

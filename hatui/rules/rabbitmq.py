@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from hatui.model import Finding, FindingKind, Severity
+from hatui.model import FailureKind, Finding, FindingKind, Severity
 from hatui.rules import RuleContext
 from hatui.rules.rabbitmq_views import ClusterPicture, build_picture
 from hatui.ui_words import failure_words, human_age
@@ -23,6 +23,9 @@ AREA = "rabbitmq"
 # A partition seen only as disagreeing ``running`` flags must hold this long: views are polled at
 # different instants, and a node rejoining is briefly seen running by itself before its peers.
 PARTITION_CONFIRM = 2.0
+# One slow /api/nodes under load is not a symptom; a cluster view slow for two polls is (a frozen peer
+# keeps it waiting ~net_ticktime, 10-60 s).
+SLOW_VIEW_CONFIRM = 1.5
 # RabbitMQ refuses connections when file descriptors or sockets run out, and crashes when Erlang
 # processes do; 90 % used leaves time to act (the management UI turns these red at the same mark).
 RESOURCE_WARN = 0.90
@@ -214,20 +217,31 @@ def publishers_blocked(ctx: RuleContext) -> Iterator[Finding]:
                    f"{_join(p.labels(blocked))}")
 
 
+# Canary failures that mean the node refuses clients (a stalled step after connecting is the cluster's
+# problem, already the canary's own finding; a handshake timeout is a frozen node, its API frozen too).
+REFUSING = {FailureKind.REFUSED, FailureKind.UNREACHABLE, FailureKind.TLS, FailureKind.AUTH, FailureKind.FORBIDDEN}
+
+
 def amqp_api_mismatch(ctx: RuleContext) -> Iterator[Finding]:
-    """One way in answers and the other does not: AMQP down under a live API, or the reverse."""
+    """One way in answers and the other does not: AMQP refused under a live API, or the reverse.
+    Only when the way that works answered after the other failed: a node that just died fails on one
+    side first, while the other's last answer is still fresh."""
     p = picture(ctx)
     if p is None:
         return
     for name, failure in p.canary_failed.items():
         v = p.views.get(name)
-        if v is not None and (v.me is None or v.me.running):
+        if failure.kind not in REFUSING or v is None or (v.me is not None and not v.me.running):
+            continue
+        if p.polled_at.get(("rabbitmq", name), 0.0) > p.polled_at.get(("rabbitmq-amqp", name), 0.0):
             yield _finding("amqp_down", name, Severity.CRITICAL,
                            f"{name}: AMQP fails ({_words(failure)}) while its management API answers: "
                            f"clients cannot use this node")
     for name, failure in p.api_failed.items():
         c = p.canaries.get(name)
-        if c is not None and c.blocked is None:
+        if c is None or c.blocked is not None:
+            continue
+        if p.polled_at.get(("rabbitmq-amqp", name), 0.0) > p.polled_at.get(("rabbitmq", name), 0.0):
             yield _finding("api_down", name, Severity.WARNING,
                            f"{name}: management API fails ({_words(failure)}) while AMQP works: "
                            f"judged from its peers' views only")
@@ -245,7 +259,7 @@ def slow_view(ctx: RuleContext) -> Iterator[Finding]:
         yield _finding("slow_view", name, Severity.WARNING,
                        f"{name}: answers, but its cluster view (/api/nodes) did not: "
                        f"{v.errors['nodes'].removeprefix('management API: ')} "
-                       f"(a peer frozen or unreachable?){last}")
+                       f"(a peer frozen or unreachable?){last}", confirm=SLOW_VIEW_CONFIRM)
 
 
 def majority_view(p: ClusterPicture) -> tuple[frozenset[str], list[str]] | None:

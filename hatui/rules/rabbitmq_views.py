@@ -32,6 +32,7 @@ class ClusterPicture:
     canary_failed: dict[str, Failure]           # fresh canary failures
     names: dict[str, str] = field(default_factory=dict)  # erlang name -> configured name
     now: float = 0.0
+    polled_at: dict[tuple[str, str], float] = field(default_factory=dict)  # (source, node) -> latest poll start
 
     def label(self, erlang: str) -> str:
         return self.names.get(erlang, erlang)
@@ -75,6 +76,7 @@ def build_picture(snapshot: Snapshot, section: RabbitSection) -> ClusterPicture:
     canaries: dict[str, CanaryResult] = {}
     canary_failed: dict[str, Failure] = {}
     self_names: dict[str, str] = {}
+    polled_at = {key: st.latest.observed_at for key, st in snapshot.targets.items() if st.latest is not None}
     for node in section.nodes:
         st = snapshot.get("rabbitmq", node.name)
         if st is not None:
@@ -101,7 +103,8 @@ def build_picture(snapshot: Snapshot, section: RabbitSection) -> ClusterPicture:
             elif cst.fresh and cst.latest is not None and cst.latest.failure is not None:
                 canary_failed[node.name] = cst.latest.failure
     names = map_names(section, self_names, views)
-    return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at)
+    return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at,
+                          polled_at)
 
 
 def map_names(section: RabbitSection, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:

@@ -14,11 +14,13 @@ from tests.fixtures_rabbit import (
     api_observation,
     management_observation,
     rabbit_config,
+    recorded,
     source,
     state_observations,
 )
 
 CONFIG = rabbit_config()
+RECORDED = rabbit_config(canary=True, canary_interval=2.0, name="hatui-lab")  # as tests/integration/rabbit/capture.py
 NAMED = rabbit_config(erlang_nodes=True)
 
 
@@ -54,7 +56,7 @@ DEAD_3 = {"rabbitmq.unreachable:mq-3", "rabbitmq.not_running:mq-3", "rabbitmq.si
     ("node_frozen", {"rabbitmq.unreachable:mq-3", "rabbitmq.slow_view:mq-1", "rabbitmq.slow_view:mq-2"}),
 ])
 def test_each_captured_state_gives_its_verdict(state, expected):
-    assert ids(assess(state_observations(state))) == expected
+    assert ids(assess(state_observations(state), hold=2.0)) == expected
 
 
 def test_partition_is_one_finding_naming_both_sides_from_asymmetric_reports():
@@ -146,13 +148,13 @@ def test_frozen_peer_slows_the_cluster_view_of_the_others_and_the_last_view_come
     management_observation("healthy", 1, src=src)
     frozen = management_observation("node_frozen", 1, src=src)
     data = dict(frozen.data)
-    data["last_nodes"] = dict(data["last_nodes"], at=88.0)  # the source stamps wall-clock time; here: 12 s ago
+    data["last_nodes"] = dict(data["last_nodes"], at=88.0)  # the source stamps wall-clock time; here: 12 s before
     a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data), api_observation("node_frozen", 2),
-                api_observation("node_frozen", 3)])
+                api_observation("node_frozen", 3)], hold=2.0)
     f = by_id(a)["rabbitmq.slow_view:mq-1"]
     assert f.severity == Severity.WARNING
     assert f.summary == ("mq-1: answers, but its cluster view (/api/nodes) did not: no answer within 3 s "
-                         "(a peer frozen or unreachable?); last view 12 s old")
+                         "(a peer frozen or unreachable?); last view 14 s old")
     assert by_id(a)["rabbitmq.unreachable:mq-3"].summary == "mq-3: management API: no answer within 3 s"
     assert parse_management(data).last_nodes is not None
 
@@ -178,8 +180,9 @@ def test_amqp_refused_while_the_api_answers_and_the_reverse():
     cfg = rabbit_config(canary=True)
     refused_api = Observation("rabbitmq", "mq-3", 100.0, 0.001,
                               failure=Failure(FailureKind.REFUSED, "management API: connection refused"))
-    obs = [api_observation("healthy", 1), refused_api, _canary_failed("mq-1"), _canary("mq-3")]
-    f = by_id(assess(obs, cfg))
+    # the way that works answered after the other failed (0.5 s later)
+    obs = [api_observation("healthy", 1, at=100.5), refused_api, _canary_failed("mq-1"), _canary("mq-3", at=100.5)]
+    f = by_id(assess(obs, cfg, at=101.0))
     assert f["rabbitmq.amqp_down:mq-1"].summary == ("mq-1: AMQP fails (connection refused) while its management API "
                                                     "answers: clients cannot use this node")
     assert f["rabbitmq.api_down:mq-3"].summary == ("mq-3: management API fails (connection refused) while AMQP "
@@ -227,3 +230,38 @@ def test_garbled_answers_are_unknown_never_healthy(data, why):
     a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.01, data=data)])
     f = by_id(a)["rabbitmq.garbled:mq-1"]
     assert f.severity == Severity.UNKNOWN
+
+
+def replay(state: str, config=RECORDED) -> tuple[set[str], set[str]]:
+    """Feed a recording through the monitor as it was observed: (ids ever opened, ids open at the end)."""
+    obs = recorded(state)
+    m = Monitor(config, started_at=obs[0].observed_at - 1)
+    opened: set[str] = set()
+    a = None
+    for o in obs:
+        m.ingest(o)
+        a = m.assess(o.observed_at + (o.latency or 0.0))
+        opened |= {f.id for f in a.opened}
+    return opened, {f.id for f in a.findings}
+
+
+def test_recorded_kill_never_says_amqp_down_while_the_api_answers():
+    """The canary saw the dead node first, while its last API answer was still fresh: no mismatch."""
+    opened, now = replay("node_killed")
+    assert now == {"rabbitmq.unreachable:mq-3", "rabbitmq-amqp.unreachable:mq-3", "rabbitmq.not_running:mq-3",
+                   "rabbitmq.size:hatui-lab"} | SPOFS
+    assert not [i for i in opened if "amqp_down" in i or "api_down" in i]
+
+
+def test_recorded_frozen_node_times_out_and_its_peers_views_and_queue_declarations_wait():
+    opened, now = replay("node_frozen")
+    assert {"rabbitmq.unreachable:mq-3", "rabbitmq-amqp.unreachable:mq-3", "rabbitmq.slow_view:mq-1",
+            "rabbitmq.slow_view:mq-2", "rabbitmq-amqp.unreachable:mq-1", "rabbitmq-amqp.unreachable:mq-2"} == now
+    assert not [i for i in opened if "amqp_down" in i or "not_running" in i]
+
+
+def test_recorded_memory_alarm_blocks_every_canary():
+    opened, now = replay("mem_alarm")
+    assert now == {"rabbitmq.mem_alarm:mq-2", "rabbitmq.publishers_blocked:hatui-lab"}
+    obs = {o.key: o for o in recorded("mem_alarm")}
+    assert all(obs[("rabbitmq-amqp", n)].data["blocked"] == "low on memory" for n in ("mq-1", "mq-2", "mq-3"))

@@ -40,9 +40,9 @@ def test_slow_view_row_shows_the_last_view_with_its_age():
     management_observation("healthy", 1, src=src)
     data = dict(management_observation("node_frozen", 1, src=src).data)
     data["last_nodes"] = dict(data["last_nodes"], at=88.0)
-    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data)], CONFIG)
+    a = assess([Observation("rabbitmq", "mq-1", 100.0, 0.3, data=data)], CONFIG, hold=2.0)  # slow for 2 s
     row = next(texts(r) for r in pane_model("rabbitmq", a, CONFIG).rows if r[1][0] == "mq-1")
-    assert row[:4] == ["▲ WARN", "mq-1", "slow", "3/3 12 s ago"]
+    assert row[:4] == ["▲ WARN", "mq-1", "slow", "3/3 14 s ago"]
 
 
 def test_memory_alarm_row():
