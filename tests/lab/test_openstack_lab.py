@@ -84,6 +84,35 @@ def test_killed_conductor_goes_down_in_nova(lab):
     assert _conductor(rows, "lab-ctl-1")["state"] == "up"
 
 
+def test_frozen_scheduler_goes_down_and_comes_back_on_thaw(lab):
+    lab.freeze("nova-scheduler@lab-ctl-0")
+    try:
+        t0 = time.monotonic()
+        while next(r for r in lab.nova_services()
+                   if r["binary"] == "nova-scheduler" and r["host"] == "lab-ctl-0")["state"] != "down":
+            assert time.monotonic() - t0 < lab.service_down_time + lab.report_interval + 3
+            time.sleep(0.2)
+        assert {s["name"]: s["state"] for s in lab.services()}["nova-scheduler@lab-ctl-0"] == "frozen"
+    finally:
+        lab.thaw("nova-scheduler@lab-ctl-0")
+    t0 = time.monotonic()
+    while next(r for r in lab.nova_services()
+               if r["binary"] == "nova-scheduler" and r["host"] == "lab-ctl-0")["state"] != "up":
+        assert time.monotonic() - t0 < 5, "an overdue heartbeat fires at once after SIGCONT"
+        time.sleep(0.2)
+
+
+def test_policy_override_lets_the_reader_list_services(lab):
+    reader = _cloud(lab, "hatui-lab-reader")
+    lab.set_policy("nova", {"os_compute_api:os-services:list": "role:reader"})
+    try:
+        resp = _compute_get(reader, "/os-services")
+        assert resp.status_code == 200 and len(resp.json()["services"]) >= 4
+    finally:
+        lab.reset()
+    assert _compute_get(reader, "/os-services").status_code == 403
+
+
 def test_haproxy_marks_a_stopped_keystone_down(lab):
     def status(server: str) -> str:
         rows = lab.haproxy_csv()
