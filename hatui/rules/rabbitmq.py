@@ -217,6 +217,9 @@ def publishers_blocked(ctx: RuleContext) -> Iterator[Finding]:
                    f"{_join(p.labels(blocked))}")
 
 
+# A booting node opens its AMQP listener ~0.3 s before its management listener (lab, after SIGKILL and
+# restart): a mismatch must outlast that, and a real one (maintenance, a crashed plugin) does.
+MISMATCH_CONFIRM = 2.0
 # Canary failures that mean the node refuses clients (a stalled step after connecting is the cluster's
 # problem, already the canary's own finding; a handshake timeout is a frozen node, its API frozen too).
 REFUSING = {FailureKind.REFUSED, FailureKind.UNREACHABLE, FailureKind.TLS, FailureKind.AUTH, FailureKind.FORBIDDEN}
@@ -236,7 +239,7 @@ def amqp_api_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         if p.polled_at.get(("rabbitmq", name), 0.0) > p.polled_at.get(("rabbitmq-amqp", name), 0.0):
             yield _finding("amqp_down", name, Severity.CRITICAL,
                            f"{name}: AMQP fails ({_words(failure)}) while its management API answers: "
-                           f"clients cannot use this node")
+                           f"clients cannot use this node", confirm=MISMATCH_CONFIRM)
     for name, failure in p.api_failed.items():
         c = p.canaries.get(name)
         if c is None or c.blocked is not None:
@@ -244,7 +247,7 @@ def amqp_api_mismatch(ctx: RuleContext) -> Iterator[Finding]:
         if p.polled_at.get(("rabbitmq-amqp", name), 0.0) > p.polled_at.get(("rabbitmq", name), 0.0):
             yield _finding("api_down", name, Severity.WARNING,
                            f"{name}: management API fails ({_words(failure)}) while AMQP works: "
-                           f"judged from its peers' views only")
+                           f"judged from its peers' views only", confirm=MISMATCH_CONFIRM)
 
 
 def slow_view(ctx: RuleContext) -> Iterator[Finding]:

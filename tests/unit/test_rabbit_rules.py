@@ -182,7 +182,8 @@ def test_amqp_refused_while_the_api_answers_and_the_reverse():
                               failure=Failure(FailureKind.REFUSED, "management API: connection refused"))
     # the way that works answered after the other failed (0.5 s later)
     obs = [api_observation("healthy", 1, at=100.5), refused_api, _canary_failed("mq-1"), _canary("mq-3", at=100.5)]
-    f = by_id(assess(obs, cfg, at=101.0))
+    assert not {"rabbitmq.amqp_down:mq-1", "rabbitmq.api_down:mq-3"} & ids(assess(obs, cfg, at=101.0))  # boot order
+    f = by_id(assess(obs, cfg, at=101.0, hold=2.0))
     assert f["rabbitmq.amqp_down:mq-1"].summary == ("mq-1: AMQP fails (connection refused) while its management API "
                                                     "answers: clients cannot use this node")
     assert f["rabbitmq.api_down:mq-3"].summary == ("mq-3: management API fails (connection refused) while AMQP "
