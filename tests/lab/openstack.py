@@ -73,16 +73,19 @@ other config changes need ``down(); up()``. Graceful stop of a nova daemon takes
 
 Measured on this machine (2 cores, 24 GiB, while the Galera/RabbitMQ/product sessions ran their own tests:
 load average 2-7, so times vary by up to 2x):
-  venv install by ensure_venv() (pip --no-cache-dir, -c constraints.txt; 616 MB):   MEASURED_VENV
-  up() from nothing (down(wipe=True): DBs dropped, keystone wiped; venv, Galera, RabbitMQ up): MEASURED_UP
-  up() after down() (DBs, keystone and keys kept):                                  MEASURED_UP_WARM
-  up() when healthy / reset() when healthy:                                         MEASURED_RESET
-  down():                                                                           MEASURED_DOWN
-  RSS total (26 processes):                                                         MEASURED_RSS
-  kill("nova-conductor@lab-ctl-1") -> os-services says 'down':                      MEASURED_KILL
-  start("nova-conductor@lab-ctl-1") until 'up' again (fresh heartbeat):             MEASURED_START
-  freeze("nova-scheduler@lab-ctl-0") -> 'down'; thaw -> 'up':                       MEASURED_FREEZE
-  stop("keystone@lab-ctl-1") -> HAProxy DOWN; hang_endpoint(5001) -> DOWN (L7TOUT):  MEASURED_HAPROXY
+  venv install by ensure_venv() (pip --no-cache-dir, -c constraints.txt; 616 MB):   110-139 s
+  up() from nothing (down(wipe=True): DBs dropped, keystone wiped; venv, Galera, RabbitMQ up): 89-135 s
+  up() after down() (DBs, keystone and keys kept):                                  42-55 s
+  up() when healthy / reset() when healthy:                                         0.2-0.4 s / 0.1-0.2 s
+  down():                                                                           8-12 s
+  RSS total (26 processes):                                                         2.56-2.60 GB
+  kill("nova-conductor@lab-ctl-1") -> os-services says 'down':                      3.5-5.2 s (8 runs)
+  start("nova-conductor@lab-ctl-1") until 'up' again (fresh heartbeat):             8.3-13.6 s
+  freeze("nova-scheduler@lab-ctl-0") -> 'down'; thaw -> 'up':                       4.4-5.5 s; 0.02-0.13 s
+  stop("keystone@lab-ctl-1") -> HAProxy DOWN; hang_endpoint(5001) -> DOWN (L7TOUT):  ~2 s; 2.4-3.0 s
+  freeze("nova-api@lab-ctl-1") -> HAProxy DOWN (L7TOUT):                            5.6-5.8 s
+  (up() when healthy: 1.6-4.6 s on a process's first call: imports, Galera/RabbitMQ labs' up(), admin token.
+  With load average ~9 a healthy conductor's row was once seen 'down' for a moment: 6 s is tight.)
 """
 from __future__ import annotations
 
