@@ -131,7 +131,7 @@ READER_USER, READER_PASSWORD, READER_PROJECT = "hatui-reader", "hatui-lab-reader
 SERVICE_USERS = ("nova", "placement", "glance", "neutron")
 RABBIT_USER, RABBIT_PASSWORD = "openstack", "hatui-lab-openstack-mq-pw"
 DB_NODE = 1  # Galera node the services use (active backend of the DB VIP)
-DB_VIP_PORT = 13300  # HAProxy tcp VIP for Galera: node 1 active, nodes 2 and 3 backup (mysql-check)
+DB_VIP_PORT = 13300  # HAProxy tcp VIP for Galera: node 1 active, nodes 2 and 3 backup (Synced check)
 DB_CHECK_USER = "haproxy_check"  # passwordless, USAGE only: openstack/galera_check.sh logs in with it
 
 
@@ -166,7 +166,10 @@ CATALOG_STAMP = "catalog-v1"  # bump when the catalog/accounts setup changes
 COMPONENTS = ("keystone", "placement", "nova", "glance", "neutron", "haproxy")
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
-PY_ENV = {"PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
+# no proxy from the environment may ever see lab traffic (the services talk to each other over HTTP too)
+NO_PROXY = {"no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
+PY_ENV = {"PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1", **NO_PROXY}
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # ignores *_proxy variables
 
 
 @dataclass(frozen=True)
@@ -240,10 +243,12 @@ class _Proc:
 _CHILDREN: list[subprocess.Popen] = []  # Popen objects we spawned: poll() reaps them (no zombies)
 
 
+_CHILDREN_LOCK = threading.Lock()
+
+
 def _procs() -> dict[int, _Proc]:
-    for p in list(_CHILDREN):
-        if p.poll() is not None:
-            _CHILDREN.remove(p)
+    with _CHILDREN_LOCK:
+        _CHILDREN[:] = [p for p in _CHILDREN if p.poll() is None]
     out: dict[int, _Proc] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -314,7 +319,7 @@ def http(method: str, url: str, body: object = None, headers: dict | None = None
             **(headers or {})}
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with _OPENER.open(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
@@ -877,7 +882,8 @@ metadata_workers = 1
             out.flush()
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     env=env, cwd=str(BASE), start_new_session=True)
-        _CHILDREN.append(proc)
+        with _CHILDREN_LOCK:
+            _CHILDREN.append(proc)
         (RUN / f"{inst.name}.pid").write_text(f"{proc.pid}\n")
         return proc.pid
 
@@ -1443,7 +1449,8 @@ metadata_workers = 1
         proc = subprocess.Popen([sys.executable, "-c", self._HANG, "hatui-os-hang", str(port)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        _CHILDREN.append(proc)
+        with _CHILDREN_LOCK:
+            _CHILDREN.append(proc)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", port, 0.3):
             if proc.poll() is not None or time.monotonic() > deadline:

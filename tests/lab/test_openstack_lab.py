@@ -10,17 +10,20 @@ import time
 import openstack.config
 import pytest
 
-from tests.lab.openstack import Lab, http
+from tests.lab.openstack import NO_PROXY, Lab, http
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lab()
-    lab.up()
-    yield lab
-    lab.reset()
+    with pytest.MonkeyPatch.context() as mp:  # keystoneauth/requests must not send lab traffic to a proxy
+        for k, v in NO_PROXY.items():
+            mp.setenv(k, v)
+        lab = Lab()
+        lab.up()
+        yield lab
+        lab.reset()
 
 
 def _cloud(lab: Lab, name: str):
