@@ -47,7 +47,7 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
             continue
         rows.append((word, (node.name, ""), ("slow" if view.nodes is None else "ok", "warning" if view.nodes
                                         is None else "ok"),
-                     *_own_view(p, view), _canary(p, a, node.name),
+                     *_own_view(p, node.name, view), _canary(p, a, node.name),
                      (ms(st.latest.latency), "dim") if st.fresh else age))
     headline = _headline(p, a)
     tone = worst_tone(a.of_area("rabbitmq"))
@@ -74,7 +74,7 @@ def _peers_say(p: ClusterPicture, name: str) -> Cell:
     return "DOWN (peers)", "critical"
 
 
-def _own_view(p: ClusterPicture, view: ManagementView) -> tuple[Cell, ...]:
+def _own_view(p: ClusterPicture, name: str, view: ManagementView) -> tuple[Cell, ...]:
     expected = p.section.size_expected
     nodes, tone = view.nodes, ""
     if nodes is None:
@@ -86,7 +86,8 @@ def _own_view(p: ClusterPicture, view: ManagementView) -> tuple[Cell, ...]:
     sees = f"{running}/{expected}"
     if tone == "stale" and view.last_nodes_at:
         sees += f" {human_age(p.now - view.last_nodes_at)} ago"
-    me = next((e for e in nodes if e.name == view.node), None)
+    erlang = view.node or p.erlang(name)  # its overview may be the slow part: then its known name
+    me = next((e for e in nodes if e.name == erlang), None)
     return ((sees, tone or ("ok" if running >= expected and not down else "warning")),
             _partitions(p, me, tone), _alarms(me, view, tone), _memory(me, tone))
 
@@ -146,8 +147,10 @@ def _headline(p: ClusterPicture, a: Assessment) -> list[Cell]:
     head = f"{p.cluster}" + (f" (RabbitMQ {', '.join(versions)})" if versions else "")
     seen = majority_view(p)
     spofs = [f for f in a.of_area("rabbitmq") if f.kind == FindingKind.SPOF]
-    if seen is None:
-        cells: list[Cell] = [(f"{head}: no node's view of the cluster", "critical" if a.of_area("rabbitmq") else "dim")]
+    if seen is None and any(v.nodes is None for v in p.views.values()):
+        cells: list[Cell] = [(f"{head}: nodes answer, their cluster views are slow", "warning")]
+    elif seen is None:
+        cells = [(f"{head}: no node's view of the cluster", "critical" if a.of_area("rabbitmq") else "dim")]
     else:
         running = len(seen[0])
         margin = running - (expected // 2 + 1)
