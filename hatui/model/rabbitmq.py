@@ -91,7 +91,7 @@ class HealthCheck:
     ok: bool
     reason: str = ""
     alarms: tuple[tuple[str, str], ...] = ()  # (erlang node, "memory" | "disk")
-    queues: tuple[str, ...] = ()              # quorum-critical queues, "vhost/name"
+    queues: tuple[str, ...] = ()              # quorum-critical queues: "name" or "name (vhost v)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,14 +176,21 @@ def _node_list(raw: Any, what: str) -> tuple[NodeEntry, ...]:
     return tuple(parse_node_entry(x) for x in raw)
 
 
+def _queue_name(q: Any) -> str:
+    """``name``, or ``name (vhost v)`` outside the default vhost."""
+    if not isinstance(q, Mapping):
+        return str(q)
+    vhost = str(q.get("virtual_host") or "/")
+    return str(q.get("name", "")) + ("" if vhost == "/" else f" (vhost {vhost})")
+
+
 def parse_health_check(raw: Any) -> HealthCheck:
     """A health check's JSON body: ``{"status": "ok"}`` or ``{"status": "failed", "reason", ...}``."""
     if not isinstance(raw, Mapping) or raw.get("status") not in ("ok", "failed"):
         raise RabbitGarbled("a health check answer without status ok/failed")
     alarms = tuple((str(a.get("node", "")), str(a.get("resource", ""))) for a in raw.get("alarms") or ()
                    if isinstance(a, Mapping))
-    queues = tuple(f"{q.get('virtual_host', '')}/{q.get('name', '')}" if isinstance(q, Mapping) else str(q)
-                   for q in raw.get("queues") or ())
+    queues = tuple(_queue_name(q) for q in raw.get("queues") or ())
     return HealthCheck(raw["status"] == "ok", str(raw.get("reason") or ""), alarms, queues)
 
 

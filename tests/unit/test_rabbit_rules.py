@@ -208,7 +208,7 @@ def test_quorum_critical_check_is_a_spof_naming_queues():
         "shut down", "queues": [{"name": "conductor_quorum", "virtual_host": "/"}]}
     f = by_id(assess([Observation("rabbitmq", "mq-1", 100.0, 0.01, data=data)]))["rabbitmq.quorum_critical:mq-1"]
     assert f.kind == FindingKind.SPOF
-    assert f.summary == "mq-1: stopping it would leave quorum queues without a majority: //conductor_quorum"
+    assert f.summary == "mq-1: stopping it would leave quorum queues without a majority: conductor_quorum"
 
 
 def test_file_descriptors_near_their_limit():
@@ -266,3 +266,13 @@ def test_recorded_memory_alarm_blocks_every_canary():
     assert now == {"rabbitmq.mem_alarm:mq-2", "rabbitmq.publishers_blocked:hatui-lab"}
     obs = {o.key: o for o in recorded("mem_alarm")}
     assert all(obs[("rabbitmq-amqp", n)].data["blocked"] == "low on memory" for n in ("mq-1", "mq-2", "mq-3"))
+
+
+def test_recorded_quorum_queue_makes_each_survivor_quorum_critical_naming_it():
+    """A real quorum queue on all 3 nodes, then one node killed: RabbitMQ's own check fails on the others."""
+    _opened, now = replay("quorum_critical")
+    assert {"rabbitmq.quorum_critical:mq-1", "rabbitmq.quorum_critical:mq-2"} | SPOFS <= now
+    f = by_id(assess(recorded("quorum_critical"), RECORDED, at=recorded("quorum_critical")[-1].observed_at))
+    qc = f["rabbitmq.quorum_critical:mq-1"]
+    assert qc.kind == FindingKind.SPOF
+    assert qc.summary == "mq-1: stopping it would leave quorum queues without a majority: hatui-test-qq"

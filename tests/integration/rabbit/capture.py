@@ -22,6 +22,21 @@ from tests.lab import rabbit as rabbit_lab
 
 OUT = Path(__file__).resolve().parents[2] / "fixtures" / "rabbit" / "recorded"
 
+QUORUM_QUEUE = "hatui-test-qq"
+
+
+def declare_quorum_queue(lab: rabbit_lab.Lab) -> None:
+    """A durable quorum queue with a replica on every node (3.10: the initial group is the whole cluster)."""
+    lab._api_send("PUT", f"/api/queues/%2F/{QUORUM_QUEUE}",
+                  {"durable": True, "auto_delete": False, "arguments": {"x-queue-type": "quorum"}})
+    lab.wait_for(lambda: len(lab.api(1, f"/api/queues/%2F/{QUORUM_QUEUE}").get("members") or []) == 3, 30,
+                 "the quorum queue's 3 members")
+
+
+def delete_quorum_queue(lab: rabbit_lab.Lab) -> None:
+    lab._api_send("DELETE", f"/api/queues/%2F/{QUORUM_QUEUE}")
+
+
 # state -> (what it is, fault, seconds recorded after the fault, repair)
 STATES: dict[str, tuple[str, Callable[[rabbit_lab.Lab], object], float, Callable[[rabbit_lab.Lab], object]]] = {
     "mem_alarm": ("memory alarm on rabbit2 (watermark 0.0001): every canary is blocked",
@@ -31,6 +46,10 @@ STATES: dict[str, tuple[str, Callable[[rabbit_lab.Lab], object], float, Callable
                     lambda lab: (lab.thaw(3), lab.heal())),
     "node_killed": ("rabbit3 SIGKILLed: refused both ways, its peers see it not running",
                     lambda lab: lab.kill(3), 6.0, lambda lab: lab.start(3)),
+    "quorum_critical": (f"a quorum queue `{QUORUM_QUEUE}` on all 3 nodes, then rabbit3 SIGKILLed: "
+                        "node-is-quorum-critical fails on mq-1 and mq-2, naming the queue",
+                        lambda lab: (declare_quorum_queue(lab), lab.kill(3)), 8.0,
+                        lambda lab: (lab.start(3), delete_quorum_queue(lab))),
 }
 
 

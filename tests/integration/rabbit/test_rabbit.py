@@ -2,7 +2,7 @@
 
 Each test starts from a healthy cluster (the fixture resets it), injects one fault through
 tests/lab/rabbit.py (SIGKILL, stop_app, a distribution disconnect, a node frozen past
-net_ticktime, memory and disk alarms), and asserts the findings hatui reports through its real
+net_ticktime, memory and disk alarms, a quorum queue losing a replica), and asserts the findings hatui reports through its real
 faces (``watch`` events, ``check --json``) on the right node, then that recovery clears them.
 Detection times are measured in bench/rabbit.py, not asserted here.
 """
@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.integration.hatui_proc import check_json
+from tests.integration.rabbit.capture import QUORUM_QUEUE, declare_quorum_queue, delete_quorum_queue
 from tests.integration.rabbit.conftest import CLUSTER, rabbit_toml
 from tests.lab import rabbit as rabbit_lab
 
@@ -203,3 +204,25 @@ def test_monitor_account_needs_no_vhost_rights(rabbit_healthy, tmp_path, env):
     config = tmp_path / "hatui.toml"
     config.write_text(rabbit_toml())
     assert check_json(config, env)[1]["status"] == "ok"
+
+
+def test_quorum_queue_makes_each_survivor_quorum_critical(rabbit_healthy, rabbit_config, watcher_factory):
+    """RabbitMQ's own node-is-quorum-critical check: with one of a quorum queue's 3 replicas gone, losing
+    either survivor would leave the queue without a majority: each is a SPOF naming the queue."""
+    declare_quorum_queue(rabbit_healthy)
+    try:
+        w = watcher_factory(rabbit_config)
+        w.wait_quiet(20)
+        t0 = time.monotonic()
+        rabbit_healthy.kill(3)
+        for n in (1, 2):
+            _, ev = w.wait_opened(f"rabbitmq.quorum_critical:mq-{n}", 20, after=t0)
+            assert ev["finding"]["kind"] == "spof"
+            assert ev["finding"]["summary"] == (f"mq-{n}: stopping it would leave quorum queues without a majority: "
+                                                f"{QUORUM_QUEUE}")
+        t1 = time.monotonic()
+        rabbit_healthy.start(3)
+        for n in (1, 2):
+            w.wait_cleared(f"rabbitmq.quorum_critical:mq-{n}", 60, after=t1)
+    finally:
+        delete_quorum_queue(rabbit_healthy)
