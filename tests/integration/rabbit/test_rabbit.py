@@ -2,8 +2,9 @@
 
 Each test starts from a healthy cluster (the fixture resets it), injects one fault through
 tests/lab/rabbit.py (SIGKILL, stop_app, a distribution disconnect, a node frozen past
-net_ticktime, memory and disk alarms, a quorum queue losing a replica), and asserts the findings hatui reports through its real
-faces (``watch`` events, ``check --json``) on the right node, then that recovery clears them.
+net_ticktime, memory and disk alarms, a quorum queue losing a replica), and asserts the findings
+hatui reports through its real faces (``watch`` events, ``check --json``) on the right node, then
+that recovery clears them.
 Detection times are measured in bench/rabbit.py, not asserted here.
 """
 from __future__ import annotations
