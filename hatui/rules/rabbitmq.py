@@ -340,6 +340,18 @@ def quorum_critical(ctx: RuleContext) -> Iterator[Finding]:
                        kind=FindingKind.SPOF)
 
 
+def metadata_store_not_ready(ctx: RuleContext) -> Iterator[Finding]:
+    """4.0.6+: the node's metadata store (Khepri or Mnesia) is not initialised: it cannot serve."""
+    p = picture(ctx)
+    if p is None:
+        return
+    for name, v in p.views.items():
+        c = v.checks.get("metadata-store/initialized")
+        if c is not None and not c.ok:
+            yield _finding("metadata_store", name, Severity.CRITICAL,
+                           f"{name}: metadata store not initialised" + (f": {c.reason}" if c.reason else ""))
+
+
 def resource_near_limit(ctx: RuleContext) -> Iterator[Finding]:
     p = picture(ctx)
     if p is None:
@@ -361,4 +373,4 @@ def resource_near_limit(ctx: RuleContext) -> Iterator[Finding]:
 
 RULES = [garbled_answer, cluster_down, node_not_running, network_partition, resource_alarm, publishers_blocked,
          amqp_api_mismatch, slow_view, size_below_expected, no_majority, quorum_spof, quorum_critical,
-         resource_near_limit]
+         metadata_store_not_ready, resource_near_limit]

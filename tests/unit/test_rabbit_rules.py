@@ -276,3 +276,13 @@ def test_recorded_quorum_queue_makes_each_survivor_quorum_critical_naming_it():
     qc = f["rabbitmq.quorum_critical:mq-1"]
     assert qc.kind == FindingKind.SPOF
     assert qc.summary == "mq-1: stopping it would leave quorum queues without a majority: hatui-test-qq"
+
+
+def test_metadata_store_check_of_4x_is_a_failure_when_it_fails():
+    """Not on the lab's 3.10 (404 there, so never asked): the 4.0.6+ check, in the health checks' shape."""
+    data = api_data("healthy", 1)
+    data["overview"] = dict(data["overview"], rabbitmq_version="4.1.0")
+    data["checks"]["metadata-store/initialized"] = {"status": "failed", "reason": "metadata store not ready"}
+    f = by_id(assess([Observation("rabbitmq", "mq-1", 100.0, 0.01, data=data)]))["rabbitmq.metadata_store:mq-1"]
+    assert (f.severity, f.summary) == (Severity.CRITICAL, "mq-1: metadata store not initialised: metadata store "
+                                                          "not ready")
