@@ -20,6 +20,21 @@ AREA_OF_SOURCE = {
     "local": "hosts",
 }
 
+# source -> how its polls are named when one target has several ways in (blank: the target says it)
+WAY_IN = {
+    "rabbitmq": "management API",
+    "rabbitmq-amqp": "AMQP canary",
+    "power": "BMC",
+    "network": "network probe",
+}
+
+
+def subject_words(source: str, target: str) -> str:
+    """``mq-1 (AMQP canary)``: names the way in where a target is polled more than one way."""
+    way = WAY_IN.get(source)
+    return f"{target} ({way})" if way else target
+
+
 _FAILURE_WORDS = {
     FailureKind.REFUSED: "connection refused",
     FailureKind.TIMEOUT: "no answer (timeout)",

@@ -23,7 +23,7 @@ async def _one_round(config: Config) -> Assessment:
     try:
         await feed.poll_round(monitor.ingest)
     finally:
-        feed.close()
+        await feed.aclose()
     # Judge as if the stale limit had passed: a target that gave nothing in this round is UNKNOWN.
     monitor.started_at = started - max((s.stale_after for s in monitor.specs), default=0) - 1
     return monitor.assess(time.time())

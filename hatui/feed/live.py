@@ -46,7 +46,7 @@ class LiveFeed:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.close()
+            await self.aclose()
 
     async def poll_round(self, sink: Sink) -> None:
         """Poll every target once, concurrently (for ``hatui check``)."""
@@ -128,11 +128,15 @@ class LiveFeed:
         if woken.is_set():  # the server closed our connection: look now, but not in a tight loop
             await asyncio.sleep(max(0.0, MIN_GAP - (time.monotonic() - started)))
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close every client: async ones on this loop (bounded), blocking ones directly."""
         for src in self.sources:
             try:
-                src.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
+                if src.blocking:
+                    src.close()
+                else:
+                    await asyncio.wait_for(src.aclose(), timeout=2.0)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - closing is best effort; the process may be exiting
                 pass
         for ex in self._executors.values():
             ex.shutdown(wait=False, cancel_futures=True)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from hatui.model import FailureKind, Finding, FindingKind, Severity
 from hatui.rules import RuleContext
-from hatui.ui_words import AREA_OF_SOURCE, failure_words, human_age
+from hatui.ui_words import AREA_OF_SOURCE, failure_words, human_age, subject_words
 
 # A status query normally answers in milliseconds; one outstanding for half its timeout is already
 # unusual and is shown before the timeout fires (a frozen server: lab SIGSTOP, see bench/).
@@ -43,9 +43,9 @@ def target_stale(ctx: RuleContext) -> Iterator[Finding]:
         if st.latest is None:
             if ctx.now - ctx.started_at <= spec.stale_after:
                 continue  # still waiting for the first answer: shown as "waiting", not a finding
-            summary = f"{spec.name}: no answer yet after {human_age(ctx.now - ctx.started_at)}"
+            summary = f"{subject_words(*spec.key)}: no answer yet after {human_age(ctx.now - ctx.started_at)}"
         else:
-            summary = f"{spec.name}: last answer {human_age(st.age)} ago: data is stale"
+            summary = f"{subject_words(*spec.key)}: last answer {human_age(st.age)} ago: data is stale"
         yield Finding(
             id=f"{spec.source}.stale:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
             area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name, summary=summary,
@@ -63,7 +63,7 @@ def target_slow(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             id=f"{spec.source}.slow:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.WARNING,
             area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
-            summary=f"{spec.name}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)",
+            summary=f"{subject_words(*spec.key)}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)",
         )
 
 
