@@ -14,7 +14,7 @@ from hatui.model import Observation
 from hatui.ui.app import HatuiApp
 
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
-INCIDENT = RECORDINGS / "galera-incident.jsonl.gz"
+INCIDENT = RECORDINGS / "lab-incident.jsonl.gz"
 
 
 class FrozenReplay:

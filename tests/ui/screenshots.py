@@ -16,6 +16,8 @@ SHOTS = [
     ("galera-node-killed", "survivors_are_spofs", (120, 34)),
     ("galera-quorum-lost", "quorum_lost", (120, 34)),
     ("small-terminal-80x24", "survivors_are_spofs", (80, 24)),
+    ("rabbitmq-memory-alarm", "publishers_blocked", (120, 40)),
+    ("wide-200x60", "rabbit_spofs", (200, 60)),
 ]
 
 

@@ -54,7 +54,7 @@ async def test_healthy_moment_says_so_and_unconfigured_panes_say_not_configured(
         await pilot.pause(0.3)
         assert "no failure, no single point of failure" in pane_text(app, "findings")
         assert "can lose 1 node(s)" in pane_text(app, "galera")
-        assert "not configured: add a [rabbitmq] section" in pane_text(app, "rabbitmq")
+        assert "not configured: add a [openstack] section" in pane_text(app, "endpoints")
 
 
 async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
@@ -86,3 +86,13 @@ async def test_small_terminal_keys_focus_panes_and_q_quits():
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
 def test_snapshot(snap_compare, size):
     assert snap_compare(incident_app(moment("survivors_are_spofs")), terminal_size=size)
+
+
+async def test_rabbit_memory_alarm_names_the_node_and_blocked_publishers():
+    app = incident_app(moment("publishers_blocked"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        findings = pane_text(app, "findings")
+        assert "mq-2: memory alarm (" in findings and "publishers blocked cluster-wide" in findings
+        assert "publishers blocked (low on memory)" in findings
+        assert app.query_one("#pane-rabbitmq").has_class("-critical")
