@@ -27,6 +27,7 @@ VERSION_CAPTURES = {
     "http://127.0.0.1:8778": "versions/placement_8778_root.json",
     "http://127.0.0.1:15000/": "versions/keystone_vip_15000_root.json",
     "http://127.0.0.1:18774/": "versions/nova_vip_18774_root.json",
+    AUTH_URL: "versions/keystone_vip_15000_root.json",  # the lab's auth URL is the VIP (captured at /)
 }
 
 
@@ -92,7 +93,8 @@ def failed_answer(kind: str, message: str, latency: float = 0.001) -> dict[str, 
 
 def endpoints_obs(overrides: dict[str, dict[str, Any]] | None = None, at: float = 100.0,
                   token: str = "token_catalog_reader.json", origin: str = "keystone") -> Observation:
-    """The endpoint round over the captured catalog and the two lab VIPs; ``overrides``: url -> result."""
+    """The endpoint round over the captured catalog, the two lab VIPs and the auth URL (the keystone VIP);
+    ``overrides``: url -> result."""
     catalog = token_data(AUTH_URL, capture(token)["body"])["catalog"]
     entries = catalog_groups(catalog)
     entries += [{"service": None, "name": n, "region": None, "url": u, "interfaces": [], "extra": True}
@@ -100,7 +102,8 @@ def endpoints_obs(overrides: dict[str, dict[str, Any]] | None = None, at: float 
     results = {u: version_answer(f) for u, f in VERSION_CAPTURES.items()}
     results.update(overrides or {})
     data = {"catalog": {"from": origin, "at": at - 1, "region": "RegionOne", "interface": "public"},
-            "endpoints": [{**e, **results[e["url"]]} for e in entries]}
+            "endpoints": [{**e, **results[e["url"]]} for e in entries],
+            "auth": {"url": AUTH_URL, **results[AUTH_URL]}}
     return Observation("endpoint", "endpoints", at, 0.01, data=data)
 
 

@@ -101,6 +101,13 @@ class EndpointRound:
     region: str | None
     interface: str | None
     probes: tuple[EndpointProbe, ...]
+    auth: EndpointProbe | None = None  # Keystone's auth URL, probed in the same round
+
+    def keystone_side(self, p: EndpointProbe) -> bool:
+        """An identity endpoint, or one on the auth URL's host and port: Keystone itself."""
+        if p.service == "identity":
+            return True
+        return self.auth is not None and urlsplit(p.url)[:2] == urlsplit(self.auth.url)[:2]
 
 
 def _subjects(entries: list[Mapping[str, Any]], region: str | None) -> list[str]:
@@ -148,4 +155,10 @@ def parse_endpoint_round(data: Mapping[str, Any]) -> EndpointRound:
         probes = tuple(_probe(e, s) for e, s in zip(entries, _subjects(entries, region), strict=True))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise EndpointsGarbled(f"an endpoint result is malformed: {exc}") from None
-    return EndpointRound(catalog.get("from"), catalog.get("at"), region, catalog.get("interface"), probes)
+    auth = data.get("auth")
+    try:
+        auth_probe = _probe({**auth, "name": "auth_url"}, "auth_url") if isinstance(auth, Mapping) else None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise EndpointsGarbled(f"the auth URL's result is malformed: {exc}") from None
+    return EndpointRound(catalog.get("from"), catalog.get("at"), region, catalog.get("interface"), probes,
+                         auth_probe)

@@ -8,7 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hatui.model import Finding, Severity
-from hatui.model.endpoints import DOWN, UNEXPECTED, WRONG_CONTENT, EndpointProbe, EndpointsGarbled, parse_endpoint_round
+from hatui.model.endpoints import (
+    DOWN,
+    UNEXPECTED,
+    WRONG_CONTENT,
+    EndpointProbe,
+    EndpointRound,
+    EndpointsGarbled,
+    parse_endpoint_round,
+)
 from hatui.rules import RuleContext
 from hatui.rules.cloud import finding, keystone_failing, section
 
@@ -17,16 +25,21 @@ from hatui.rules.cloud import finding, keystone_failing, section
 SLOW_FRACTION = 0.5
 
 
-def probes(ctx: RuleContext) -> tuple[tuple[EndpointProbe, ...], str | None]:
-    """The usable round's probes, or ((), why the round is garbled)."""
+def endpoint_round(ctx: RuleContext) -> tuple[EndpointRound | None, str | None]:
+    """The usable round, or (None, why the round is garbled)."""
     st = ctx.snapshot.get("endpoint", "endpoints")
     obs = st.usable if st else None
     if obs is None:
-        return (), None
+        return None, None
     try:
-        return parse_endpoint_round(obs.data).probes, None
+        return parse_endpoint_round(obs.data), None
     except EndpointsGarbled as exc:
-        return (), str(exc)
+        return None, str(exc)
+
+
+def probes(ctx: RuleContext) -> tuple[tuple[EndpointProbe, ...], str | None]:
+    rnd, why = endpoint_round(ctx)
+    return (rnd.probes if rnd else ()), why
 
 
 def _where(p: EndpointProbe) -> str:
@@ -40,13 +53,17 @@ def round_garbled(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
-    """Refused, timeout, unreachable, TLS failure or 5xx: clients of this URL fail."""
-    keystone_down = keystone_failing(ctx)
-    for p in probes(ctx)[0]:
-        if p.state != DOWN:
+    """Refused, timeout, unreachable, TLS failure or 5xx: clients of this URL fail.
+
+    Keystone down is one finding (keystone.unreachable), not one more per identity URL: while the auth
+    URL fails in the same round (or the keystone target fails), Keystone's own URLs are left to it."""
+    rnd, _ = endpoint_round(ctx)
+    if rnd is None:
+        return
+    keystone_down = keystone_failing(ctx) or (rnd.auth is not None and rnd.auth.state == DOWN)
+    for p in rnd.probes:
+        if p.state != DOWN or (keystone_down and rnd.keystone_side(p)):
             continue
-        if keystone_down and p.service == "identity":
-            continue  # Keystone down is one finding (keystone.unreachable), not one per identity URL
         yield finding("endpoint", "down", p.subject, Severity.CRITICAL, f"{_where(p)}: {p.reason}")
 
 

@@ -11,7 +11,8 @@ latency, the version ids found, TLS verification and days until the certificate 
 by several interfaces (public = internal = admin is common) is probed once.
 
 The catalog is the one the keystone source keeps (or the on-disk cache from an earlier run): when
-Keystone is down, the endpoints are still probed from it.
+Keystone is down, the endpoints are still probed from it. The auth URL is probed in the same round, so
+the rules can tell "Keystone is down" from "one identity endpoint is down" on one consistent round.
 """
 from __future__ import annotations
 
@@ -57,9 +58,14 @@ def classify_http(exc: BaseException, timeout: float) -> Failure:
         return Failure(FailureKind.TIMEOUT, f"no TCP connection within {timeout:g} s")
     if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout | TimeoutError):
         return Failure(FailureKind.TIMEOUT, f"connected, no answer within {timeout:g} s")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError) and _disconnected(exc):
+        return Failure(FailureKind.REFUSED, "connection closed without an answer")
     if isinstance(exc, httpx.RemoteProtocolError):
         return Failure(FailureKind.GARBLED, redact(f"not HTTP: {exc}")[:200])
-    return classify_exception(exc)
+    failure = classify_exception(exc)
+    if failure.kind == FailureKind.REFUSED:  # asyncio words it "Connect call failed (host, port)"
+        return Failure(FailureKind.REFUSED, "Connection refused")
+    return failure
 
 
 def tls_facts(resp: httpx.Response, verified: bool) -> dict[str, Any] | None:
@@ -109,13 +115,14 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, verified: b
     try:
         # The client's timeouts end a hang first; this only bounds a server that trickles bytes.
         async with asyncio.timeout(3 * timeout):
-            async with client.stream("GET", url, headers={"Accept": "application/json"}) as resp:
-                out["tls"] = tls_facts(resp, verified)
-                body = b""
-                async for chunk in resp.aiter_bytes():
-                    body += chunk
-                    if len(body) > BODY_LIMIT:
-                        break
+            try:
+                resp, body = await _get(client, url, out, verified)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if not _disconnected(exc):
+                    raise
+                # a kept-alive connection closed under us (a backend died behind a load balancer): the
+                # answer worth reporting is the one on a fresh connection
+                resp, body = await _get(client, url, out, verified)
         out["status"] = resp.status_code
         out["content_type"] = resp.headers.get("content-type", "").split(";")[0].strip() or None
         if 300 < resp.status_code < 400:
@@ -125,6 +132,22 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, verified: b
         out["error"] = classify_http(exc, timeout).to_json()
     out["latency"] = round(time.monotonic() - t0, 4)
     return out
+
+
+async def _get(client: httpx.AsyncClient, url: str, out: dict[str, Any],
+               verified: bool) -> tuple[httpx.Response, bytes]:
+    async with client.stream("GET", url, headers={"Accept": "application/json"}) as resp:
+        out["tls"] = tls_facts(resp, verified)
+        body = b""
+        async for chunk in resp.aiter_bytes():
+            body += chunk
+            if len(body) > BODY_LIMIT:
+                break
+    return resp, body
+
+
+def _disconnected(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.ReadError) or "disconnected" in str(exc).lower()
 
 
 def catalog_groups(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,14 +199,18 @@ class EndpointsSource(AsyncSource):
         entries = catalog_groups(catalog or [])
         entries += [{"service": None, "name": e.name, "region": None, "url": e.url, "interfaces": [], "extra": True}
                     for e in self.section.endpoints]
+        auth_url = str(getattr(self.cloud.auth, "auth_url", "") or "")
         client = self._http()
-        urls = list(dict.fromkeys(e["url"] for e in entries))
+        urls = list(dict.fromkeys([e["url"] for e in entries] + ([auth_url] if auth_url else [])))
         results = await asyncio.gather(*(probe(client, u, self.timeout, self.verified) for u in urls))
         by_url = dict(zip(urls, results, strict=True))
         return {
             "catalog": {"from": origin, "at": at, "region": self.cloud.region_name,
                         "interface": self.cloud.interface},
             "endpoints": [{**e, **by_url[e["url"]]} for e in entries],
+            # Keystone's own URL, probed in the same round: when it fails too, an identity URL that fails
+            # is Keystone being down (one finding, keystone.unreachable), not a separate endpoint problem
+            "auth": {"url": auth_url, **by_url[auth_url]} if auth_url else None,
         }
 
     def classify(self, exc: BaseException) -> Failure:

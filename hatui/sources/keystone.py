@@ -15,12 +15,14 @@ down.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,8 +170,8 @@ class KeystoneSource(BlockingSource):
             Secret(token, "keystone token")  # registered for redaction
             self._token = token
         url = self.cloud.auth.get_endpoint(self.session, interface=ks_plugin.AUTH_INTERFACE, version=(3, 0))
-        resp = self.session.get(url.rstrip("/") + "/auth/tokens", headers={"X-Subject-Token": token},
-                                authenticated=True, raise_exc=False)
+        resp = retry_stale(lambda: self.session.get(url.rstrip("/") + "/auth/tokens", authenticated=True,
+                                                    headers={"X-Subject-Token": token}, raise_exc=False))
         if resp.status_code in (401, 404) and retry:  # revoked or expired early: log in again, once
             self.cloud.auth.invalidate()
             return self._validate(retry=False)
@@ -201,6 +203,30 @@ class KeystoneSource(BlockingSource):
         self.session.session.close()
 
 
+def _stale(exc: BaseException) -> bool:
+    """The server (or the load balancer) closed a kept-alive connection without answering."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, http.client.RemoteDisconnected | ConnectionResetError | ConnectionAbortedError):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def retry_stale(call: Callable[[], Any]) -> Any:
+    """``call()``, once more on a fresh connection if a kept one was closed under it: when a backend
+    dies, HAProxy closes its client connections, and the answer worth reporting is the next one (a 503,
+    a refusal), not "connection aborted". A retry after a timeout would double the wait: never."""
+    try:
+        return call()
+    except ks_exc.ConnectFailure as exc:
+        if not _stale(exc):
+            raise
+    return call()
+
+
 def classify_openstack(exc: BaseException, what: str, timeout: float) -> Failure:
     """keystoneauth exceptions -> what an operator reads (what: 'Keystone', 'nova', ...)."""
     if isinstance(exc, SourceError):
@@ -217,6 +243,8 @@ def classify_openstack(exc: BaseException, what: str, timeout: float) -> Failure
         return Failure(FailureKind.HTTP, f"HTTP {exc.http_status} from {what}")
     if isinstance(exc, ks_exc.EndpointNotFound):
         return Failure(FailureKind.NOT_FOUND, redact(str(exc)))
+    if _stale(exc):
+        return Failure(FailureKind.REFUSED, "connection closed without an answer")
     generic = classify_exception(exc)
     if generic.kind != FailureKind.ERROR:
         return generic

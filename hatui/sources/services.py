@@ -19,7 +19,7 @@ from keystoneauth1 import exceptions as ks_exc
 
 from hatui.model import Failure, FailureKind
 from hatui.sources.base import BlockingSource, SourceError
-from hatui.sources.keystone import CloudSession, classify_openstack
+from hatui.sources.keystone import CloudSession, classify_openstack, retry_stale
 from hatui.topology import TargetSpec
 
 # Microversion 2.11 adds forced_down; 2.53 gives service ids as UUIDs (stable across cells).
@@ -48,7 +48,8 @@ class ServicesSource(BlockingSource):
             flt["region_name"] = self.cloud.region_name
         for attempt in (0, 1):
             try:
-                resp = self.session.get(path, endpoint_filter=flt, headers=headers or {}, raise_exc=False)
+                resp = retry_stale(lambda: self.session.get(path, endpoint_filter=flt, headers=headers or {},
+                                                            raise_exc=False))
             except ks_exc.EndpointNotFound:
                 where = ", ".join(str(v) for k, v in flt.items() if k != "service_type")
                 raise SourceError(FailureKind.NOT_FOUND,

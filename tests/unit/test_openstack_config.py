@@ -42,8 +42,8 @@ def test_clouds_yaml_region_interface_and_default_schedule(clouds):
     specs = {s.key: s for s in target_specs(cfg)}
     assert set(specs) == {("keystone", "lab"), ("endpoint", "endpoints"), ("services", "nova"),
                           ("services", "neutron")}
-    assert (specs[("keystone", "lab")].interval, specs[("keystone", "lab")].timeout) == (5.0, 2.0)
-    assert specs[("endpoint", "endpoints")].timeout == 6.0  # the round's budget: 3 x the request timeout
+    assert (specs[("keystone", "lab")].interval, specs[("keystone", "lab")].timeout) == (5.0, 3.0)
+    assert specs[("endpoint", "endpoints")].timeout == 12.0  # the round's budget: 4 x the request timeout
     assert "clouds-yaml-pw" not in redact("login with clouds-yaml-pw failed")  # registered for redaction
 
 

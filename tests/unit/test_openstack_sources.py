@@ -238,3 +238,18 @@ def test_services_without_keystone_say_it_is_keystone(tmp_path, monkeypatch, clo
         nova.poll()
     f = nova.failure(exc.value)
     assert (f.kind, f.message) == (FailureKind.REFUSED, "no token from Keystone (Connection refused)")
+
+
+async def test_a_server_that_closes_without_answering():
+    """Accepts, reads the request, closes: what HAProxy does to kept connections when the backend dies."""
+    import httpx
+
+    async def close(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(close, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, httpx.AsyncClient(timeout=T) as client:
+        out = await probe(client, f"http://127.0.0.1:{port}/", T, True)
+    assert out["error"] == {"kind": "refused", "message": "connection closed without an answer"}

@@ -24,7 +24,8 @@ LAB_SPOFS = {"haproxy.backend_spof:lb/placement", "haproxy.backend_spof:lb/glanc
 def admin_toml(interval: float = 1.0) -> str:
     """The lab seen by its admin (services listed), every extra URL and the HAProxy stats page."""
     extra = "".join(f'[[openstack.endpoints]]\nname = "{n}"\nurl = "{u}"\n' for n, u in EXTRA_URLS.items())
-    return (f'[openstack]\ncloud = "hatui-lab-admin"\nname = "lab"\ninterval = {interval}\n{LAB_TIMING}{extra}'
+    return (f'[openstack]\ncloud = "hatui-lab-admin"\nname = "lab"\ninterval = {interval}\ntimeout = 2\n'
+            f'{LAB_TIMING}{extra}'
             f'[[openstack.haproxy]]\nname = "lb"\nurl = "{os_lab.HAPROXY_STATS_URL}"\nbackends = {BACKENDS!r}\n'
             .replace("'", '"'))
 
