@@ -44,6 +44,9 @@ logging.getLogger("keystoneauth").propagate = False
 warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
 
+CACHE_REFRESH = 300.0  # seconds between rewrites of an unchanged cached catalog
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hatui"
 
@@ -63,6 +66,7 @@ class CloudSession:
         self._catalog: list[dict[str, Any]] | None = None
         self.catalog_at: float | None = None
         self.catalog_from: str | None = None
+        self._saved_at = 0.0
         self.first_answer = threading.Event()  # the keystone source has tried once (either way)
         self.cache_path = cache_dir() / f"catalog-{_safe(section.label)}.json" if section.catalog_cache else None
         self._load_cache()
@@ -77,9 +81,12 @@ class CloudSession:
 
     def keep_catalog(self, catalog: list[dict[str, Any]], at: float) -> None:
         with self._lock:
-            changed = catalog != self._catalog
+            # on disk when it changes, and now and then so its age says when Keystone last confirmed it
+            save = catalog != self._catalog or at - self._saved_at > CACHE_REFRESH
             self._catalog, self.catalog_at, self.catalog_from = catalog, at, "keystone"
-        if changed:
+            if save:
+                self._saved_at = at
+        if save:
             self._save_cache(catalog, at)
 
     def roles(self, session: ks_session.Session) -> list[str]:

@@ -253,3 +253,15 @@ async def test_a_server_that_closes_without_answering():
     async with server, httpx.AsyncClient(timeout=T) as client:
         out = await probe(client, f"http://127.0.0.1:{port}/", T, True)
     assert out["error"] == {"kind": "refused", "message": "connection closed without an answer"}
+
+
+def test_the_catalog_is_cached_without_secrets_and_read_back(tmp_path, monkeypatch, closed_port):
+    from hatui.sources.keystone import CloudSession
+
+    cfg = _cloud_config(tmp_path, monkeypatch, f"http://127.0.0.1:{closed_port}/v3")
+    catalog = token_data("http://127.0.0.1:15000/v3", capture("token_catalog_reader.json")["body"])["catalog"]
+    CloudSession(cfg.section("openstack")).keep_catalog(catalog, 1234.0)
+    text = (tmp_path / "cache" / "hatui" / "catalog-t.json").read_text()
+    assert "pw-sekret" not in text and "token" not in text
+    again = CloudSession(cfg.section("openstack"))
+    assert again.catalog() == (catalog, 1234.0, "cache")
