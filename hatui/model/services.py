@@ -40,8 +40,10 @@ class ServiceRow:
 
     @property
     def serving(self) -> bool:
-        """Up, enabled and not forced down: counted toward its binary's redundancy."""
-        return self.up and self.enabled and not self.forced_down
+        """Up and not forced down: counted toward its binary's redundancy. A disabled service (nova-compute
+        only: nova refuses to disable others) or an agent set admin-down still runs what it runs; it only
+        gets no new work: that is its own finding, not a loss."""
+        return self.up and not self.forced_down
 
 
 def _epoch(value: Any, what: str) -> float | None:

@@ -87,11 +87,7 @@ def redundancy_spof(ctx: RuleContext) -> Iterator[Finding]:
 def _state(r: ServiceRow) -> str:
     if r.forced_down:
         return "forced down"
-    if not r.up:
-        return "down"
-    if not r.enabled:
-        return "disabled"
-    return "up"
+    return "up" if r.up else "down"
 
 
 def service_down(ctx: RuleContext) -> Iterator[Finding]:

@@ -245,17 +245,53 @@ def test_endpoint_that_hangs(lab, admin_config, watch, os_env):
     baseline(w, RECOVERY_WAIT)
 
 
-def test_server_put_in_maintenance(lab, admin_config, watch):
-    w = watch(admin_config)
+def test_server_put_in_maintenance_seen_over_http_and_the_stats_socket(lab, admin_config, watch):
+    config = admin_config.parent / "with-socket.toml"
+    config.write_text(admin_config.read_text() + f'[[openstack.haproxy]]\nname = "lb-sock"\n'
+                      f'socket = "{os_lab.HAPROXY_SOCKET}"\nbackends = ["nova_api"]\n')
+    w = watch(config)
     baseline(w)
     t0 = time.monotonic()
     lab.haproxy_cmd("disable server nova_api/lab-ctl-1")
-    _, ev = w.wait_opened("haproxy.server_maint:lb/nova_api/lab-ctl-1", 10, after=t0)
-    assert ev["finding"]["summary"] == "lb/nova_api/lab-ctl-1: MAINT: taken out of service by an operator"
-    w.wait_opened("haproxy.backend_spof:lb/nova_api", 10, after=t0)
+    for lb in ("lb", "lb-sock"):
+        _, ev = w.wait_opened(f"haproxy.server_maint:{lb}/nova_api/lab-ctl-1", 10, after=t0)
+        assert ev["finding"]["summary"] == f"{lb}/nova_api/lab-ctl-1: MAINT: taken out of service by an operator"
+        w.wait_opened(f"haproxy.backend_spof:{lb}/nova_api", 10, after=t0)
     t1 = time.monotonic()
     lab.haproxy_cmd("enable server nova_api/lab-ctl-1")
-    w.wait_cleared("haproxy.server_maint:lb/nova_api/lab-ctl-1", 10, after=t1)
+    for lb in ("lb", "lb-sock"):
+        w.wait_cleared(f"haproxy.server_maint:{lb}/nova_api/lab-ctl-1", 10, after=t1)
+    baseline(w, RECOVERY_WAIT)
+
+
+def _admin_session(lab):
+    """The harness's own admin session (hatui only reads), for the faults an operator makes through the API."""
+    import openstack.config
+
+    cloud = openstack.config.OpenStackConfig(config_files=[str(lab.clouds_yaml())]).get_one("hatui-lab-admin")
+    return cloud.get_session()
+
+
+def test_agent_set_admin_down(lab, admin_config, watch):
+    """An operator sets the metadata agent admin-down: named, and not counted as lost (it still runs).
+    (nova refuses to disable or force down anything but nova-compute, which the lab does not run: those
+    two are tested on captures, tests/unit/test_openstack_rules.py.)"""
+    session = _admin_session(lab)
+    flt = {"service_type": "network", "interface": "public"}
+    agent = next(a for a in session.get("/v2.0/agents", endpoint_filter=flt).json()["agents"]
+                 if a["binary"] == "neutron-metadata-agent")
+    w = watch(admin_config)
+    baseline(w)
+    t0 = time.monotonic()
+    try:
+        session.put(f"/v2.0/agents/{agent['id']}", json={"agent": {"admin_state_up": False}}, endpoint_filter=flt)
+        _, ev = w.wait_opened("services.disabled:neutron-metadata-agent@lab-ctl-0", 15, after=t0)
+        assert ev["finding"]["summary"] == "neutron-metadata-agent@lab-ctl-0: administratively down (no reason given)"
+        time.sleep(3)
+        assert "services.none_up:neutron-metadata-agent" not in w.open_ids()
+    finally:
+        session.put(f"/v2.0/agents/{agent['id']}", json={"agent": {"admin_state_up": True}}, endpoint_filter=flt)
+    w.wait_cleared("services.disabled:neutron-metadata-agent@lab-ctl-0", RECOVERY_WAIT)
     baseline(w, RECOVERY_WAIT)
 
 
