@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.hatui_proc import Watcher, hatui_env
+from tests.integration.hatui_proc import hatui_env
 from tests.integration.hosts.lab_config import BMC_PW_ENV, hosts_toml
 from tests.lab import hosts as hosts_lab
 from tests.lab.common import run
@@ -51,14 +51,11 @@ def write_config(tmp_path):
 
 
 @pytest.fixture
-def watch(hosts_env):
-    started: list[Watcher] = []
+def env(hosts_env) -> dict[str, str]:
+    return hosts_env
 
-    def start(config: Path) -> Watcher:
-        w = Watcher(config, hosts_env)
-        started.append(w)
-        return w
 
-    yield start
-    for w in started:
-        w.stop()
+@pytest.fixture
+def watch(watcher_factory):
+    """``hatui watch`` runs started here are stopped after the test (tests/integration/conftest.py)."""
+    return watcher_factory

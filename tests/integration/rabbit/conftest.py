@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.hatui_proc import Watcher, hatui_env
+from tests.integration.hatui_proc import hatui_env
 from tests.lab import rabbit as rabbit_lab
 
 MONITOR_PW_ENV = "HATUI_LAB_RABBIT_PW"
@@ -51,16 +51,4 @@ def rabbit_config(tmp_path) -> Path:
 def env() -> dict[str, str]:
     return hatui_env({MONITOR_PW_ENV: rabbit_lab.MONITOR_PASSWORD, CANARY_PW_ENV: rabbit_lab.CANARY_PASSWORD})
 
-
-@pytest.fixture
-def watcher_factory(env):
-    started: list[Watcher] = []
-
-    def start(config: Path) -> Watcher:
-        w = Watcher(config, env)
-        started.append(w)
-        return w
-
-    yield start
-    for w in started:
-        w.stop()
+# watcher_factory: tests/integration/conftest.py, run with this directory's ``env``
