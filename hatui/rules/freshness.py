@@ -20,15 +20,23 @@ FAILURE_CONDITIONS = {
 
 
 def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
-    """The last poll failed: refused, timeout, auth, TLS ... (fresh failures only)."""
+    """The last poll failed: refused, timeout, auth, TLS ... (fresh failures only).
+
+    "Not allowed" (authenticated, but the account may not read this) says nothing about the
+    server's health: it is UNKNOWN (``<source>.not_allowed``), and says what the account needs.
+    """
     for spec in ctx.specs:
         st = ctx.snapshot.get(*spec.key)
         if st is None or st.latest is None or st.latest.ok or not st.fresh:
             continue
         failure = st.latest.failure
-        condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
+        if failure.kind == FailureKind.FORBIDDEN:
+            condition, severity = "not_allowed", Severity.UNKNOWN
+        else:
+            condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
+            severity = Severity.CRITICAL
         yield Finding(
-            id=f"{spec.source}.{condition}:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.CRITICAL,
+            id=f"{spec.source}.{condition}:{spec.name}", kind=FindingKind.FAILURE, severity=severity,
             area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
             summary=f"{spec.name}: {failure_words(failure)}",
         )

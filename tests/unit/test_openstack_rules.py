@@ -122,14 +122,14 @@ def test_reader_is_told_what_it_needs_never_an_empty_healthy_table():
     obs = [keystone_obs(), endpoints_obs(), nova_obs("nova_os_services_reader_403.json"),
            neutron_obs("neutron_agents_reader_empty.json", ["reader"]), haproxy_obs("haproxy_stats_all_up.csv")]
     f = by_id(assess(obs))
-    assert f["services.unreachable:nova"].summary == (
+    assert f["services.not_allowed:nova"].summary == (
         "nova: not allowed: needs the policy os_compute_api:os-services:list: role admin, or a reader with the "
         "one-line policy override (README, OpenStack)")
-    assert f["services.unreachable:neutron"].summary.startswith(
+    assert f["services.not_allowed:neutron"].summary.startswith(
         "neutron: not allowed: neutron returns an empty agent list to this account (roles: reader)")
     # an admin's empty list is believed
     a = assess(replace(obs, neutron_obs("neutron_agents_reader_empty.json", ["admin", "reader"])))
-    assert "services.unreachable:neutron" not in ids(a)
+    assert "services.not_allowed:neutron" not in ids(a)
 
 
 def test_endpoint_refused_and_hanging_name_the_service_and_reason():

@@ -57,12 +57,12 @@ def test_check_with_only_a_clouds_yaml_and_a_reader(lab, os_env, tmp_path, cloud
     config.write_text(f'[openstack]\ncloud = "{cloud}"\n')
     rc, doc = check_json(config, os_env)
     found = by_id(doc)
-    assert rc == 2 and doc["status"] == "critical"
-    assert set(found) == {"services.unreachable:nova", "services.unreachable:neutron"}
-    assert found["services.unreachable:nova"]["summary"] == (
+    assert rc == 3 and doc["status"] == "unknown"  # we cannot see the services: not known, not broken
+    assert set(found) == {"services.not_allowed:nova", "services.not_allowed:neutron"}
+    assert found["services.not_allowed:nova"]["summary"] == (
         "nova: not allowed: needs the policy os_compute_api:os-services:list: role admin, or a reader with the "
         "one-line policy override (README, OpenStack)")
-    assert found["services.unreachable:neutron"]["summary"].startswith(
+    assert found["services.not_allowed:neutron"]["summary"].startswith(
         "neutron: not allowed: neutron returns an empty agent list to this account (roles: reader)")
 
 
