@@ -20,7 +20,9 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float = 120, **kw) -
     """Run a command with a hard timeout; text output captured."""
     proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
     if check and proc.returncode != 0:
-        raise LabError(f"{' '.join(cmd)} -> {proc.returncode}: {proc.stderr.strip() or proc.stdout.strip()}")
+        # the last lines of both streams: tools print a deprecation warning first and the error last
+        tail = "\n".join((proc.stderr.strip().splitlines() + proc.stdout.strip().splitlines())[-12:])
+        raise LabError(f"{' '.join(cmd)} -> {proc.returncode}:\n{tail}")
     return proc
 
 
