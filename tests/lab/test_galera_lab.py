@@ -4,6 +4,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 
+from .fixtures import lab_fixtures
 from .galera import CLIENT_HOST, CLIENT_PORTS, MONITOR_PASSWORD, MONITOR_USER, Lab
 
 pytestmark = pytest.mark.lab
@@ -18,19 +19,7 @@ def healthy(s) -> bool:
             and s["wsrep_cluster_status"] == "Primary")
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = Lab()
-    lab.up()
-    yield lab
-    lab.reset()
-
-
-@pytest.fixture(autouse=True)
-def clean(lab):
-    lab.reset()
-    yield
-    lab.reset()
+lab, clean = lab_fixtures(Lab)
 
 
 def monitor_status(port: int) -> dict[str, str]:

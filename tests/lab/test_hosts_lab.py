@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from .fixtures import lab_fixtures
 from .hosts import BMC_PASSWORD, BMC_USER, BRIDGE, NET_CIDR, Lab, tcp_probe
 
 pytestmark = [
@@ -18,18 +19,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = Lab()
-    lab.up()
-    yield lab
-    lab.reset()
-
-
-@pytest.fixture(autouse=True)
-def clean(lab):
-    yield
-    lab.reset()
+lab, clean = lab_fixtures(Lab)
 
 
 def ping(addr: str) -> int:

@@ -7,6 +7,7 @@ import httpx
 import pika
 import pytest
 
+from .fixtures import lab_fixtures
 from .rabbit import (
     ADMIN_PASSWORD,
     ADMIN_USER,
@@ -25,18 +26,7 @@ from .rabbit import (
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(150)]
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = Lab()
-    lab.up()
-    yield lab
-    lab.reset()
-
-
-@pytest.fixture(autouse=True)
-def clean(lab):
-    lab.reset()
-    yield
+lab, clean = lab_fixtures(Lab)
 
 
 def seen(lab: Lab, by: int, n: int, field: str = "running", auth=(MONITOR_USER, MONITOR_PASSWORD)):

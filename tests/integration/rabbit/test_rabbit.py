@@ -147,8 +147,12 @@ def test_frozen_node_never_stalls_the_others_and_is_dropped_after_net_ticktime(r
     # thawed past net_ticktime, it comes back partitioned (cluster_partition_handling = ignore)
     _, ev = w.wait_opened(f"rabbitmq.partition:{CLUSTER}", 40, after=t1)
     assert "mq-3" in ev["finding"]["summary"]
+    # hatui can see the partition (running flags) before RabbitMQ lists it; the lab heals what RabbitMQ
+    # lists, so wait for that first (a CI dry run healed too early and the partition stayed)
+    rabbit_healthy.wait_for(lambda: any(rabbit_healthy.partitions().values()), 40, what="RabbitMQ lists it")
     rabbit_healthy.heal()
-    w.wait_quiet(90)
+    rabbit_healthy.wait_for(rabbit_healthy.healthy, 120, what="the lab healed")
+    w.wait_quiet(60)
 
 
 def test_memory_alarm_blocks_publishers_and_the_canary_leaves_nothing_behind(rabbit_healthy, rabbit_config,
