@@ -10,6 +10,7 @@ import time
 import openstack.config
 import pytest
 
+from tests.lab.common import wait_until
 from tests.lab.openstack import NO_PROXY, Lab, http
 
 pytestmark = pytest.mark.lab
@@ -72,7 +73,9 @@ def test_admin_sees_two_conductors_up(lab):
 def test_killed_conductor_goes_down_in_nova(lab):
     admin = _cloud(lab, "hatui-lab-admin")
     pids = lab.kill("nova-conductor@lab-ctl-1")
-    assert pids and lab.pid("nova-conductor@lab-ctl-1") is None
+    assert pids
+    # SIGKILL is delivered at once but the process may take a moment to exit under load (CI dry run)
+    wait_until(lambda: lab.pid("nova-conductor@lab-ctl-1") is None, 10, what="the conductor to exit")
     t0 = time.monotonic()
     limit = lab.service_down_time + lab.report_interval + 3
     while True:
@@ -124,11 +127,8 @@ def test_haproxy_marks_a_stopped_keystone_down(lab):
     assert status("lab-ctl-1") == "UP"
     lab.stop("keystone@lab-ctl-1")
     try:
-        deadline = time.monotonic() + 10
-        while status("lab-ctl-1") == "UP":
-            assert time.monotonic() < deadline, "HAProxy still says UP"
-            time.sleep(0.2)
-        assert status("lab-ctl-1").startswith("DOWN")
+        # "UP 1/2" is HAProxy counting failed checks (fall 2, inter 1 s): wait for the verdict itself
+        wait_until(lambda: status("lab-ctl-1").startswith("DOWN"), 15, what="HAProxy to mark it DOWN")
         assert status("lab-ctl-0") == "UP"
         code, _, _ = http("GET", "http://127.0.0.1:15000/v3", timeout=5)  # the VIP still serves
         assert code == 200

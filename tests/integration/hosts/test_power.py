@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -93,7 +94,9 @@ def test_frozen_ipmi_bmc_never_piles_up_ipmitool_processes(lab, write_config, wa
         most = max(most, len(_ipmitools(port)))
         time.sleep(0.02)
     _, ev = w.wait_opened("power.bmc_timeout:hostC", 1, after=t0)
-    assert ev["finding"]["summary"] == "hostC: BMC: no answer within 3 s (UDP 127.0.0.1:9003)"
+    # ipmitool gives up by itself, or (on a loaded machine) is stopped at hatui's own deadline
+    assert re.fullmatch(r"hostC: BMC: no answer within 3 s \(UDP 127\.0\.0\.1:9003(; ipmitool stopped)?\)",
+                        ev["finding"]["summary"]), ev["finding"]["summary"]
     assert most == 1
     t1 = time.monotonic()
     lab.thaw_bmc("hostC", "ipmi")
