@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.hatui_proc import Watcher, hatui_env
+from tests.integration.hatui_proc import hatui_env
 from tests.lab import openstack as os_lab
 
 # The lab's nova/neutron heartbeat every 2 s and are called down after 6 s (tests/lab/openstack.py).
@@ -62,14 +62,11 @@ def admin_config(tmp_path) -> Path:
 
 
 @pytest.fixture
-def watch(os_env):
-    started: list[Watcher] = []
+def env(os_env) -> dict[str, str]:
+    return os_env
 
-    def start(config: Path) -> Watcher:
-        w = Watcher(config, os_env)
-        started.append(w)
-        return w
 
-    yield start
-    for w in started:
-        w.stop()
+@pytest.fixture
+def watch(watcher_factory):
+    """``hatui watch`` runs started here are stopped after the test (tests/integration/conftest.py)."""
+    return watcher_factory
