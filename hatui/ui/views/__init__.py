@@ -1,6 +1,6 @@
 """Views: Assessment -> PaneModel for each pane. Pure (no Textual, no Rich), one module per area.
 
-VIEWS maps each area to its view; an area without a view of its own lists its findings.
+VIEWS maps each area (a pane of the app, AREAS) to its view.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from hatui.config import Config
 from hatui.monitor import Assessment
-from hatui.ui.views.common import PaneModel, area_pane, findings_pane
+from hatui.ui.views.common import PaneModel, findings_pane
 
 View = Callable[[Assessment, Config], PaneModel]
 
@@ -29,8 +29,5 @@ VIEWS: dict[str, str] = {
 def pane_model(area: str, a: Assessment, config: Config) -> PaneModel:
     if area == "findings":
         return findings_pane(a)
-    view = VIEWS.get(area)
-    if view is not None:
-        module, func = view.split(":")
-        return getattr(importlib.import_module(module), func)(a, config)
-    return area_pane(area, dict(AREAS)[area], a, config)
+    module, func = VIEWS[area].split(":")
+    return getattr(importlib.import_module(module), func)(a, config)

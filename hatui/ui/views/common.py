@@ -88,19 +88,6 @@ def ms(latency: float | None) -> str:
     return "-" if latency is None else f"{latency * 1000:.0f} ms" if latency >= 0.01 else f"{latency * 1000:.1f} ms"
 
 
-SECTION_OF_AREA = {"rabbitmq": "rabbitmq", "endpoints": "openstack", "services": "openstack", "hosts": "hosts"}
-
-
-def area_pane(area: str, title: str, a: Assessment, config: Config) -> PaneModel:
-    """Panes of areas whose sources are not built yet show their findings, or say not configured."""
-    section = SECTION_OF_AREA.get(area, area)
-    if config.section(section) is None:
-        return not_configured(title, section)
-    rows = tuple((status_cell((f,)), (f.subject, ""), (f.summary, TONE_OF_SEVERITY[f.severity]))
-                 for f in a.of_area(area))
-    return PaneModel(title, columns=("", "subject", "what"), rows=rows, tone=worst_tone(a.of_area(area)))
-
-
 def insecure_sections(config: Config) -> list[str]:
     """Sections that talk TLS without verifying certificates: always said on screen."""
     return [name for name, section in config.sections.items() if getattr(section, "insecure", False)]
