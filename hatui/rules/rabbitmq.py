@@ -275,12 +275,18 @@ def majority_view(p: ClusterPicture) -> tuple[frozenset[str], list[str]] | None:
     return best, [name for name, v in views.items() if v.running == best]
 
 
-def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
+def _majority(ctx: RuleContext) -> tuple[ClusterPicture, frozenset[str], list[str]] | None:
+    """The cluster picture with its majority view (running set, who sees it), or None if unknown."""
     p = picture(ctx)
     seen = majority_view(p) if p else None
-    if p is None or seen is None:
+    return None if p is None or seen is None else (p, *seen)
+
+
+def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
+    seen = _majority(ctx)
+    if seen is None:
         return
-    running, who = seen
+    p, running, who = seen
     expected = p.section.size_expected
     if len(running) >= expected:
         return
@@ -291,11 +297,10 @@ def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def no_majority(ctx: RuleContext) -> Iterator[Finding]:
-    p = picture(ctx)
-    seen = majority_view(p) if p else None
-    if p is None or seen is None:
+    seen = _majority(ctx)
+    if seen is None:
         return
-    running, _who = seen
+    p, running, _who = seen
     expected = p.section.size_expected
     if len(running) >= expected // 2 + 1:
         return
@@ -306,11 +311,10 @@ def no_majority(ctx: RuleContext) -> Iterator[Finding]:
 
 def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
     """Each running node, when the running nodes are exactly a majority: one more loss loses it."""
-    p = picture(ctx)
-    seen = majority_view(p) if p else None
-    if p is None or seen is None:
+    seen = _majority(ctx)
+    if seen is None:
         return
-    running, _who = seen
+    p, running, _who = seen
     expected = p.section.size_expected
     if len(running) != expected // 2 + 1:
         return
