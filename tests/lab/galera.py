@@ -605,6 +605,19 @@ wsrep_slave_threads=1
                 run(["iptables", "-w", "5", "-D", *args[1:]], timeout=10, check=False)
         raise LabError(f"could not remove iptables rules tagged {IPT_TAG}: {self._tagged_rules()}")
 
+    def general_log_path(self, n: int) -> Path:
+        return self.dir(n) / "general.log"
+
+    def general_log(self, n: int, on: bool) -> Path:
+        """MariaDB's general query log of node n, to ``general_log_path(n)`` (every connection and statement,
+        with its connection id and, on Connect, the account). Off by default: switched on by a test that
+        audits what a client sent (set by root, global: it lasts until turned off or the node restarts)."""
+        path = self.general_log_path(n)
+        if on:
+            self.sql(n, f"SET GLOBAL general_log_file='{path}'")
+        self.sql(n, f"SET GLOBAL general_log={'ON' if on else 'OFF'}")
+        return path
+
     def desync(self, n: int, on: bool = True) -> None:
         """SET GLOBAL wsrep_desync on node n (state Donor/Desynced while on)."""
         self.sql(n, f"SET GLOBAL wsrep_desync={'ON' if on else 'OFF'}")
