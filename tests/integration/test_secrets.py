@@ -63,10 +63,10 @@ def needles() -> dict[bytes, str]:
     secrets = {f"right {k}": v for k, v in RIGHT.items()} | {f"wrong {k}": v for k, v in WRONG.items()} | {
         f"env {k}": v for k, v in UNREFERENCED.items()}
     for what, value in secrets.items():
-        out[value.encode()] = what
-        out[urllib.parse.quote(value, safe="").encode()] = f"{what} (URL-quoted)"
+        out.setdefault(value.encode(), what)
+        out.setdefault(urllib.parse.quote(value, safe="").encode(), f"{what} (URL-quoted)")
         for user in set(USERS.values()):
-            out[base64.b64encode(f"{user}:{value}".encode())] = f"{what} (Basic auth as {user})"
+            out.setdefault(base64.b64encode(f"{user}:{value}".encode()), f"{what} (Basic auth as {user})")
     return out
 
 
@@ -298,5 +298,5 @@ def test_credentials_written_into_a_configured_url_are_never_shown(labs, tmp_pat
     sandbox.run("url check", ["check", "--json", "--config", str(config)], env)
     sandbox.run("url record", ["record", "-o", str(sandbox.out / "cwd" / "url.jsonl"), "--duration", "3",
                                "--config", str(config)], env)
-    assert sandbox.scan_files() == 1
+    assert sandbox.scan_files() >= 1
     assert sandbox.hits == [], sandbox.hits
