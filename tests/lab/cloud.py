@@ -1,0 +1,954 @@
+"""A lab cloud of hosts: the control plane placed on hosts (network namespaces) that really fail together.
+
+    python -m tests.lab up cloud | status cloud | down cloud
+    python -m tests.lab power ctl-2 off|on      (through the host's own BMC: Redfish or IPMI)
+    python -m tests.lab feed pdu-a off|on       (every host of the feed loses power at once)
+    python -m tests.lab switch sw-1 down|up     (every host on the switch is cut at once)
+    python -m tests.lab link ctl-1 down|up      (the host's own cable)
+    python -m tests.lab kill|freeze|thaw|stop|start ctl-2 galera|rabbitmq
+    python -m tests.lab config                  (the hatui.toml an operator would write for this lab)
+
+Topology (module constants; everything under ``LAB_BASE/cloud``, default /tmp/hatui-lab/cloud):
+
+  host   address      netns      switch (bridge)     feed   rack  BMC (on 127.0.0.1, out of band)
+  ctl-1  10.216.1.11  hc-ctl-1   sw-1 (br-hc-sw1)    pdu-a  r1    Redfish http :18101
+  ctl-2  10.216.2.12  hc-ctl-2   sw-2 (br-hc-sw2)    pdu-a  r1    IPMI :9102/udp
+  ctl-3  10.216.1.13  hc-ctl-3   sw-1 (br-hc-sw1)    pdu-b  r2    Redfish http :18103
+  cmp-1  10.216.2.21  hc-cmp-1   sw-2 (br-hc-sw2)    pdu-b  r2    IPMI :9104/udp
+
+  The two switches are two bridges joined by a trunk veth (one L2 segment, as two stacked switches);
+  the jump side has 10.216.1.1/24 on br-hc-sw1 and 10.216.2.1/24 on br-hc-sw2, so it reaches each
+  switch on its own link. Hosts have 10.216.x.y/24 on eth0 and the on-link route 10.216.0.0/16 only (no
+  default route): they reach each other across the trunk and nothing else. GUARD: ``unreachable
+  10.216.0.0/16 metric 4000`` in the root namespace, installed first and removed last. Names: each
+  namespace gets /etc/netns/<ns>/hosts (``ip netns exec`` bind-mounts it over /etc/hosts) with every
+  host's name, so Erlang's ``rabbit@ctl-2`` resolves inside the lab.
+
+  Each controller runs a MariaDB Galera node (3306, gcomm 4567, IST 4568, SST 4444) and a RabbitMQ node
+  ``rabbit@ctl-N`` (AMQP 5672, management 15672, its own epmd 4369, dist 25672), listening on the host's
+  own address. Accounts are the Galera and RabbitMQ labs' (``galera.MONITOR_USER``,
+  ``rabbit.MONITOR_USER`` / ``rabbit.CANARY_USER``, same passwords). Each host runs an SSH-like banner
+  listener on :22 (as the hosts lab does).
+
+Power (``powerd``, one daemon in the root namespace, ``python -m tests.lab.cloud powerd``): every 0.2 s
+it reads each host's power as the BMC has it (Redfish: a GET through the emulator, which is what applies
+the fake driver's pending change; IPMI: the chassis_control power file) and the feeds' state
+(``state/feed-<name>``). A host whose BMC says Off, or whose feed is off, is cut like a power cut: every
+process in its namespace (``ip netns pids``) gets SIGKILL at once and its eth0 goes down (its address
+stops answering); a feed off also sets the BMCs of its hosts Off (out of band), so they report Off. When
+power comes back the daemon sets eth0 up and boots the host's servers (the listener, mariadbd as a
+joiner, rabbitmq-server), the way the host would at start; ``Lab.up()`` / ``reset()`` then repair the
+clusters (a Galera cluster that lost its Primary component is bootstrapped again, as galera.Lab does).
+
+Faults: ``power(host, on)`` through the BMC's own API (IPMI: at once; Redfish: the emulator applies it
+1-11 s later, see hosts.py), ``feed(name, on)``, ``switch(name, up)`` (the bridge and every port on it
+down), ``link(host, up)`` (the host's bridge-side veth), and per service ``kill`` / ``freeze`` / ``thaw``
+/ ``stop`` / ``start`` for ``galera`` and ``rabbitmq``.
+
+Not built yet (issue 9, left for the next session): the OpenStack services on the hosts (keystone,
+nova-*, placement, glance, neutron, HAProxy on ctl-1, nova-compute with the fake driver on cmp-1), a bonded
+host on both switches.
+
+Measured on this machine (2 cores, gVisor, other agents' labs and tests running), 2026-12-02:
+  see MEASURED below (filled in by ``python -m tests.lab.cloud measure``).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pickle
+import signal
+import sqlite3
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from . import galera, rabbit
+from .common import LAB_BASE, LabError, pid_alive, port_open, run, wait_until
+from .hosts import BANNER, BMC_PASSWORD, BMC_USER, LISTENER_CODE, TEMPLATES, _pids_with, _proc_state
+
+BASE = LAB_BASE / "cloud"
+CIDR = "10.216.0.0/16"
+GUARD_METRIC = 4000
+TRUNK = ("vh-hc-trunk1", "vh-hc-trunk2")  # the veth pair joining the two switches
+POWER_POLL = 0.2
+
+
+@dataclass(frozen=True)
+class Switch:
+    name: str
+    bridge: str
+    jump_address: str  # the jump host's address on this switch (/24)
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    address: str
+    switch: str
+    feed: str
+    rack: str
+    bmc: str  # redfish | ipmi
+    index: int
+    roles: tuple[str, ...]
+
+    @property
+    def netns(self) -> str:
+        return f"hc-{self.name}"
+
+    @property
+    def veth(self) -> str:
+        return f"vh-hc-{self.name}"
+
+    @property
+    def redfish_port(self) -> int:
+        return 18100 + self.index
+
+    @property
+    def ipmi_port(self) -> int:
+        return 9100 + self.index
+
+    @property
+    def system_id(self) -> str:
+        return f"21600000-0000-4000-8000-00000000000{self.index}"
+
+    @property
+    def redfish_url(self) -> str:
+        return f"http://127.0.0.1:{self.redfish_port}"
+
+
+SWITCHES = {s.name: s for s in (Switch("sw-1", "br-hc-sw1", "10.216.1.1"),
+                                Switch("sw-2", "br-hc-sw2", "10.216.2.1"))}
+CONTROLLER = ("galera", "rabbitmq")
+HOSTS = {h.name: h for h in (
+    Host("ctl-1", "10.216.1.11", "sw-1", "pdu-a", "r1", "redfish", 1, CONTROLLER),
+    Host("ctl-2", "10.216.2.12", "sw-2", "pdu-a", "r1", "ipmi", 2, CONTROLLER),
+    Host("ctl-3", "10.216.1.13", "sw-1", "pdu-b", "r2", "redfish", 3, CONTROLLER),
+    Host("cmp-1", "10.216.2.21", "sw-2", "pdu-b", "r2", "ipmi", 4, ()),
+)}
+FEEDS = sorted({h.feed for h in HOSTS.values()})
+CONTROLLERS = [h for h in HOSTS.values() if "galera" in h.roles]
+SERVICES = ("galera", "rabbitmq")
+SSH_PORT = 22
+GALERA_PORT, GCOMM_PORT, IST_PORT, SST_PORT = 3306, 4567, 4568, 4444
+AMQP_PORT, MGMT_PORT, DIST_PORT = 5672, 15672, 25672
+
+
+def host(name: str) -> Host:
+    try:
+        return HOSTS[name]
+    except KeyError:
+        raise LabError(f"no cloud lab host {name!r} (have {', '.join(HOSTS)})") from None
+
+
+def _ctl(n: int) -> Host:
+    return HOSTS[f"ctl-{n}"]
+
+
+def _ns_pids(netns: str) -> list[int]:
+    out = run(["ip", "netns", "pids", netns], check=False, timeout=10).stdout
+    return [int(p) for p in out.split() if p.isdigit()]
+
+
+def _ip(*args: str, netns: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return run(["ip", *(["-n", netns] if netns else []), *args], check=check, timeout=10)
+
+
+def _spawn(argv: list[str], log: Path, netns: str | None = None, env: dict | None = None,
+           cwd: Path | None = None) -> None:
+    """Start ``argv`` in its own session (setsid -f), inside ``netns`` when given; returns at once."""
+    cmd = ["setsid", "-f", *argv]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        out.write(f"\n=== {time.strftime('%F %T')} start: {' '.join(argv)[:300]}\n".encode())
+        out.flush()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                       cwd=str(cwd) if cwd else None, check=True, timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------- Galera
+class GaleraOnHosts(galera.Lab):
+    """galera.Lab with node N = ctl-N: each mariadbd in its host's namespace on the host's address."""
+
+    @staticmethod
+    def name(n: int) -> str:
+        return f"ctl-{n}"
+
+    def dir(self, n: int) -> Path:
+        return self.base / f"ctl-{n}"
+
+    def nodes(self) -> list[tuple[str, str, int]]:
+        return [(self.name(n), _ctl(n).address, GALERA_PORT) for n in galera.NODES]
+
+    def _tagged_rules(self) -> list[str]:  # no iptables partitions here (the root ones are the other lab's)
+        return []
+
+    def heal(self) -> None:
+        return None
+
+    def isolate(self, n: int) -> None:
+        raise LabError("use link()/switch() in the cloud lab")
+
+    def _write_cnf(self, n: int) -> None:
+        d, h = self.dir(n), _ctl(n)
+        gcomm = ",".join(f"{_ctl(i).address}:{GCOMM_PORT}" for i in galera.NODES)
+        self.cnf(n).write_text(f"""[mysqld]
+datadir={d}/data
+socket={self.sock(n)}
+pid-file={self.pidfile(n)}
+log-error={self.errlog(n)}
+tmpdir={d}/tmp
+bind-address={h.address}
+port={GALERA_PORT}
+skip-name-resolve
+skip-log-bin
+performance_schema=OFF
+innodb_buffer_pool_size=8M
+innodb_log_file_size=16M
+innodb_log_buffer_size=2M
+key_buffer_size=1M
+aria_pagecache_buffer_size=1M
+query_cache_size=0
+innodb_autoinc_lock_mode=2
+binlog_format=ROW
+default_storage_engine=InnoDB
+max_connections=50
+wsrep_on=ON
+wsrep_provider={galera.PROVIDER}
+wsrep_cluster_name=hatui-cloud
+wsrep_cluster_address=gcomm://{gcomm}
+wsrep_node_name={self.name(n)}
+wsrep_node_address={h.address}
+wsrep_node_incoming_address={h.address}:{GALERA_PORT}
+wsrep_sst_method=rsync
+wsrep_sst_receive_address={h.address}:{SST_PORT}
+wsrep_provider_options="gmcast.listen_addr=tcp://{h.address}:{GCOMM_PORT};ist.recv_addr={h.address}:{IST_PORT};gcache.size=32M;{galera.EVS}"
+wsrep_slave_threads=1
+
+[sst]
+""")
+
+    def _launch(self, n: int, *extra: str) -> None:
+        self._prepare(n)
+        self.pidfile(n).unlink(missing_ok=True)
+        _spawn([galera.MARIADBD, f"--defaults-file={self.cnf(n)}", f"--user={galera.OS_USER}", *extra],
+               self.dir(n) / "stdout.log", netns=_ctl(n).netns)
+
+    def boot(self, n: int) -> None:
+        """What the host does at start: mariadbd as a joiner (no wait)."""
+        if self.datadir(n).joinpath("mysql").is_dir() and self.pid(n) is None:
+            self._launch(n)
+
+
+# ---------------------------------------------------------------------------------------------- RabbitMQ
+class RabbitOnHosts:
+    """Three RabbitMQ nodes rabbit@ctl-N, one per controller namespace, clustered at first boot."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.http = httpx.Client(auth=(rabbit.ADMIN_USER, rabbit.ADMIN_PASSWORD), timeout=3, trust_env=False)
+
+    @staticmethod
+    def node_name(h: Host) -> str:
+        return f"rabbit@{h.name}"
+
+    def dir(self, h: Host) -> Path:
+        return self.base / h.name
+
+    def _env(self, h: Host) -> dict[str, str]:
+        d = self.dir(h)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+        erl = f"-kernel net_ticktime {rabbit.NET_TICKTIME}"
+        env.update(HOME=str(self.base), RABBITMQ_CONF_ENV_FILE=str(self.base / "rabbitmq-env.conf"),
+                   RABBITMQ_NODENAME=self.node_name(h), RABBITMQ_NODE_IP_ADDRESS=h.address,
+                   RABBITMQ_NODE_PORT=str(AMQP_PORT), RABBITMQ_DIST_PORT=str(DIST_PORT),
+                   RABBITMQ_CONFIG_FILE=str(d / "rabbitmq.conf"),
+                   RABBITMQ_ADVANCED_CONFIG_FILE=str(d / "advanced.config"),
+                   RABBITMQ_ENABLED_PLUGINS_FILE=str(d / "enabled_plugins"),
+                   RABBITMQ_MNESIA_BASE=str(d / "mnesia"), RABBITMQ_MNESIA_DIR=str(d / "mnesia" / "node"),
+                   RABBITMQ_LOG_BASE=str(d / "log"), RABBITMQ_PID_FILE=str(d / "rabbit.pid"),
+                   RABBITMQ_FEATURE_FLAGS_FILE=str(d / "feature_flags"),
+                   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=erl, RABBITMQ_CTL_ERL_ARGS=erl)
+        return env
+
+    def write_files(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        (self.base / "rabbitmq-env.conf").write_text("")
+        cookie = self.base / ".erlang.cookie"
+        if not cookie.exists():
+            cookie.write_text(os.urandom(16).hex().upper())
+            cookie.chmod(0o400)
+        first = CONTROLLERS[0]
+        for h in CONTROLLERS:
+            d = self.dir(h)
+            (d / "log").mkdir(parents=True, exist_ok=True)
+            (d / "mnesia").mkdir(exist_ok=True)
+            peers = ("cluster_formation.peer_discovery_backend = classic_config\n"
+                     f"cluster_formation.classic_config.nodes.1 = {self.node_name(first)}\n"
+                     "cluster_formation.discovery_retry_limit = 240\n"
+                     "cluster_formation.discovery_retry_interval = 500\n") if h != first else ""
+            (d / "rabbitmq.conf").write_text(f"""\
+listeners.tcp.1 = {h.address}:{AMQP_PORT}
+management.tcp.ip = {h.address}
+management.tcp.port = {MGMT_PORT}
+cluster_partition_handling = ignore
+{peers}loopback_users = none
+default_user = {rabbit.ADMIN_USER}
+default_pass = {rabbit.ADMIN_PASSWORD}
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+log.file.level = info
+log.console = false
+collect_statistics_interval = 1000
+management.rates_mode = basic
+""")
+            (d / "advanced.config").write_text("[].\n")
+            (d / "enabled_plugins").write_text("[rabbitmq_management].\n")
+
+    def pid(self, h: Host) -> int | None:
+        needle = f"RABBITMQ_PID_FILE={self.dir(h) / 'rabbit.pid'}"
+        for pid in _ns_pids(h.netns):
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                env = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if b"beam" in cmd and needle in env and pid_alive(pid):
+                return pid
+        return None
+
+    def boot(self, h: Host) -> None:
+        if self.pid(h) is None:
+            _spawn([str(rabbit.RMQ_BIN / "rabbitmq-server")], self.dir(h) / "log" / "stdout.log", netns=h.netns,
+                   env=self._env(h), cwd=self.dir(h))
+
+    def ctl(self, h: Host, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return run(["ip", "netns", "exec", h.netns, str(rabbit.RMQ_BIN / "rabbitmqctl"), "-n", self.node_name(h),
+                    *args], env=self._env(h), timeout=timeout, cwd=str(self.base))
+
+    def url(self, h: Host, path: str) -> str:
+        return f"http://{h.address}:{MGMT_PORT}{path}"
+
+    def view(self, h: Host) -> list | None:
+        try:
+            r = self.http.get(self.url(h, "/api/nodes"), timeout=3)
+            return r.json() if r.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def problems(self) -> list[str]:
+        out = []
+        for h in CONTROLLERS:
+            pid = self.pid(h)
+            if not pid:
+                out.append(f"{self.node_name(h)} not running")
+                continue
+            if _proc_state(pid) in ("T", "t"):
+                out.append(f"{self.node_name(h)} frozen")
+                continue
+            v = self.view(h)
+            if v is None:
+                out.append(f"{self.node_name(h)}: no /api/nodes")
+                continue
+            seen = {x.get("name"): x for x in v}
+            for k in CONTROLLERS:
+                x = seen.get(self.node_name(k))
+                if not x or not x.get("running"):
+                    out.append(f"{h.name} sees {self.node_name(k)} not running")
+                elif x.get("partitions"):
+                    out.append(f"{h.name}: {k.name} partitioned from {x['partitions']}")
+        return out
+
+    def ensure_users(self) -> None:
+        h = CONTROLLERS[0]
+
+        def send(method: str, path: str, body: object = None) -> None:
+            r = self.http.request(method, self.url(h, path), json=body, timeout=10)
+            if r.status_code >= 400 and not (method == "DELETE" and r.status_code == 404):
+                raise LabError(f"{method} {path} -> {r.status_code} {r.text[:200]}")
+
+        send("PUT", f"/api/users/{rabbit.MONITOR_USER}",
+             {"password": rabbit.MONITOR_PASSWORD, "tags": rabbit.MONITOR_TAGS})
+        send("PUT", f"/api/users/{rabbit.CANARY_USER}", {"password": rabbit.CANARY_PASSWORD, "tags": ""})
+        send("PUT", f"/api/permissions/%2F/{rabbit.CANARY_USER}", rabbit.CANARY_PERMISSIONS)
+        send("PUT", "/api/cluster-name", {"name": "hatui-cloud"})
+        (self.base / "users-ok").write_text("ok\n")
+
+    def repair(self, timeout: float = 180) -> None:
+        for h in CONTROLLERS:
+            pid = self.pid(h)
+            if pid and _proc_state(pid) in ("T", "t"):
+                os.kill(pid, signal.SIGCONT)
+        for h in CONTROLLERS:
+            if HostPower.booted(h):
+                self.boot(h)
+        deadline = time.monotonic() + timeout
+        restarted: set[str] = set()
+        while True:
+            probs = self.problems()
+            if not probs:
+                break
+            if time.monotonic() > deadline:
+                raise LabError(f"RabbitMQ on the cloud hosts not healthy after {timeout:.0f}s: {probs}")
+            for h in CONTROLLERS:  # a partition that stays (handling = ignore): restart the app of one side
+                if any(f"{h.name}: " in p and "partitioned" in p for p in probs) and h.name not in restarted:
+                    restarted.add(h.name)
+                    with contextlib.suppress(LabError, subprocess.TimeoutExpired):
+                        self.ctl(h, "stop_app", timeout=60)
+                        self.ctl(h, "start_app", timeout=120)
+                    break
+            time.sleep(0.5)
+        if not (self.base / "users-ok").exists():
+            self.ensure_users()
+
+
+# ---------------------------------------------------------------------------------------------- power
+class HostPower:
+    """Power as the BMCs and feeds have it, and the cut/boot that follows (used by powerd)."""
+
+    @staticmethod
+    def state_dir() -> Path:
+        return BASE / "state"
+
+    @staticmethod
+    def booted(h: Host) -> bool:
+        return not (HostPower.state_dir() / f"{h.name}.off").exists()
+
+    @staticmethod
+    def feed_on(feed: str) -> bool:
+        return not (HostPower.state_dir() / f"feed-{feed}.off").exists()
+
+    @staticmethod
+    def ipmi_power_file(h: Host) -> Path:
+        return BASE / "bmc" / "ipmi" / h.name / "power"
+
+    @staticmethod
+    def redfish_state(h: Host) -> Path:
+        return BASE / "bmc" / "redfish" / h.name
+
+    @staticmethod
+    def bmc_on(h: Host, client: httpx.Client | None = None) -> bool | None:
+        """The BMC's power state (None when it cannot be read: keep what is)."""
+        if h.bmc == "ipmi":
+            try:
+                return HostPower.ipmi_power_file(h).read_text().strip() != "0"
+            except OSError:
+                return None
+        try:
+            c = client or httpx
+            r = c.get(f"{h.redfish_url}/redfish/v1/Systems/{h.system_id}", auth=(BMC_USER, BMC_PASSWORD),
+                      timeout=2)
+            return r.json().get("PowerState") != "Off" if r.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    @staticmethod
+    def force_bmc(h: Host, on: bool) -> None:
+        """Out of band (the feed, reset()): what the BMC reports, with no pending change left."""
+        if h.bmc == "ipmi":
+            HostPower.ipmi_power_file(h).parent.mkdir(parents=True, exist_ok=True)
+            HostPower.ipmi_power_file(h).write_text("1\n" if on else "0\n")
+            return
+        db = HostPower.redfish_state(h) / "fakedriver.sqlite"
+        if not db.exists():
+            return
+        state = "On" if on else "Off"
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            with con:
+                for key, value in con.execute("select key, value from cache").fetchall():
+                    system = pickle.loads(value)
+                    if system.get("power_state") != state or system.get("pending_power"):
+                        system.update(power_state=state, pending_power=None)
+                        con.execute("update cache set value=? where key=?", (pickle.dumps(system), key))
+        finally:
+            con.close()
+
+    @staticmethod
+    def cut(h: Host) -> None:
+        """A power cut: SIGKILL every process of the namespace at once, the address stops answering."""
+        (HostPower.state_dir() / f"{h.name}.off").write_text(f"{time.time()}\n")
+        for _ in range(20):
+            pids = _ns_pids(h.netns)
+            if not pids:
+                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+        _ip("link", "set", "eth0", "down", netns=h.netns, check=False)
+
+    @staticmethod
+    def boot(h: Host) -> None:
+        """Power is back: the link comes up and the host starts its servers."""
+        _ip("link", "set", "eth0", "up", netns=h.netns, check=False)
+        (HostPower.state_dir() / f"{h.name}.off").unlink(missing_ok=True)
+        lab = Lab()
+        lab.boot_host(h)
+
+
+def powerd() -> None:
+    """The power daemon's loop (one process; ``Lab.up()`` starts it)."""
+    client = httpx.Client(trust_env=False)
+    HostPower.state_dir().mkdir(parents=True, exist_ok=True)
+    while True:
+        for h in HOSTS.values():
+            if not HostPower.feed_on(h.feed):
+                if HostPower.bmc_on(h, client):
+                    HostPower.force_bmc(h, False)
+                want = False
+            else:
+                want = HostPower.bmc_on(h, client)
+            if want is None or want == HostPower.booted(h):
+                continue
+            try:
+                HostPower.cut(h) if not want else HostPower.boot(h)
+            except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the log says why
+                print(f"{time.strftime('%T')} {h.name}: {'boot' if want else 'cut'} failed: {exc}", flush=True)
+            else:
+                print(f"{time.strftime('%T')} {h.name}: {'booted' if want else 'power cut'}", flush=True)
+        time.sleep(POWER_POLL)
+
+
+# ---------------------------------------------------------------------------------------------- the lab
+class Lab:
+    """The cloud lab. Synchronous, bounded by timeouts, needs root."""
+
+    def __init__(self, base: Path = BASE):
+        self.base = Path(base)
+        self.galera = GaleraOnHosts(self.base / "galera")
+        self.rabbit = RabbitOnHosts(self.base / "rabbit")
+
+    # ------------------------------------------------------------------ lock
+    @contextlib.contextmanager
+    def _lock(self, timeout: float = 600):
+        self.base.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.base / "cloud.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LabError("another process holds the cloud lab's lock") from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            os.close(fd)
+
+    # ------------------------------------------------------------------ network
+    @staticmethod
+    def _guard(on: bool) -> None:
+        if on:
+            run(["ip", "route", "replace", "unreachable", CIDR, "metric", str(GUARD_METRIC)], timeout=10)
+        else:
+            run(["ip", "route", "del", "unreachable", CIDR, "metric", str(GUARD_METRIC)], check=False, timeout=10)
+
+    def _net_up(self) -> None:
+        for s in SWITCHES.values():
+            if not Path(f"/sys/class/net/{s.bridge}").exists():
+                _ip("link", "add", s.bridge, "type", "bridge")
+            _ip("addr", "replace", f"{s.jump_address}/24", "dev", s.bridge)
+            _ip("link", "set", s.bridge, "up")
+        if not Path(f"/sys/class/net/{TRUNK[0]}").exists():
+            _ip("link", "del", TRUNK[1], check=False)
+            _ip("link", "add", TRUNK[0], "type", "veth", "peer", "name", TRUNK[1])
+        _ip("link", "set", TRUNK[0], "master", SWITCHES["sw-1"].bridge, "up")
+        _ip("link", "set", TRUNK[1], "master", SWITCHES["sw-2"].bridge, "up")
+        hosts_file = "127.0.0.1 localhost\n" + "".join(f"{h.address} {h.name}\n" for h in HOSTS.values())
+        for h in HOSTS.values():
+            etc = Path("/etc/netns") / h.netns
+            etc.mkdir(parents=True, exist_ok=True)
+            (etc / "hosts").write_text(hosts_file)
+            if not Path(f"/run/netns/{h.netns}").exists():
+                _ip("netns", "add", h.netns)
+            peer_ok = _ip("link", "show", "eth0", netns=h.netns, check=False).returncode == 0
+            veth_ok = Path(f"/sys/class/net/{h.veth}").exists()
+            if veth_ok != peer_ok:
+                _ip("link", "del", h.veth if veth_ok else "eth0", netns=None if veth_ok else h.netns)
+            if not (veth_ok and peer_ok):
+                _ip("link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns)
+            _ip("link", "set", h.veth, "master", SWITCHES[h.switch].bridge, "up")
+            _ip("addr", "replace", f"{h.address}/24", "dev", "eth0", netns=h.netns)
+            _ip("link", "set", "lo", "up", netns=h.netns)
+            if HostPower.booted(h):
+                _ip("link", "set", "eth0", "up", netns=h.netns)
+                _ip("route", "replace", CIDR, "dev", "eth0", netns=h.netns)
+
+    # ------------------------------------------------------------------ BMCs and powerd
+    def _bmc_pids(self, h: Host) -> list[int]:
+        return _pids_with(str(self._bmc_conf(h)))
+
+    def _bmc_conf(self, h: Host) -> Path:
+        return self.base / "bmc" / h.bmc / f"{h.name}.conf"
+
+    def _bmc_up(self) -> list[str]:
+        import bcrypt
+
+        bmc = self.base / "bmc"
+        for d in ("redfish", "ipmi", "logs"):
+            (bmc / d).mkdir(parents=True, exist_ok=True)
+        htpasswd = bmc / "redfish" / "htpasswd"
+        if not htpasswd.exists():
+            digest = bcrypt.hashpw(BMC_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+            htpasswd.write_text(f"{BMC_USER}:{digest}\n")
+        chassis = bmc / "ipmi" / "chassis_control.sh"
+        chassis.write_bytes((TEMPLATES / "chassis_control.sh").read_bytes())
+        chassis.chmod(0o755)
+        (bmc / "ipmi" / "bmc.emu").write_bytes((TEMPLATES / "bmc.emu").read_bytes())
+        started = []
+        for h in HOSTS.values():
+            conf = self._bmc_conf(h)
+            if h.bmc == "redfish":
+                conf.write_text(string.Template((TEMPLATES / "redfish.conf.in").read_text()).substitute(
+                    name=h.name, port=h.redfish_port, state_dir=HostPower.redfish_state(h), uuid=h.system_id,
+                    mac=f"52:54:00:16:00:{h.index:02x}", address=h.address, htpasswd=htpasswd, tls=""))
+                if not self._bmc_pids(h):
+                    exe = Path(sys.executable).parent / "sushy-emulator"
+                    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "sushy_tools.emulator.main"]
+                    _spawn([*argv, "--config", str(conf)], bmc / "logs" / f"redfish-{h.name}.log")
+                    started.append(f"redfish-{h.name}")
+            else:
+                power = HostPower.ipmi_power_file(h)
+                power.parent.mkdir(parents=True, exist_ok=True)
+                if not power.exists():
+                    power.write_text("1\n")
+                conf.write_text(string.Template((TEMPLATES / "ipmi_sim.conf.in").read_text()).substitute(
+                    name=h.name, port=h.ipmi_port, guid=f"a216{h.index:028x}", chassis_control=chassis,
+                    power_file=power, user=BMC_USER, password=BMC_PASSWORD))
+                if not self._bmc_pids(h):
+                    st = bmc / "ipmi" / h.name / "state"
+                    st.mkdir(parents=True, exist_ok=True)
+                    _spawn(["ipmi_sim", "-c", str(conf), "-f", str(bmc / "ipmi" / "bmc.emu"), "-s", str(st), "-n"],
+                           bmc / "logs" / f"ipmi-{h.name}.log")
+                    started.append(f"ipmi-{h.name}")
+        for h in HOSTS.values():
+            wait_until(lambda h=h: self._bmc_pids(h), 10, 0.05, f"BMC of {h.name}")
+        for h in HOSTS.values():
+            if h.bmc == "redfish":
+                wait_until(lambda h=h: HostPower.bmc_on(h) is not None, 30, 0.2, f"Redfish BMC of {h.name}")
+        return started
+
+    def _powerd_marker(self) -> str:
+        return f"--hatui-cloud-powerd={self.base}"
+
+    def _powerd_pids(self) -> list[int]:
+        return _pids_with(self._powerd_marker())
+
+    def _powerd_up(self) -> None:
+        if self._powerd_pids():
+            return
+        _spawn([sys.executable, "-m", "tests.lab.cloud", "powerd", self._powerd_marker()],
+               self.base / "powerd.log", cwd=Path(__file__).resolve().parents[2])
+        wait_until(self._powerd_pids, 10, 0.05, "the power daemon")
+
+    # ------------------------------------------------------------------ servers of a host
+    def _listener_tag(self, h: Host) -> str:
+        return f"--hatui-lab-listener={self.base}/{h.name}"
+
+    def boot_host(self, h: Host) -> None:
+        """Start what the host runs at boot (no wait): its :22 listener, then its servers."""
+        if not _pids_with(self._listener_tag(h)):
+            _spawn([sys.executable, "-c", LISTENER_CODE, self._listener_tag(h), BANNER, "16",
+                    f"{h.address}:{SSH_PORT}"], self.base / "logs" / f"listener-{h.name}.log", netns=h.netns)
+        if "galera" in h.roles:
+            self.galera.boot(h.index)
+        if "rabbitmq" in h.roles:
+            self.rabbit.boot(h)
+
+    # ------------------------------------------------------------------ lifecycle
+    def up(self) -> str:
+        """Idempotent: network, BMCs, power daemon, every host powered and booted, both clusters healthy."""
+        if os.geteuid() != 0:
+            raise LabError("the cloud lab needs root (network namespaces)")
+        t0 = time.monotonic()
+        with self._lock():
+            self._guard(True)  # before anything else
+            HostPower.state_dir().mkdir(parents=True, exist_ok=True)
+            self._restore_power()
+            self._net_up()
+            self._bmc_up()
+            self._powerd_up()
+            fresh_rabbit = not (self.rabbit.base / ".erlang.cookie").exists()
+            self.rabbit.write_files()
+            for h in HOSTS.values():
+                if not _pids_with(self._listener_tag(h)):
+                    self.boot_host(h)
+            for h in CONTROLLERS:
+                self.rabbit.boot(h)  # boots in the background while Galera comes up
+            g = self.galera.up()
+            self.rabbit.repair()
+            if fresh_rabbit:
+                self.rabbit.ensure_users()
+            for h in HOSTS.values():
+                wait_until(lambda h=h: port_open(h.address, SSH_PORT, 0.5), 20, 0.1, f"{h.name}:22")
+        return f"up in {time.monotonic() - t0:.1f}s (galera: {g}); RSS {self.rss_mb():.0f} MB"
+
+    def _restore_power(self) -> None:
+        """Feeds on, BMCs On, switches and links up: the default state (powerd then boots what is off)."""
+        for f in FEEDS:
+            (HostPower.state_dir() / f"feed-{f}.off").unlink(missing_ok=True)
+        for h in HOSTS.values():
+            HostPower.force_bmc(h, True)
+        for s in SWITCHES.values():
+            if Path(f"/sys/class/net/{s.bridge}").exists():
+                self.switch(s.name, True)
+        for h in HOSTS.values():
+            if Path(f"/sys/class/net/{h.veth}").exists():
+                _ip("link", "set", h.veth, "up", check=False)
+
+    def _wait_booted(self, timeout: float = 20) -> None:
+        wait_until(lambda: all(HostPower.booted(h) for h in HOSTS.values()), timeout, 0.1,
+                   "powerd to boot every host")
+
+    def reset(self) -> str:
+        """Back to the default: power on everywhere, links up, nothing frozen, both clusters healthy."""
+        t0 = time.monotonic()
+        if self._is_default():
+            return f"healthy ({time.monotonic() - t0:.2f}s)"
+        with self._lock():
+            self._restore_power()
+            self._powerd_up()
+            self._wait_booted()
+            for h in HOSTS.values():
+                _ip("route", "replace", CIDR, "dev", "eth0", netns=h.netns, check=False)
+                self.boot_host(h)
+            self.galera.up()
+            self.rabbit.repair()
+        return f"reset in {time.monotonic() - t0:.1f}s"
+
+    def _is_default(self) -> bool:
+        if not self._powerd_pids() or not all(HostPower.booted(h) for h in HOSTS.values()):
+            return False
+        if any(not HostPower.feed_on(f) for f in FEEDS):
+            return False
+        for h in HOSTS.values():
+            if HostPower.bmc_on(h) is not True or self._operstate(h.veth) != "up":
+                return False
+        if any(self._operstate(s.bridge) not in ("up", "unknown") for s in SWITCHES.values()):
+            return False
+        return self.galera._is_default() and not self.rabbit.problems()
+
+    @staticmethod
+    def _operstate(dev: str) -> str | None:
+        try:
+            return Path(f"/sys/class/net/{dev}/operstate").read_text().strip()
+        except OSError:
+            return None
+
+    def down(self) -> str:
+        for pid in self._powerd_pids():
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(LabError):
+            for h in CONTROLLERS:
+                if self.rabbit.pid(h):
+                    os.kill(self.rabbit.pid(h), signal.SIGTERM)
+            self.galera.down()
+        for h in HOSTS.values():
+            if Path(f"/run/netns/{h.netns}").exists():
+                for pid in _ns_pids(h.netns):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            for pid in self._bmc_pids(h):
+                os.kill(pid, signal.SIGKILL)
+            _ip("link", "del", h.veth, check=False)
+            _ip("netns", "del", h.netns, check=False)
+        _ip("link", "del", TRUNK[0], check=False)
+        for s in SWITCHES.values():
+            _ip("link", "del", s.bridge, check=False)
+        self._guard(False)  # last
+        return "down"
+
+    def rss_mb(self) -> float:
+        """Memory of every process of the lab: the hosts' namespaces, the BMCs and powerd."""
+        pids = set(self._powerd_pids())
+        for h in HOSTS.values():
+            pids |= set(self._bmc_pids(h))
+            if Path(f"/run/netns/{h.netns}").exists():
+                pids |= set(_ns_pids(h.netns))
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total / 1024
+
+    def status(self) -> str:
+        lines = [f"powerd: {self._powerd_pids() or 'DOWN'}; RSS {self.rss_mb():.0f} MB"]
+        for s in SWITCHES.values():
+            lines.append(f"switch {s.name} ({s.bridge}, jump {s.jump_address}): {self._operstate(s.bridge)}")
+        for f in FEEDS:
+            lines.append(f"feed {f}: {'on' if HostPower.feed_on(f) else 'OFF'}")
+        for h in HOSTS.values():
+            lines.append(f"{h.name} {h.address} {h.switch} {h.feed} bmc={h.bmc} power="
+                         f"{'on' if HostPower.booted(h) else 'OFF'} link={self._operstate(h.veth)} "
+                         f"procs={len(_ns_pids(h.netns)) if Path(f'/run/netns/{h.netns}').exists() else '-'}")
+        lines.append("galera:\n  " + self.galera.status().replace("\n", "\n  "))
+        probs = self.rabbit.problems()
+        lines.append("rabbitmq: " + ("healthy" if not probs else "; ".join(probs)))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ faults
+    def power(self, name: str, on: bool) -> None:
+        """Through the host's own BMC API: Redfish Reset (On / ForceOff) or ipmitool chassis power."""
+        h = host(name)
+        if h.bmc == "redfish":
+            r = httpx.post(f"{h.redfish_url}/redfish/v1/Systems/{h.system_id}/Actions/ComputerSystem.Reset",
+                           json={"ResetType": "On" if on else "ForceOff"}, auth=(BMC_USER, BMC_PASSWORD),
+                           timeout=5, trust_env=False)
+            if r.status_code not in (200, 202, 204):
+                raise LabError(f"Redfish Reset {name}: {r.status_code} {r.text[:200]}")
+        else:
+            r = subprocess.run(["ipmitool", "-I", "lanplus", "-C", "3", "-N", "1", "-R", "1", "-H", "127.0.0.1",
+                                "-p", str(h.ipmi_port), "-U", BMC_USER, "-P", BMC_PASSWORD, "chassis", "power",
+                                "on" if on else "off"], capture_output=True, text=True, timeout=10)
+            if r.returncode != 0:
+                raise LabError(f"ipmitool power {name}: {r.stderr.strip()}")
+
+    def wait_power(self, name: str, on: bool, timeout: float = 20) -> None:
+        """Until powerd has cut (every process gone) or booted the host."""
+        h = host(name)
+        wait_until(lambda: HostPower.booted(h) == on and (on or not _ns_pids(h.netns)), timeout, 0.05,
+                   f"{name} {'booted' if on else 'powered off'}")
+
+    def feed(self, name: str, on: bool) -> None:
+        if name not in FEEDS:
+            raise LabError(f"no feed {name!r} (have {', '.join(FEEDS)})")
+        flag = HostPower.state_dir() / f"feed-{name}.off"
+        if on:
+            flag.unlink(missing_ok=True)
+            for h in HOSTS.values():
+                if h.feed == name:
+                    HostPower.force_bmc(h, True)  # power restored: the hosts come back on
+        else:
+            flag.write_text(f"{time.time()}\n")
+
+    def switch(self, name: str, up: bool) -> None:
+        """The whole switch: its bridge and every port on it (the hosts' cables and the trunk)."""
+        s = SWITCHES.get(name) or (_ for _ in ()).throw(LabError(f"no switch {name!r}"))
+        state = "up" if up else "down"
+        ports = [h.veth for h in HOSTS.values() if h.switch == name]
+        ports.append(TRUNK[0] if name == "sw-1" else TRUNK[1])
+        for dev in [s.bridge, *ports] if up else [*ports, s.bridge]:
+            _ip("link", "set", dev, state, check=False)
+
+    def link(self, name: str, up: bool) -> None:
+        h = host(name)
+        _ip("link", "set", h.veth, "up" if up else "down")
+
+    def _service(self, name: str, service: str):
+        h = host(name)
+        if service not in h.roles:
+            raise LabError(f"{name} runs no {service} (it runs {', '.join(h.roles) or 'nothing but sshd'})")
+        return h
+
+    def kill(self, name: str, service: str) -> None:
+        h = self._service(name, service)
+        if service == "galera":
+            self.galera.kill(h.index)
+        else:
+            pid = self.rabbit.pid(h)
+            if not pid:
+                raise LabError(f"rabbitmq on {name} is not running")
+            os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not pid_alive(pid), 10, 0.05, "the beam to die")
+
+    def freeze(self, name: str, service: str, on: bool = True) -> None:
+        h = self._service(name, service)
+        pid = self.galera.pid(h.index) if service == "galera" else self.rabbit.pid(h)
+        if not pid:
+            raise LabError(f"{service} on {name} is not running")
+        os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+    def start(self, name: str, service: str) -> None:
+        h = self._service(name, service)
+        if service == "galera":
+            self.galera.start(h.index)
+        else:
+            self.rabbit.boot(h)
+            self.rabbit.repair()
+
+    def stop(self, name: str, service: str) -> None:
+        h = self._service(name, service)
+        if service == "galera":
+            self.galera.stop(h.index)
+        else:
+            self.rabbit.ctl(h, "stop_app", timeout=120)
+
+    # ------------------------------------------------------------------ the operator's config
+    def config(self) -> str:
+        """The hatui.toml an operator would write for this lab (passwords by reference)."""
+        out = ['[hatui]\ninterval = 1.0\ntimeout = 1.0\n',
+               f'\n[galera]\nname = "cloud-db"\nuser = "{galera.MONITOR_USER}"\npassword_env = "{GALERA_PW_ENV}"\n']
+        for h in CONTROLLERS:
+            out.append(f'\n[[galera.nodes]]\nname = "{h.name}"\nhost = "{h.address}"\nport = {GALERA_PORT}\n')
+        out.append(f'\n[rabbitmq]\nname = "cloud-mq"\nuser = "{rabbit.MONITOR_USER}"\n'
+                   f'password_env = "{RABBIT_PW_ENV}"\n')
+        for h in CONTROLLERS:
+            out.append(f'\n[[rabbitmq.nodes]]\nname = "{h.name}"\nhost = "{h.address}"\n'
+                       f'management_port = {MGMT_PORT}\namqp_port = {AMQP_PORT}\n'
+                       f'erlang_node = "{self.rabbit.node_name(h)}"\n')
+        out.append('\n[hosts]\npower_interval = 1.0\npower_timeout = 3.0\nnetwork_interval = 0.5\n'
+                   'network_timeout = 0.5\njump_host = "jump"\n'
+                   f'interfaces = [{", ".join(repr(s.bridge) for s in SWITCHES.values())}]\n'.replace("'", '"'))
+        for h in HOSTS.values():
+            if h.bmc == "redfish":
+                bmc = f'{{ type = "redfish", url = "{h.redfish_url}", system = "{h.name}", '
+            else:
+                bmc = f'{{ type = "ipmi", host = "127.0.0.1", port = {h.ipmi_port}, '
+            bmc += f'user = "{BMC_USER}", password_env = "{BMC_PW_ENV}" }}'
+            out.append(f'\n[[hosts.host]]\nname = "{h.name}"\naddresses = ["{h.address}"]\nports = [{SSH_PORT}]\n'
+                       f'banner_ports = [{SSH_PORT}]\npower_feed = "{h.feed}"\nrack = "{h.rack}"\n'
+                       f'switch = "{h.switch}"\nbmc = {bmc}\n')
+        return "".join(out)
+
+    @staticmethod
+    def secrets_env() -> dict[str, str]:
+        """The environment the config's password references need."""
+        return {GALERA_PW_ENV: galera.MONITOR_PASSWORD, RABBIT_PW_ENV: rabbit.MONITOR_PASSWORD,
+                BMC_PW_ENV: BMC_PASSWORD}
+
+
+GALERA_PW_ENV = "HATUI_CLOUD_GALERA_PW"
+RABBIT_PW_ENV = "HATUI_CLOUD_RABBIT_PW"
+BMC_PW_ENV = "HATUI_CLOUD_BMC_PW"
+
+
+def verb(argv: list[str]) -> str:
+    """``power|feed|switch|link|kill|freeze|thaw|stop|start|config`` for ``python -m tests.lab``."""
+    lab = Lab()
+    cmd, args = argv[0], argv[1:]
+    onoff = {"on": True, "up": True, "off": False, "down": False}
+    if cmd == "config":
+        return lab.config().rstrip("\n")
+    if cmd in ("power", "feed", "switch", "link") and len(args) == 2 and args[1] in onoff:
+        getattr(lab, cmd)(args[0], onoff[args[1]])
+        return f"{cmd} {args[0]} {args[1]}"
+    if cmd in ("kill", "freeze", "thaw", "stop", "start") and len(args) == 2 and args[1] in SERVICES:
+        if cmd == "thaw":
+            lab.freeze(args[0], args[1], on=False)
+        else:
+            getattr(lab, cmd)(*args)
+        return f"{cmd} {args[0]} {args[1]}"
+    raise LabError(f"usage: {cmd} <host|feed|switch> <on|off|up|down> | <kill|freeze|thaw|stop|start> <host> "
+                   f"<{'|'.join(SERVICES)}> | config")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["powerd"]:
+        powerd()
+    else:
+        print(verb(sys.argv[1:]))
