@@ -1,0 +1,103 @@
+"""hatui watching the lab cloud of hosts while a host, a power feed or a switch fails: everything that host
+carried fails together, exactly those hosts, and it all clears once power or the switch is back.
+
+Timing figures are in tests/lab/cloud.py's docstring; here each step only waits for the state it asserts.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.hatui_proc import Watcher, check_json
+from tests.lab import cloud as cloud_lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.cloud]
+
+FAIL_WAIT = 20  # power cut by powerd within 0.2 s, hatui polls at 1 s (BMCs too in this config)
+RECOVERY_WAIT = 180  # reset(): powerd boots the host, Galera IST / re-bootstrap, RabbitMQ rejoin
+
+
+def _hosts_with(w: Watcher, prefix: str) -> set[str]:
+    return {i.split(":", 1)[1] for i in w.open_ids() if i.startswith(prefix)}
+
+
+def _wait_set(w: Watcher, prefix: str, want: set[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _hosts_with(w, prefix) != want:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{prefix}* open for {sorted(_hosts_with(w, prefix))}, wanted {sorted(want)}; "
+                                 f"open: {sorted(w.open_ids())}")
+        time.sleep(0.05)
+
+
+
+def test_healthy_cloud_is_ok(lab, cloud_config, env):
+    rc, doc = check_json(cloud_config, env)
+    assert rc == 0 and doc["findings"] == [], doc
+
+
+def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, env, watch):
+    w = watch(cloud_config)
+    w.wait_quiet(30)
+    t0 = time.monotonic()
+    lab.power("ctl-2", False)  # IPMI: ipmitool chassis power off
+    together = ("hosts.power_off:ctl-2", "galera.unreachable:ctl-2", "rabbitmq.unreachable:ctl-2",
+                "rabbitmq.not_running:ctl-2")
+    for fid in together:
+        w.wait_opened(fid, FAIL_WAIT, after=t0)
+    # ctl-2 and nothing else: the other hosts and nodes stay up
+    _wait_set(w, "hosts.power_off:", {"ctl-2"}, 1)
+    assert not {i for i in w.open_ids() if i.startswith(("galera.unreachable:", "rabbitmq.unreachable:"))
+                and not i.endswith(":ctl-2")}
+    assert "hosts.unreachable:ctl-2" not in w.open_ids()  # its BMC says off: not also "unreachable"
+    rc, doc = check_json(cloud_config, env)
+    assert rc == 2 and set(together) <= {f["id"] for f in doc["findings"]}
+    t1 = time.monotonic()
+    lab.power("ctl-2", True)
+    lab.wait_power("ctl-2", True)
+    lab.reset()
+    for fid in together:
+        w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
+    w.wait_quiet(RECOVERY_WAIT)
+
+
+def test_feed_off_powers_off_exactly_its_hosts(lab, cloud_config, watch):
+    w = watch(cloud_config)
+    w.wait_quiet(30)
+    feed = "pdu-a"
+    on_feed = {h.name for h in cloud_lab.HOSTS.values() if h.feed == feed}
+    assert on_feed == {"ctl-1", "ctl-2"}
+    t0 = time.monotonic()
+    lab.feed(feed, False)
+    for name in on_feed:
+        w.wait_opened(f"hosts.power_off:{name}", FAIL_WAIT, after=t0)
+        w.wait_opened(f"galera.unreachable:{name}", FAIL_WAIT, after=t0)
+    _wait_set(w, "hosts.power_off:", on_feed, 1)
+    assert "galera.unreachable:ctl-3" not in w.open_ids()
+    t1 = time.monotonic()
+    lab.feed(feed, True)
+    lab.reset()
+    for name in on_feed:
+        w.wait_cleared(f"hosts.power_off:{name}", RECOVERY_WAIT, after=t1)
+    w.wait_quiet(RECOVERY_WAIT)
+
+
+def test_switch_down_cuts_exactly_its_hosts(lab, cloud_config, watch):
+    w = watch(cloud_config)
+    w.wait_quiet(30)
+    switch = "sw-1"
+    on_switch = {h.name for h in cloud_lab.HOSTS.values() if h.switch == switch}
+    assert on_switch == {"ctl-1", "ctl-3"}
+    t0 = time.monotonic()
+    lab.switch(switch, False)
+    for name in on_switch:
+        w.wait_opened(f"hosts.unreachable:{name}", FAIL_WAIT, after=t0)
+    _wait_set(w, "hosts.unreachable:", on_switch, 1)
+    assert not _hosts_with(w, "hosts.power_off:")  # cut off, not powered off
+    t1 = time.monotonic()
+    lab.switch(switch, True)
+    lab.reset()
+    for name in on_switch:
+        w.wait_cleared(f"hosts.unreachable:{name}", RECOVERY_WAIT, after=t1)
+    w.wait_quiet(RECOVERY_WAIT)
