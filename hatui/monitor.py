@@ -1,22 +1,28 @@
-"""The monitor: latest observations in, immutable snapshot and findings (with their lifecycle) out.
+"""The monitor: latest observations in, immutable snapshot, state of the cloud and findings out.
 
 It is the one place that holds state between polls, and it is owned by a single face: the feed
 writes observations into it, the face asks it for an ``Assessment`` whenever it wants to draw or
-print. Judgement itself is in ``hatui.rules`` (pure functions of the snapshot).
+print. Each observation is parsed once, when it arrives, into its area's typed value (a garbled
+answer is caught here, once); each assessment derives the state of the cloud once, and rules,
+faces and panes all read that. Judgement itself is in ``hatui.rules`` (pure functions).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from hatui.areas import area_of, feed, load
 from hatui.config import Config
-from hatui.model import Finding, FindingKind, Observation, Severity, Snapshot, TargetState
+from hatui.model import Finding, FindingKind, Garbled, Observation, Severity, Snapshot, TargetState
+from hatui.model.cloud import CloudState, derive_cloud
 from hatui.rules import evaluate
-from hatui.topology import TargetSpec, target_specs
+from hatui.schedule import TargetSpec, target_specs
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     snapshot: Snapshot
+    cloud: CloudState               # every area's derived state, computed once for this assessment
     findings: tuple[Finding, ...]   # open findings, worst first, each with ``since``
     opened: tuple[Finding, ...]     # opened by this assessment
     cleared: tuple[Finding, ...]    # cleared by this assessment (``since`` = when it had opened)
@@ -72,6 +78,9 @@ class Monitor:
         self.started_at = started_at
         self._latest: dict[tuple[str, str], Observation] = {}
         self._previous: dict[tuple[str, str], Observation] = {}
+        # (value, garbled reason) of the latest and previous observation: parsed once, on arrival
+        self._parsed: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        self._parsed_before: dict[tuple[str, str], tuple[Any, str | None]] = {}
         self._tracker = FindingTracker()
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
 
@@ -82,8 +91,24 @@ class Monitor:
             return  # late arrival of an older poll: never overwrite newer knowledge
         if old is not None:
             self._previous[key] = old
+            self._parsed_before[key] = self._parsed.get(key, (None, None))
         self._latest[key] = obs
+        self._parsed[key] = self.parse(obs)
         self.version += 1
+
+    def parse(self, obs: Observation) -> tuple[Any, str | None]:
+        """(typed value, None), or (None, why it is garbled). A failure has no value. A parser that
+        raises anything else is a bug, but still only that target's answer: reported as garbled."""
+        f, area = feed(obs.source), area_of(obs.source)
+        if not obs.ok or f is None or area is None:
+            return None, None
+        section = self.config.section(area.name)
+        try:
+            return load(f.parser)(obs, section), None
+        except Garbled as exc:
+            return None, str(exc) or "unreadable"
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not take the monitor down
+            return None, f"{type(exc).__name__} while reading it: {exc}"
 
     def snapshot(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Snapshot:
         pending = pending or {}
@@ -93,14 +118,17 @@ class Monitor:
             age = None if latest is None else max(0.0, now - latest.observed_at)
             fresh = age is not None and age <= spec.stale_after
             started = pending.get(spec.key)
+            value, garbled = self._parsed.get(spec.key, (None, None))
             states.append(TargetState(
                 spec.source, spec.name, latest, self._previous.get(spec.key), age, fresh,
                 pending_for=0.0 if started is None else max(0.0, now - started),
+                value=value, previous_value=self._parsed_before.get(spec.key, (None, None))[0], garbled=garbled,
             ))
         return Snapshot.of(now, states)
 
     def assess(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Assessment:
         snap = self.snapshot(now, pending)
-        found = evaluate(snap, self.config, self.specs, self.started_at)
+        cloud = derive_cloud(snap, self.config)
+        found = evaluate(snap, cloud, self.config, self.specs, self.started_at)
         current, opened, cleared = self._tracker.update(now, found)
-        return Assessment(snap, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared))
+        return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared))

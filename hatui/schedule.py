@@ -1,4 +1,5 @@
-"""The targets a config asks hatui to watch, without any client: what rules and replays need.
+"""The poll schedule: which targets a config asks hatui to watch, each with its interval, timeout and
+stale limit, without any client (what rules and replays need). "Topology" is kept for the cloud's shape.
 
 A target is one thing polled on its own schedule: one Galera node, one RabbitMQ node, one
 endpoint, one BMC. Its ``source`` names the kind (the module under hatui/sources).

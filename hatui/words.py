@@ -1,38 +1,17 @@
-"""Words shared by rules and faces: how an age, a failure or an area reads to an operator.
+"""Words shared by rules and faces: how an age, a failure or a target reads to an operator.
 
 Pure, with no Textual or Rich import (the headless core uses it too).
 """
 from __future__ import annotations
 
+from hatui.areas import feed
 from hatui.model import Failure, FailureKind
-
-# source (module under hatui/sources) -> area (pane)
-AREA_OF_SOURCE = {
-    "galera": "galera",
-    "rabbitmq": "rabbitmq",
-    "rabbitmq-amqp": "rabbitmq",
-    "keystone": "endpoints",
-    "endpoint": "endpoints",
-    "haproxy": "endpoints",
-    "services": "services",
-    "power": "hosts",
-    "network": "hosts",
-    "local": "hosts",
-}
-
-# source -> how its polls are named when one target has several ways in (blank: the target says it)
-WAY_IN = {
-    "rabbitmq": "management API",
-    "rabbitmq-amqp": "AMQP canary",
-    "power": "BMC",
-    "network": "network probe",
-}
 
 
 def subject_words(source: str, target: str) -> str:
     """``mq-1 (AMQP canary)``: names the way in where a target is polled more than one way."""
-    way = WAY_IN.get(source)
-    return f"{target} ({way})" if way else target
+    f = feed(source)
+    return f"{target} ({f.way_in})" if f is not None and f.way_in else target
 
 
 _FAILURE_WORDS = {

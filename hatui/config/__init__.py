@@ -2,33 +2,28 @@
 
 Search order: ``--config PATH``, ``$HATUI_CONFIG``, ``./hatui.toml``, then
 ``$XDG_CONFIG_HOME/hatui/hatui.toml`` (``~/.config/hatui/hatui.toml``). Each source's section is a
-frozen dataclass in its own module here; SECTIONS lists them. A wrong config raises ConfigError.
+frozen dataclass in its own module here, declared with its area in hatui.areas. A wrong config raises ConfigError.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hatui.areas import AREAS
+from hatui.areas import load as load_ref
 from hatui.config.schema import ConfigError, convert
 
 __all__ = ["Config", "ConfigError", "Settings", "load", "parse", "public_document"]
 
-# section name -> "module:dataclass", imported only when the file has that section.
-SECTIONS: dict[str, str] = {
-    "galera": "hatui.config.galera:GaleraSection",
-    "rabbitmq": "hatui.config.rabbitmq:RabbitSection",
-    "openstack": "hatui.config.openstack:OpenStackSection",
-    "hosts": "hatui.config.hosts:HostsSection",
-}
+# section name -> "module:dataclass" (hatui.areas), imported only when the file has that section.
+SECTIONS: dict[str, str] = {a.name: a.section for a in AREAS}
 
 
 def section_class(name: str) -> type:
-    module, cls = SECTIONS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return load_ref(SECTIONS[name])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ BMC_TYPES = ("redfish", "ipmi")
 
 @dataclass(frozen=True, slots=True)
 class PollTiming:
-    """The interval/timeout table a target is polled with (what topology.target_specs reads)."""
+    """The interval/timeout table a target is polled with (what schedule.target_specs reads)."""
 
     interval: float
     timeout: float

@@ -6,7 +6,7 @@ loader, so a clouds.yaml that works with the CLI works here unchanged. hatui's f
 cloud and, optionally, overrides region, interface, CA bundle, ``insecure`` or the password
 (``password_env`` / ``password_file``, for a clouds.yaml kept without it).
 
-Targets (what is polled on its own schedule, see hatui/topology.py):
+Targets (what is polled on its own schedule, see hatui/schedule.py):
 
 - ``keystone/<name>``: the token (auth, then validation) and the catalog it carries;
 - ``endpoint/endpoints``: one round probing every catalog URL and every extra URL concurrently. The

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hatui.model.observation import Failure
+from hatui.model.observation import Failure, Garbled, Observation
 
 
-class EndpointsGarbled(ValueError):
+class EndpointsGarbled(Garbled):
     """The endpoint round's data is not what the endpoint source produces."""
 
 
@@ -65,7 +65,7 @@ class EndpointProbe:
     @property
     def reason(self) -> str:
         """Why the state is not OK, in words (empty when OK)."""
-        from hatui.ui_words import failure_words
+        from hatui.words import failure_words
 
         state = self.state
         if state == DOWN:
@@ -162,3 +162,8 @@ def parse_endpoint_round(data: Mapping[str, Any]) -> EndpointRound:
         raise EndpointsGarbled(f"the auth URL's result is malformed: {exc}") from None
     return EndpointRound(catalog.get("from"), catalog.get("at"), region, catalog.get("interface"), probes,
                          auth_probe)
+
+
+def round_of(obs: Observation, section: Any) -> EndpointRound:
+    """The endpoint source's parser (hatui.areas): one probe round of every catalog and extra URL."""
+    return parse_endpoint_round(obs.data)

@@ -45,6 +45,16 @@ class Finding:
     since: float | None = None
     confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
 
+    @property
+    def condition(self) -> str:
+        """What the finding says, without its source or subject: ``quorum_spof`` of
+        ``galera.quorum_spof:db-1`` (for faces that group findings; never parsed from summaries)."""
+        return self.id.split(":", 1)[0].split(".", 1)[-1]
+
+    @property
+    def source(self) -> str:
+        return self.id.split(".", 1)[0]
+
     def with_since(self, since: float) -> Finding:
         return replace(self, since=since)
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
+
 # variable -> what it tells the operator
 WSREP_FIELDS = {
     "wsrep_cluster_status": "Primary, Non-Primary or Disconnected: only a Primary component takes writes",
@@ -31,7 +33,7 @@ WSREP_FIELDS = {
 }
 
 
-class StatusGarbled(ValueError):
+class StatusGarbled(Garbled):
     """The answer is not a Galera node's status (wsrep off, or not MariaDB at all)."""
 
 
@@ -133,3 +135,65 @@ def majority_view(statuses: Mapping[str, GaleraStatus]) -> tuple[View | None, li
         return None, []
     view = max(counts, key=lambda vw: (counts[vw], vw[0]))
     return view, [name for name, s in statuses.items() if s.is_primary and s.view == view]
+
+
+def status_of(obs: Observation, section: Any) -> GaleraStatus:
+    """The galera source's parser (hatui.areas): one node's answer."""
+    return parse_wsrep_status(obs.data)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """A node with a usable answer: its status now and one poll before (for rates)."""
+
+    name: str
+    status: GaleraStatus
+    previous: GaleraStatus | None
+    interval: float  # seconds between the two observations (0 without a previous one)
+
+
+@dataclass(frozen=True, slots=True)
+class GaleraCluster:
+    """The cluster as its answering nodes describe it, and what it can still lose.
+
+    Quorum (Galera documentation, "weighted quorum", equal weights): after an unclean loss a
+    component stays Primary only if it keeps more than half of the previous component's members,
+    so a Primary component of ``size`` can lose ``(size - 1) // 2`` members.
+    """
+
+    name: str
+    expected: int
+    nodes: tuple[NodeState, ...]        # every node with a usable answer, in config order
+    view: View | None                   # the Primary component most answering nodes agree on
+    members: tuple[str, ...]            # the configured names of the nodes that report it
+    all_failed: bool                    # every configured node's latest poll is a fresh failure
+
+    @property
+    def size(self) -> int | None:
+        return None if self.view is None else self.view[2]
+
+    @property
+    def margin(self) -> int | None:
+        """Members the Primary component can lose and stay Primary; None when there is none."""
+        return None if self.view is None else (self.view[2] - 1) // 2
+
+    def node(self, name: str) -> NodeState | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+
+def derive(snapshot: Any, section: Any) -> GaleraCluster:
+    nodes, failed = [], 0
+    for node in section.nodes:
+        st = snapshot.get("galera", node.name)
+        if st is not None and st.failed:
+            failed += 1
+        status = st.parsed if st is not None else None
+        if status is None:
+            continue
+        prev, interval = None, 0.0
+        if st.previous is not None and st.previous.ok and st.previous_value is not None:
+            prev, interval = st.previous_value, st.latest.observed_at - st.previous.observed_at
+        nodes.append(NodeState(node.name, status, prev, interval))
+    view, members = majority_view({n.name: n.status for n in nodes})
+    return GaleraCluster(section.name, section.size_expected, tuple(nodes), view, tuple(members),
+                         all_failed=failed == len(section.nodes))

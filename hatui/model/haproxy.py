@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
+
 # column -> what it tells the operator
 STAT_FIELDS = {
     "pxname": "proxy (frontend/backend) name",
@@ -37,7 +39,7 @@ CHECK_WORDS = {
 }
 
 
-class HaproxyGarbled(ValueError):
+class HaproxyGarbled(Garbled):
     """The answer is not an HAProxy stats CSV."""
 
 
@@ -120,3 +122,9 @@ def parse_haproxy_stats(data: Mapping[str, Any], only: list[str] | None = None) 
             ))
     return tuple(HaproxyBackend(name, status, tuple(servers.get(name, ())))
                  for name, status in backends.items())
+
+
+def backends_of(obs: Observation, section: Any) -> tuple[HaproxyBackend, ...]:
+    """The haproxy source's parser (hatui.areas): the backends that stats endpoint is asked to watch."""
+    stats = next((h for h in getattr(section, "haproxy", ()) if h.name == obs.target), None)
+    return parse_haproxy_stats(obs.data, stats.backends if stats is not None else None)

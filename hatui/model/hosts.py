@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
 
-class HostDataGarbled(ValueError):
+
+class HostDataGarbled(Garbled):
     """The data is not what a BMC / the probes / the jump host should have said."""
 
 
@@ -245,3 +247,69 @@ def parse_links(data: Mapping[str, Any]) -> tuple[NicStatus, ...]:
                              str(nic.get("operstate") or ""), _count(nic, "errin", "errout"),
                              _count(nic, "dropin", "dropout"), bond))
     return tuple(out)
+
+
+def power_of(obs: Observation, section: Any) -> PowerStatus | MissingSystem:
+    """The power source's parser (hatui.areas): a BMC's answer."""
+    return parse_power(obs.data)
+
+
+def probes_of(obs: Observation, section: Any) -> Reachability:
+    """The network source's parser (hatui.areas)."""
+    return parse_probes(obs.data)
+
+
+def links_of(obs: Observation, section: Any) -> tuple[NicStatus, ...]:
+    """The local source's parser (hatui.areas): the jump host's watched links."""
+    return parse_links(obs.data)
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    """What is usable of one configured host: its BMC's answer and its probes (None: none usable)."""
+
+    host: Any                                          # hatui.config.hosts.HostEntry
+    power: PowerStatus | MissingSystem | None = None   # None: no BMC, or no usable answer
+    reach: Reachability | None = None
+
+    @property
+    def powered_off(self) -> bool:
+        return isinstance(self.power, PowerStatus) and self.power.is_off
+
+
+@dataclass(frozen=True, slots=True)
+class HostsState:
+    jump_host: str
+    hosts: tuple[HostView, ...]
+    links: tuple[NicStatus, ...] | None = None          # the jump host's watched links now (None: unknown)
+    links_before: Mapping[str, NicStatus] | None = None  # one poll before, by name
+    links_gap: float = 0.0                               # seconds between the two
+
+    @property
+    def uplink_down(self) -> bool:
+        """Every watched link of the jump host is down: no host can be judged from here."""
+        return bool(self.links) and not any(n.up for n in self.links or ())
+
+    def nobody_answers(self) -> list[HostView]:
+        """When every probed host is dead (at least two not known to be off), those hosts: the likely
+        cause is on the jump host's side. Else []."""
+        probed = [v for v in self.hosts if v.reach is not None]
+        if len(probed) < 2 or not all(v.reach.dead for v in probed if v.reach is not None):
+            return []
+        dead = [v for v in probed if not v.powered_off]
+        return dead if len(dead) >= 2 else []
+
+
+def derive(snapshot: Any, section: Any) -> HostsState:
+    views = []
+    for host in section.hosts:
+        p, n = snapshot.get("power", host.name), snapshot.get("network", host.name)
+        views.append(HostView(host, p.parsed if p else None, n.parsed if n else None))
+    links, before, gap = None, None, 0.0
+    st = snapshot.get("local", section.jump_host) if section.interfaces else None
+    if st is not None and st.parsed is not None:
+        links = st.parsed
+        if st.previous is not None and st.previous.ok and st.previous_value is not None:
+            before = {n.name: n for n in st.previous_value}
+            gap = st.latest.observed_at - st.previous.observed_at
+    return HostsState(section.jump_host, tuple(views), links, before, gap)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
 
-class KeystoneGarbled(ValueError):
+
+class KeystoneGarbled(Garbled):
     """The answer is not a Keystone token."""
 
 
@@ -73,3 +75,8 @@ def parse_token(data: Mapping[str, Any]) -> TokenInfo:
         expires_at=_epoch(data.get("expires_at")),
         catalog=parse_catalog(data["catalog"]),
     )
+
+
+def token_of(obs: Observation, section: Any) -> TokenInfo:
+    """The keystone source's parser (hatui.areas)."""
+    return parse_token(obs.data)

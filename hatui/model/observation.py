@@ -28,6 +28,13 @@ class FailureKind(enum.StrEnum):
     ERROR = "error"              # anything else, with its message
 
 
+class Garbled(ValueError):
+    """An answer that is not what this kind of server says: every parser raises a subclass.
+
+    The monitor catches it once, when the observation arrives, and the target is reported as
+    ``<source>.garbled:<target>`` (UNKNOWN), never judged on what could be read of it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     kind: FailureKind

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
+
 # /api/nodes field -> what it tells the operator (fetched with ?columns=, the rest is ~30 KB per poll)
 NODE_FIELDS = {
     "name": "Erlang node name, rabbit@host",
@@ -44,7 +46,7 @@ HEALTH_CHECKS = {
 KHEPRI_FROM = (3, 13, 0)  # khepri_db feature flag exists from 3.13 (default store from 4.2)
 
 
-class RabbitGarbled(ValueError):
+class RabbitGarbled(Garbled):
     """The answer is not what a RabbitMQ management API or the canary says."""
 
 
@@ -233,3 +235,13 @@ def parse_canary(data: Mapping[str, Any]) -> CanaryResult:
     if rt is None and not blocked:
         raise RabbitGarbled("canary neither delivered nor blocked")
     return CanaryResult(float(connect), None if rt is None else float(rt), str(blocked) if blocked else None)
+
+
+def management_of(obs: Observation, section: Any) -> ManagementView:
+    """The rabbitmq source's parser (hatui.areas): one node's management API answers."""
+    return parse_management(obs.data)
+
+
+def canary_of(obs: Observation, section: Any) -> CanaryResult:
+    """The rabbitmq-amqp source's parser (hatui.areas): one AMQP round trip."""
+    return parse_canary(obs.data)

@@ -1,7 +1,8 @@
 """The RabbitMQ cluster as hatui sees it: every node's own view, named by configured names.
 
-Pure assembly for the rules and the pane: parse each node's usable management answer and canary
-result, and map RabbitMQ's node names (``rabbit@host``) to the names in the config. The mapping
+Derived once per assessment (hatui.model.cloud) for the rules and the pane: each node's usable
+management answer and canary result (parsed on arrival), the majority view and its margin, and map
+RabbitMQ's node names (``rabbit@host``) to the names in the config. The mapping
 is, in order: ``erlang_node`` from the config; the name a node gives itself in its own answers
 (the latest or previous one, even if stale: a node's name does not change); RabbitMQ's default
 ``rabbit@<short host name>``; and, when exactly one node is left on each side, elimination (a
@@ -9,22 +10,18 @@ node down since hatui started is still named). A name that cannot be mapped is s
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
-from hatui.config.rabbitmq import RabbitSection
-from hatui.model import Failure, Observation, Snapshot
-from hatui.model.rabbitmq import (
-    CanaryResult,
-    ManagementView,
-    RabbitGarbled,
-    parse_canary,
-    parse_management,
-)
+from hatui.model.observation import Failure
+from hatui.model.rabbitmq import CanaryResult, ManagementView
+from hatui.model.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
 class ClusterPicture:
-    section: RabbitSection
+    section: Any                                # hatui.config.rabbitmq.RabbitSection
     views: dict[str, ManagementView]           # configured name -> its usable management answer
     garbled: dict[str, str]                     # configured name -> why its answer is not usable
     api_failed: dict[str, Failure]              # fresh management API failures
@@ -33,6 +30,23 @@ class ClusterPicture:
     names: dict[str, str] = field(default_factory=dict)  # erlang name -> configured name
     now: float = 0.0
     polled_at: dict[tuple[str, str], float] = field(default_factory=dict)  # (source, node) -> latest poll start
+    # the running set most answering nodes agree on (ties: the larger set), and who sees it; None: no view
+    majority: frozenset[str] | None = None
+    majority_seen_by: tuple[str, ...] = ()
+
+    @property
+    def expected(self) -> int:
+        return self.section.size_expected
+
+    @property
+    def needed(self) -> int:
+        """Running nodes a cluster of ``expected`` needs for a majority (quorum queues, Khepri, pause_minority)."""
+        return self.expected // 2 + 1
+
+    @property
+    def margin(self) -> int | None:
+        """Nodes that can still stop before the majority is lost (negative: lost already); None: unknown."""
+        return None if self.majority is None else len(self.majority) - self.needed
 
     def label(self, erlang: str) -> str:
         return self.names.get(erlang, erlang)
@@ -50,26 +64,33 @@ class ClusterPicture:
 
     def cluster_views(self) -> dict[str, ManagementView]:
         """Views with a fresh node list from a node that runs, in its own eyes: the ones to judge."""
-        out = {}
-        for name, v in self.views.items():
-            if v.nodes is None:
-                continue
-            me = v.me
-            if me is None or me.running:
-                out[name] = v
-        return out
+        return _cluster_views(self.views)
 
 
-def _ok_data(obs: Observation | None, parse):
-    if obs is None or not obs.ok:
-        return None
-    try:
-        return parse(obs.data)
-    except RabbitGarbled:
-        return None
+def majority_of(views: dict[str, ManagementView]) -> tuple[frozenset[str] | None, tuple[str, ...]]:
+    if not views:
+        return None, ()
+    counts = Counter(v.running for v in views.values())
+    best = max(counts, key=lambda s: (counts[s], len(s), sorted(s)))
+    return best, tuple(name for name, v in views.items() if v.running == best)
 
 
-def build_picture(snapshot: Snapshot, section: RabbitSection) -> ClusterPicture:
+def _cluster_views(views: dict[str, ManagementView]) -> dict[str, ManagementView]:
+    out = {}
+    for name, v in views.items():
+        if v.nodes is None:
+            continue
+        me = v.me
+        if me is None or me.running:
+            out[name] = v
+    return out
+
+
+def derive(snapshot: Snapshot, section: Any) -> ClusterPicture:
+    return build_picture(snapshot, section)
+
+
+def build_picture(snapshot: Snapshot, section: Any) -> ClusterPicture:
     views: dict[str, ManagementView] = {}
     garbled: dict[str, str] = {}
     api_failed: dict[str, Failure] = {}
@@ -80,34 +101,30 @@ def build_picture(snapshot: Snapshot, section: RabbitSection) -> ClusterPicture:
     for node in section.nodes:
         st = snapshot.get("rabbitmq", node.name)
         if st is not None:
-            obs = st.usable
-            if obs is not None:
-                try:
-                    views[node.name] = parse_management(obs.data)
-                except RabbitGarbled as exc:
-                    garbled[node.name] = str(exc)
-            elif st.fresh and st.latest is not None and st.latest.failure is not None:
+            if st.parsed is not None:
+                views[node.name] = st.parsed
+            elif st.fresh and st.garbled is not None:
+                garbled[node.name] = st.garbled
+            elif st.failed and st.latest is not None and st.latest.failure is not None:
                 api_failed[node.name] = st.latest.failure
-            for old in (st.latest, st.previous):  # identity: any answer it ever gave, fresh or not
-                v = _ok_data(old, parse_management)
-                if v is not None and v.node and node.name not in self_names.values():
-                    self_names[v.node] = node.name
+            for old in (st.value, st.previous_value):  # identity: any answer it ever gave, fresh or not
+                if isinstance(old, ManagementView) and old.node and node.name not in self_names.values():
+                    self_names[old.node] = node.name
         cst = snapshot.get("rabbitmq-amqp", node.name)
         if cst is not None:
-            obs = cst.usable
-            if obs is not None:
-                try:
-                    canaries[node.name] = parse_canary(obs.data)
-                except RabbitGarbled as exc:
-                    garbled.setdefault(node.name, f"canary: {exc}")
-            elif cst.fresh and cst.latest is not None and cst.latest.failure is not None:
+            if cst.parsed is not None:
+                canaries[node.name] = cst.parsed
+            elif cst.fresh and cst.garbled is not None:
+                garbled.setdefault(node.name, f"canary: {cst.garbled}")
+            elif cst.failed and cst.latest is not None and cst.latest.failure is not None:
                 canary_failed[node.name] = cst.latest.failure
     names = map_names(section, self_names, views)
+    majority, seen_by = majority_of(_cluster_views(views))
     return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at,
-                          polled_at)
+                          polled_at, majority, seen_by)
 
 
-def map_names(section: RabbitSection, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:
+def map_names(section: Any, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:
     """Erlang node name -> configured name (see the module docstring for the order)."""
     names: dict[str, str] = {}
     for n in section.nodes:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hatui.model.observation import Garbled, Observation
 
-class ServicesGarbled(ValueError):
+
+class ServicesGarbled(Garbled):
     """The answer is not a nova service list or a neutron agent list."""
 
 
@@ -103,3 +105,16 @@ def parse_neutron_agents(data: Mapping[str, Any], observed_at: float) -> tuple[S
 
 def parse_service_list(which: str, data: Mapping[str, Any], observed_at: float) -> tuple[ServiceRow, ...]:
     return (parse_nova_services if which == "nova" else parse_neutron_agents)(data, observed_at)
+
+
+def rows_of(obs: Observation, section: Any) -> tuple[ServiceRow, ...]:
+    """The services source's parser (hatui.areas): target ``nova`` or ``neutron``."""
+    return parse_service_list(obs.target, obs.data, obs.observed_at)
+
+
+def by_binary(rows: list[ServiceRow]) -> dict[str, list[ServiceRow]]:
+    """Rows grouped by binary (nova-conductor, ...): the unit of redundancy."""
+    out: dict[str, list[ServiceRow]] = {}
+    for r in rows:
+        out.setdefault(r.binary, []).append(r)
+    return out

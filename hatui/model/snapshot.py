@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from hatui.model.observation import Observation
 
@@ -15,6 +16,8 @@ class TargetState:
     ``fresh`` is False when the latest observation is older than the target's stale limit, or
     there is none yet: rules must then treat the target as UNKNOWN, never as healthy.
     ``pending_for`` is how long a poll has been outstanding (a frozen server shows here first).
+    ``value`` / ``previous_value`` are those observations parsed once, when they arrived, into their
+    area's typed state (None for a failure); ``garbled`` says why a successful answer could not be.
     """
 
     source: str
@@ -24,13 +27,26 @@ class TargetState:
     age: float | None
     fresh: bool
     pending_for: float = 0.0
+    value: Any = None
+    previous_value: Any = None
+    garbled: str | None = None
 
     @property
     def usable(self) -> Observation | None:
-        """The latest observation if it is fresh and a success, else None."""
-        if self.fresh and self.latest is not None and self.latest.ok:
+        """The latest observation if it is fresh, a success and understood, else None."""
+        if self.fresh and self.latest is not None and self.latest.ok and self.garbled is None:
             return self.latest
         return None
+
+    @property
+    def parsed(self) -> Any:
+        """The latest answer's typed value if it is usable (fresh, a success, understood), else None."""
+        return self.value if self.usable is not None else None
+
+    @property
+    def failed(self) -> bool:
+        """The latest poll is a fresh failure (its own finding says so)."""
+        return self.fresh and self.latest is not None and not self.latest.ok
 
 
 @dataclass(frozen=True, slots=True)

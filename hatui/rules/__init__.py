@@ -7,18 +7,20 @@ condition it detects, taking a ``RuleContext`` and yielding findings with stable
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from hatui.areas import BY_NAME, load
 from hatui.config import Config
-from hatui.model import Finding, Snapshot
-from hatui.topology import TargetSpec
+from hatui.model import Finding, FindingKind, Severity, Snapshot
+from hatui.model.cloud import CloudState
+from hatui.schedule import TargetSpec
 
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
     snapshot: Snapshot
+    cloud: CloudState        # every area's derived state (hatui.model.cloud): rules read it, never parse
     config: Config
     specs: tuple[TargetSpec, ...]
     started_at: float  # when monitoring began: a target not polled yet is not stale before its limit
@@ -31,26 +33,36 @@ class RuleContext:
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 
-# config section -> the rule module judging it (imported only when that section is configured)
-RULE_MODULES = {
-    "galera": "hatui.rules.galera",
-    "rabbitmq": "hatui.rules.rabbitmq",
-    "openstack": "hatui.rules.openstack",
-    "hosts": "hatui.rules.hosts",
-}
-
-
 def all_rules(config: Config) -> list[Rule]:
     from hatui.rules import freshness
 
-    modules = [freshness] + [importlib.import_module(RULE_MODULES[name]) for name in config.sections]
-    return [rule for m in modules for rule in m.RULES]
+    lists = [freshness.RULES] + [load(f"{BY_NAME[name].rules}:RULES") for name in config.sections]
+    return [rule for rules in lists for rule in rules]
 
 
-def evaluate(snapshot: Snapshot, config: Config, specs: list[TargetSpec], started_at: float = 0.0) -> list[Finding]:
-    ctx = RuleContext(snapshot, config, tuple(specs), started_at)
+def _rule_error(rule: Rule, exc: BaseException) -> Finding:
+    name = getattr(rule, "__name__", repr(rule))
+    module = getattr(rule, "__module__", "").rsplit(".", 1)[-1]
+    return Finding(f"hatui.rule_error:{name}", FindingKind.FAILURE, Severity.UNKNOWN, "hatui", name,
+                   f"rule {module}.{name} failed ({type(exc).__name__}: {exc}): what it judges is unknown; "
+                   "please report this hatui bug")
+
+
+def evaluate(snapshot: Snapshot, cloud: CloudState, config: Config, specs: list[TargetSpec],
+             started_at: float = 0.0) -> list[Finding]:
+    """Every rule's findings. A rule that raises is a bug: it gives an UNKNOWN ``hatui.rule_error``
+    finding naming it, and every other rule still runs (the screen must never go blank on a bug)."""
+    ctx = RuleContext(snapshot, cloud, config, tuple(specs), started_at)
     found: dict[str, Finding] = {}
+    for area, why in cloud.errors.items():
+        f = Finding(f"hatui.state_error:{area}", FindingKind.FAILURE, Severity.UNKNOWN, "hatui", area,
+                    f"{area}: its state could not be worked out ({why}): unknown; please report this hatui bug")
+        found[f.id] = f
     for rule in all_rules(config):
-        for f in rule(ctx):
+        try:
+            results = list(rule(ctx))
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            results = [_rule_error(rule, exc)]
+        for f in results:
             found.setdefault(f.id, f)  # first rule to name an id wins; ids are unique per condition
     return list(found.values())

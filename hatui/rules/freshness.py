@@ -1,11 +1,12 @@
-"""Rules every target shares: no answer, stale answer, and a poll taking too long."""
+"""Rules every target shares: no answer, a garbled answer, a stale answer, and a poll taking too long."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hatui.areas import feed, pane_of
 from hatui.model import FailureKind, Finding, FindingKind, Severity
 from hatui.rules import RuleContext
-from hatui.ui_words import AREA_OF_SOURCE, failure_words, human_age, subject_words
+from hatui.words import failure_words, human_age, subject_words
 
 # A status query normally answers in milliseconds; one outstanding for half its timeout is already
 # unusual and is shown before the timeout fires (a frozen server: lab SIGSTOP, see bench/).
@@ -37,7 +38,7 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
             severity = Severity.CRITICAL
         yield Finding(
             id=f"{spec.source}.{condition}:{spec.name}", kind=FindingKind.FAILURE, severity=severity,
-            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
+            area=pane_of(spec.source), subject=spec.name,
             summary=f"{spec.name}: {failure_words(failure)}",
         )
 
@@ -56,7 +57,7 @@ def target_stale(ctx: RuleContext) -> Iterator[Finding]:
             summary = f"{subject_words(*spec.key)}: last answer {human_age(st.age)} ago: data is stale"
         yield Finding(
             id=f"{spec.source}.stale:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
-            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name, summary=summary,
+            area=pane_of(spec.source), subject=spec.name, summary=summary,
         )
 
 
@@ -70,9 +71,24 @@ def target_slow(ctx: RuleContext) -> Iterator[Finding]:
             continue  # already reported as unreachable
         yield Finding(
             id=f"{spec.source}.slow:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.WARNING,
-            area=AREA_OF_SOURCE.get(spec.source, spec.source), subject=spec.name,
+            area=pane_of(spec.source), subject=spec.name,
             summary=f"{subject_words(*spec.key)}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)",
         )
 
 
-RULES = [target_unreachable, target_stale, target_slow]
+def target_garbled(ctx: RuleContext) -> Iterator[Finding]:
+    """A fresh answer that is not what this kind of server says (caught once, when it was parsed)."""
+    for spec in ctx.specs:
+        st = ctx.snapshot.get(*spec.key)
+        if st is None or not st.fresh or st.garbled is None:
+            continue
+        f = feed(spec.source)
+        what = f.answer if f is not None else "understood"
+        yield Finding(
+            id=f"{spec.source}.garbled:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
+            area=pane_of(spec.source), subject=spec.name,
+            summary=f"{subject_words(*spec.key)}: answer is not {what} ({st.garbled})",
+        )
+
+
+RULES = [target_unreachable, target_garbled, target_stale, target_slow]

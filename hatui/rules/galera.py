@@ -1,17 +1,15 @@
 """Galera rules: per-node state, cluster views reconciled into one verdict, and the quorum margin.
 
-Quorum (Galera documentation, "weighted quorum"): after an unclean loss, a component stays
-Primary only if it keeps more than half of the previous component's members. So a Primary
-component of 2 (or 1) nodes cannot lose any member: each member is a single point of failure.
+The cluster picture (majority view, members, quorum margin) is derived once in hatui.model.galera;
+a Primary component with no margin (2 or 1 members) makes each member a single point of failure.
 """
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.galera import GaleraStatus, StatusGarbled, View, majority_view, parse_wsrep_status
+from hatui.model.galera import GaleraCluster, NodeState
 from hatui.rules import RuleContext
 
 AREA = "galera"
@@ -22,68 +20,22 @@ FC_PAUSED_WARN = 0.10
 SPLIT_VIEW_CONFIRM = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class NodeView:
-    name: str
-    status: GaleraStatus
-    previous: GaleraStatus | None
-    interval: float  # seconds between the two observations (for rates)
-
-
 def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
              kind: FindingKind = FindingKind.FAILURE, confirm: float = 0.0) -> Finding:
     return Finding(f"galera.{rule}:{subject}", kind, severity, AREA, subject, summary, confirm=confirm)
 
 
-_parsed: tuple[object, tuple] = (None, ())  # (snapshot, result): every rule reads the same parse
+def _cluster(ctx: RuleContext) -> GaleraCluster | None:
+    return ctx.cloud.galera
 
 
-def node_views(ctx: RuleContext) -> tuple[list[NodeView], list[tuple[str, str]]]:
-    """Parsed status of every node with usable data, and (node, reason) for garbled answers."""
-    global _parsed
-    if _parsed[0] is not ctx.snapshot:
-        _parsed = (ctx.snapshot, _node_views(ctx))
-    return _parsed[1]
-
-
-def _node_views(ctx: RuleContext) -> tuple[list[NodeView], list[tuple[str, str]]]:
-    section = ctx.config.galera
-    if section is None:
-        return [], []
-    views, garbled = [], []
-    for node in section.nodes:
-        st = ctx.snapshot.get("galera", node.name)
-        obs = st.usable if st else None
-        if obs is None:
-            continue
-        try:
-            status = parse_wsrep_status(obs.data)
-        except StatusGarbled as exc:
-            garbled.append((node.name, str(exc)))
-            continue
-        prev = None
-        interval = 0.0
-        if st.previous is not None and st.previous.ok:
-            try:
-                prev = parse_wsrep_status(st.previous.data)
-                interval = obs.observed_at - st.previous.observed_at
-            except StatusGarbled:
-                prev = None
-        views.append(NodeView(node.name, status, prev, interval))
-    return views, garbled
-
-
-def _cluster(ctx: RuleContext) -> str:
-    return ctx.config.galera.name if ctx.config.galera else AREA
-
-
-def garbled_answer(ctx: RuleContext) -> Iterator[Finding]:
-    for name, reason in node_views(ctx)[1]:
-        yield _finding("garbled", name, Severity.UNKNOWN, f"{name}: answer is not a Galera status ({reason})")
+def _nodes(ctx: RuleContext) -> tuple[NodeState, ...]:
+    c = ctx.cloud.galera
+    return c.nodes if c is not None else ()
 
 
 def node_not_primary(ctx: RuleContext) -> Iterator[Finding]:
-    for v in node_views(ctx)[0]:
+    for v in _nodes(ctx):
         if not v.status.is_primary:
             how = ("disconnected from the group" if not v.status.connected
                    else f"in a {v.status.cluster_status} component")
@@ -92,7 +44,7 @@ def node_not_primary(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def node_not_synced(ctx: RuleContext) -> Iterator[Finding]:
-    for v in node_views(ctx)[0]:
+    for v in _nodes(ctx):
         if v.status.is_primary and not v.status.is_synced:
             state = v.status.state_comment or f"state {v.status.local_state}"
             # Donor/Desynced: serving a state transfer, or desynced by an operator (backup, DDL)
@@ -100,14 +52,14 @@ def node_not_synced(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def node_not_ready(ctx: RuleContext) -> Iterator[Finding]:
-    for v in node_views(ctx)[0]:
+    for v in _nodes(ctx):
         if v.status.is_primary and not v.status.ready:
             yield _finding("not_ready", v.name, Severity.CRITICAL, f"{v.name}: wsrep_ready OFF: not accepting queries")
 
 
 def flow_control(ctx: RuleContext) -> Iterator[Finding]:
     """Replication paused by flow control for a large share of the last interval, and who asked."""
-    views = [v for v in node_views(ctx)[0] if v.previous is not None and v.interval > 0]
+    views = [v for v in _nodes(ctx) if v.previous is not None and v.interval > 0]
     paused = {v.name: (v.status.fc_paused_ns - v.previous.fc_paused_ns) / 1e9 / v.interval for v in views}
     worst = max(paused.values(), default=0.0)
     if worst < FC_PAUSED_WARN:
@@ -117,18 +69,18 @@ def flow_control(ctx: RuleContext) -> Iterator[Finding]:
     if not causes and queues and queues[0].status.recv_queue > 0:
         causes = [queues[0].name]
     who = f"; caused by {', '.join(causes)}" if causes else ""
-    cluster = _cluster(ctx)
+    cluster = _cluster(ctx).name
     yield _finding("flow_control", cluster, Severity.WARNING,
                    f"{cluster}: flow control paused replication {min(worst, 1.0):.0%} of the time{who}")
 
 
-def _primary_views(views: list[NodeView]) -> Counter:
+def _primary_views(views: tuple[NodeState, ...]) -> Counter:
     return Counter(v.status.view for v in views if v.status.is_primary)
 
 
 def split_view(ctx: RuleContext) -> Iterator[Finding]:
     """Nodes that disagree about membership (conf id / size) or history (state uuid)."""
-    views = node_views(ctx)[0]
+    views = _nodes(ctx)
     counts = _primary_views(views)
     if len(counts) <= 1:
         return
@@ -139,75 +91,50 @@ def split_view(ctx: RuleContext) -> Iterator[Finding]:
         groups.append(f"{', '.join(names)} {verb} conf {view[0]} size {view[2]}")
     uuids = {view[1] for view in counts}
     what = "different cluster histories" if len(uuids) > 1 else "different membership"
-    cluster = _cluster(ctx)
+    cluster = _cluster(ctx).name
     yield _finding("split_view", cluster, Severity.CRITICAL if len(uuids) > 1 else Severity.WARNING,
                    f"{cluster}: nodes report {what}: " + "; ".join(groups), confirm=SPLIT_VIEW_CONFIRM)
 
 
-def _majority(views: list[NodeView]) -> tuple[View | None, list[NodeView]]:
-    view, names = majority_view({v.name: v.status for v in views})
-    return view, [v for v in views if v.name in names]
-
-
 def no_primary(ctx: RuleContext) -> Iterator[Finding]:
     """No node we can see is in a Primary component: the database is down for writes."""
-    section = ctx.config.galera
-    if section is None:
+    c = _cluster(ctx)
+    if c is None or c.view is not None:
         return
-    views = node_views(ctx)[0]
-    view, _members = _majority(views)
-    if view is not None:
-        return
-    cluster = _cluster(ctx)
-    seen = len(views)
-    if seen == 0:
-        if not _all_failed(ctx):
+    if not c.nodes:
+        if not c.all_failed:
             return  # some nodes are only unknown (stale, waiting): their own findings say so
-        summary = f"{cluster}: no node answers: the database is unavailable"
-        severity = Severity.CRITICAL
+        summary = f"{c.name}: no node answers: the database is unavailable"
     else:
-        summary = f"{cluster}: no Primary component among {seen} answering node(s): writes and reads refused"
-        severity = Severity.CRITICAL
-    yield _finding("no_primary", cluster, severity, summary)
-
-
-def _all_failed(ctx: RuleContext) -> bool:
-    states = [ctx.snapshot.get("galera", n.name) for n in ctx.config.galera.nodes]
-    return all(s is not None and s.fresh and s.latest is not None and not s.latest.ok for s in states)
+        summary = f"{c.name}: no Primary component among {len(c.nodes)} answering node(s): writes and reads refused"
+    yield _finding("no_primary", c.name, Severity.CRITICAL, summary)
 
 
 def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
-    section = ctx.config.galera
-    if section is None:
+    c = _cluster(ctx)
+    if c is None or c.size is None or c.size >= c.expected:
         return
-    view, _ = _majority(node_views(ctx)[0])
-    if view is None or view[2] >= section.size_expected:
-        return
-    cluster = _cluster(ctx)
-    yield _finding("size", cluster, Severity.WARNING,
-                   f"{cluster}: {view[2]} of {section.size_expected} nodes in the Primary component")
+    yield _finding("size", c.name, Severity.WARNING,
+                   f"{c.name}: {c.size} of {c.expected} nodes in the Primary component")
 
 
 def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
     """Each member whose loss alone would leave the Primary component without quorum."""
-    view, members = _majority(node_views(ctx)[0])
-    if view is None:
+    c = _cluster(ctx)
+    if c is None or c.size is None or c.margin:
         return
-    size = view[2]
-    if size - 1 > size / 2:  # losing any one member still leaves a majority
-        return
-    names = {v.name for v in members}
-    for v in members:
-        known = sorted(names - {v.name})
+    size = c.size
+    for name in c.members:
+        known = sorted(set(c.members) - {name})
         unnamed = size - 1 - len(known)  # members we cannot see, or that still report an older view
         others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
         if size == 1:
-            summary = f"{v.name}: the only node in the Primary component: its loss stops the database"
+            summary = f"{name}: the only node in the Primary component: its loss stops the database"
         else:
-            summary = (f"{v.name}: 1 of {size} nodes in the Primary component; losing it leaves {others} "
+            summary = (f"{name}: 1 of {size} nodes in the Primary component; losing it leaves {others} "
                        f"without quorum (non-Primary)")
-        yield _finding("quorum_spof", v.name, Severity.WARNING, summary, kind=FindingKind.SPOF)
+        yield _finding("quorum_spof", name, Severity.WARNING, summary, kind=FindingKind.SPOF)
 
 
-RULES = [garbled_answer, no_primary, node_not_primary, node_not_ready, node_not_synced, split_view,
+RULES = [no_primary, node_not_primary, node_not_ready, node_not_synced, split_view,
          size_below_expected, flow_control, quorum_spof]

@@ -1,8 +1,9 @@
 """Hosts rules: power (BMC), management network reachability, and the jump host's own links.
 
 A BMC that gives no answer, refuses the credentials or fails TLS is reported by the generic freshness
-rule (``power.bmc_auth|bmc_timeout|bmc_refused|unreachable:<host>``, worded "BMC: ..."): the rules
-here read usable data only. Order
+rule (``power.bmc_auth|bmc_timeout|bmc_refused|unreachable:<host>``, worded "BMC: ..."), and a garbled
+answer of any of the three sources as ``<source>.garbled:<target>``: the rules here read the area's
+derived state (hatui.model.hosts.HostsState) only. Order
 of precedence, so that one cause gives one finding: the jump host's own uplink down (or no host
 answering at all) is said once instead of every host unreachable; a host its BMC reports powered off
 is "powered off", not also "unreachable".
@@ -10,21 +11,9 @@ is "powered off", not also "unreachable".
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from hatui.config.hosts import HostEntry, HostsSection
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.hosts import (
-    OUTCOMES,
-    HostDataGarbled,
-    MissingSystem,
-    NicStatus,
-    PowerStatus,
-    Reachability,
-    parse_links,
-    parse_power,
-    parse_probes,
-)
+from hatui.model.hosts import OUTCOMES, HostsState, HostView, MissingSystem, PowerStatus
 from hatui.rules import RuleContext
 
 AREA = "hosts"
@@ -41,97 +30,30 @@ def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
     return Finding(f"{AREA}.{rule}:{subject}", kind, severity, AREA, subject, summary)
 
 
-def _section(ctx: RuleContext) -> HostsSection | None:
-    return ctx.config.section("hosts")
+def _state(ctx: RuleContext) -> HostsState | None:
+    return ctx.cloud.hosts
 
 
-def _hosts(ctx: RuleContext) -> list[HostEntry]:
-    section = _section(ctx)
-    return section.hosts if section else []
-
-
-@dataclass(frozen=True, slots=True)
-class HostView:
-    host: HostEntry
-    power: PowerStatus | MissingSystem | None = None  # None: no BMC, or no usable answer
-    power_garbled: str = ""
-    reach: Reachability | None = None
-
-
-def host_views(ctx: RuleContext) -> list[HostView]:
-    """What is usable of each host: its BMC's answer and its probes (stale or failed: None)."""
-    out = []
-    for host in _hosts(ctx):
-        power, garbled, reach = None, "", None
-        st = ctx.snapshot.get("power", host.name)
-        obs = st.usable if st else None
-        if obs is not None:
-            try:
-                power = parse_power(obs.data)
-            except HostDataGarbled as exc:
-                garbled = str(exc)
-        st = ctx.snapshot.get("network", host.name)
-        obs = st.usable if st else None
-        if obs is not None:
-            try:
-                reach = parse_probes(obs.data)
-            except HostDataGarbled:
-                reach = None
-        out.append(HostView(host, power, garbled, reach))
-    return out
-
-
-def links(ctx: RuleContext) -> tuple[tuple[NicStatus, ...], dict[str, NicStatus], float] | None:
-    """The jump host's watched links now, as they were one poll before (by name), and the seconds between."""
-    section = _section(ctx)
-    if section is None or not section.interfaces:
-        return None
-    st = ctx.snapshot.get("local", section.jump_host)
-    obs = st.usable if st else None
-    if obs is None:
-        return None
-    try:
-        now = parse_links(obs.data)
-    except HostDataGarbled:
-        return None
-    before: dict[str, NicStatus] = {}
-    gap = 0.0
-    if st.previous is not None and st.previous.ok:
-        try:
-            before = {n.name: n for n in parse_links(st.previous.data)}
-            gap = obs.observed_at - st.previous.observed_at
-        except HostDataGarbled:
-            before = {}
-    return now, before, gap
+def host_views(ctx: RuleContext) -> tuple[HostView, ...]:
+    st = _state(ctx)
+    return st.hosts if st else ()
 
 
 def uplink_is_down(ctx: RuleContext) -> bool:
-    seen = links(ctx)
-    return seen is not None and bool(seen[0]) and not any(n.up for n in seen[0])
-
-
-def _powered_off(v: HostView) -> bool:
-    return isinstance(v.power, PowerStatus) and v.power.is_off
+    st = _state(ctx)
+    return st is not None and st.uplink_down
 
 
 def nobody_answers(ctx: RuleContext) -> list[HostView]:
-    """When every probed host is dead (at least two that are not known to be off), those hosts: the
-    likely cause is on the jump host's side. Else []."""
-    probed = [v for v in host_views(ctx) if v.reach is not None]
-    if len(probed) < 2 or not all(v.reach.dead for v in probed):
-        return []
-    dead = [v for v in probed if not _powered_off(v)]
-    return dead if len(dead) >= 2 else []
+    st = _state(ctx)
+    return st.nobody_answers() if st else []
+
+
+def _powered_off(v: HostView) -> bool:
+    return v.powered_off
 
 
 # ---- power ------------------------------------------------------------------------------------------
-
-def bmc_garbled(ctx: RuleContext) -> Iterator[Finding]:
-    for v in host_views(ctx):
-        if v.power_garbled:
-            yield _finding("bmc_garbled", v.host.name, Severity.UNKNOWN,
-                           f"{v.host.name}: BMC answer not understood ({v.power_garbled}): power unknown")
-
 
 def no_such_system(ctx: RuleContext) -> Iterator[Finding]:
     for v in host_views(ctx):
@@ -179,10 +101,10 @@ def jump_uplink_down(ctx: RuleContext) -> Iterator[Finding]:
     """Every watched link of the jump host is down: hosts cannot be judged from here. Said once."""
     if not uplink_is_down(ctx):
         return
-    section = _section(ctx)
-    down = ", ".join(f"{n.name} {'absent' if not n.exists else n.operstate or 'down'}" for n in links(ctx)[0])
-    yield _finding("uplink_down", section.jump_host, Severity.CRITICAL,
-                   f"{section.jump_host}: the jump host's own link to the management network is down ({down}): "
+    st = _state(ctx)
+    down = ", ".join(f"{n.name} {'absent' if not n.exists else n.operstate or 'down'}" for n in st.links or ())
+    yield _finding("uplink_down", st.jump_host, Severity.CRITICAL,
+                   f"{st.jump_host}: the jump host's own link to the management network is down ({down}): "
                    "hosts cannot be reached from here, their state is unknown")
 
 
@@ -191,9 +113,9 @@ def none_reachable(ctx: RuleContext) -> Iterator[Finding]:
         return
     dead = nobody_answers(ctx)
     if dead:
-        section = _section(ctx)
-        yield _finding("none_reachable", section.jump_host, Severity.CRITICAL,
-                       f"{section.jump_host}: none of the {len(dead)} hosts answers: look at the jump host's own "
+        jump = _state(ctx).jump_host
+        yield _finding("none_reachable", jump, Severity.CRITICAL,
+                       f"{jump}: none of the {len(dead)} hosts answers: look at the jump host's own "
                        "network first (route, uplink, VLAN)")
 
 
@@ -245,11 +167,11 @@ def service_down(ctx: RuleContext) -> Iterator[Finding]:
 # ---- the jump host's links --------------------------------------------------------------------------
 
 def nic_down(ctx: RuleContext) -> Iterator[Finding]:
-    seen = links(ctx)
-    if seen is None or uplink_is_down(ctx):
+    st = _state(ctx)
+    if st is None or st.links is None or st.uplink_down:
         return
-    jump = _section(ctx).jump_host
-    for n in seen[0]:
+    jump = st.jump_host
+    for n in st.links:
         if not n.up:
             state = "does not exist (check hosts.interfaces)" if not n.exists else f"is {n.operstate or 'down'}"
             yield _finding("nic_down", f"{jump}/{n.name}", Severity.WARNING, f"{jump}: {n.name} {state}")
@@ -257,24 +179,23 @@ def nic_down(ctx: RuleContext) -> Iterator[Finding]:
 
 def uplink_spof(ctx: RuleContext) -> Iterator[Finding]:
     """Two or more watched links, one left: the jump host's next link loss blinds hatui (and the operator)."""
-    seen = links(ctx)
-    if seen is None or len(seen[0]) < 2:
+    st = _state(ctx)
+    if st is None or st.links is None or len(st.links) < 2:
         return
-    up = [n.name for n in seen[0] if n.up]
+    up = [n.name for n in st.links if n.up]
     if len(up) == 1:
-        jump = _section(ctx).jump_host
-        yield _finding("uplink_spof", jump, Severity.WARNING,
-                       f"{jump}: on its last link to the management network ({up[0]}; "
-                       f"{len(seen[0]) - 1} of {len(seen[0])} down)", kind=FindingKind.SPOF)
+        yield _finding("uplink_spof", st.jump_host, Severity.WARNING,
+                       f"{st.jump_host}: on its last link to the management network ({up[0]}; "
+                       f"{len(st.links) - 1} of {len(st.links)} down)", kind=FindingKind.SPOF)
 
 
 def bond_degraded(ctx: RuleContext) -> Iterator[Finding]:
     """A bond that is up with slaves down; on its last slave it is a SPOF."""
-    seen = links(ctx)
-    if seen is None:
+    st = _state(ctx)
+    if st is None or st.links is None:
         return
-    jump = _section(ctx).jump_host
-    for n in seen[0]:
+    jump = st.jump_host
+    for n in st.links:
         b = n.bond
         if b is None or not n.up or not b.down_slaves:
             continue
@@ -290,12 +211,11 @@ def bond_degraded(ctx: RuleContext) -> Iterator[Finding]:
 
 def nic_errors(ctx: RuleContext) -> Iterator[Finding]:
     """Error or drop counters that rose since the previous poll (a bad cable, optic or switch port)."""
-    seen = links(ctx)
-    if seen is None:
+    st = _state(ctx)
+    if st is None or st.links is None or not st.links_before:
         return
-    now, before, gap = seen
-    jump = _section(ctx).jump_host
-    for n in now:
+    before, gap, jump = st.links_before, st.links_gap, st.jump_host
+    for n in st.links:
         old = before.get(n.name)
         if old is None or not n.exists or not old.exists or gap <= 0:
             continue
@@ -306,5 +226,5 @@ def nic_errors(ctx: RuleContext) -> Iterator[Finding]:
                            f"{jump}: {n.name}: {what} in the last {gap:.0f} s")
 
 
-RULES = [jump_uplink_down, none_reachable, bmc_garbled, no_such_system, power_off, power_changing, health,
+RULES = [jump_uplink_down, none_reachable, no_such_system, power_off, power_changing, health,
          host_unreachable, link_down, service_down, nic_down, uplink_spof, bond_degraded, nic_errors]

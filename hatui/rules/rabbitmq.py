@@ -11,13 +11,12 @@ them loses the majority: each is a single point of failure. Fewer running is a f
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from hatui.model import FailureKind, Finding, FindingKind, Severity
+from hatui.model.rabbitmq_cluster import ClusterPicture
 from hatui.rules import RuleContext
-from hatui.rules.rabbitmq_views import ClusterPicture, build_picture
-from hatui.ui_words import failure_words, human_age
+from hatui.words import failure_words, human_age
 
 AREA = "rabbitmq"
 # A partition seen only as disagreeing ``running`` flags must hold this long: views are polled at
@@ -37,8 +36,7 @@ def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
 
 
 def picture(ctx: RuleContext) -> ClusterPicture | None:
-    section = ctx.config.section("rabbitmq")
-    return None if section is None else build_picture(ctx.snapshot, section)
+    return ctx.cloud.rabbitmq
 
 
 def _join(names: list[str]) -> str:
@@ -55,12 +53,6 @@ def _words(failure) -> str:
     """A failure's words without the source's own prefix (the finding already says which way in)."""
     msg = failure.message.removeprefix("management API: ").removeprefix("AMQP canary: ")
     return msg or failure_words(failure)
-
-
-def garbled_answer(ctx: RuleContext) -> Iterator[Finding]:
-    p = picture(ctx)
-    for name, reason in (p.garbled if p else {}).items():
-        yield _finding("garbled", name, Severity.UNKNOWN, f"{name}: answer is not RabbitMQ's ({reason})")
 
 
 def cluster_down(ctx: RuleContext) -> Iterator[Finding]:
@@ -265,21 +257,10 @@ def slow_view(ctx: RuleContext) -> Iterator[Finding]:
                        f"(a peer frozen or unreachable?){last}", confirm=SLOW_VIEW_CONFIRM)
 
 
-def majority_view(p: ClusterPicture) -> tuple[frozenset[str], list[str]] | None:
-    """The running set most answering nodes agree on (ties: the larger set), and who sees it."""
-    views = p.cluster_views()
-    if not views:
-        return None
-    counts = Counter(v.running for v in views.values())
-    best = max(counts, key=lambda s: (counts[s], len(s), sorted(s)))
-    return best, [name for name, v in views.items() if v.running == best]
-
-
-def _majority(ctx: RuleContext) -> tuple[ClusterPicture, frozenset[str], list[str]] | None:
+def _majority(ctx: RuleContext) -> tuple[ClusterPicture, frozenset[str], tuple[str, ...]] | None:
     """The cluster picture with its majority view (running set, who sees it), or None if unknown."""
     p = picture(ctx)
-    seen = majority_view(p) if p else None
-    return None if p is None or seen is None else (p, *seen)
+    return None if p is None or p.majority is None else (p, p.majority, p.majority_seen_by)
 
 
 def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
@@ -301,8 +282,8 @@ def no_majority(ctx: RuleContext) -> Iterator[Finding]:
     if seen is None:
         return
     p, running, _who = seen
-    expected = p.section.size_expected
-    if len(running) >= expected // 2 + 1:
+    expected = p.expected
+    if p.margin is not None and p.margin >= 0:
         return
     yield _finding("no_majority", p.cluster, Severity.CRITICAL,
                    f"{p.cluster}: {len(running)} of {expected} nodes running ({_join(p.labels(running))}): "
@@ -315,8 +296,8 @@ def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
     if seen is None:
         return
     p, running, _who = seen
-    expected = p.section.size_expected
-    if len(running) != expected // 2 + 1:
+    expected = p.expected
+    if p.margin != 0:
         return
     members = p.labels(running)
     for name in members:
@@ -375,6 +356,6 @@ def resource_near_limit(ctx: RuleContext) -> Iterator[Finding]:
                                f"{label}: {what}: new connections are refused when they run out")
 
 
-RULES = [garbled_answer, cluster_down, node_not_running, network_partition, resource_alarm, publishers_blocked,
+RULES = [cluster_down, node_not_running, network_partition, resource_alarm, publishers_blocked,
          amqp_api_mismatch, slow_view, size_below_expected, no_majority, quorum_spof, quorum_critical,
          metadata_store_not_ready, resource_near_limit]

@@ -7,8 +7,8 @@ import ssl
 from typing import Any
 
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import redact
-from hatui.topology import TargetSpec
 
 
 class BlockingSource:

@@ -1,6 +1,6 @@
 """API endpoints: every URL of the catalog, plus extra URLs from the config, probed in one round.
 
-Why one target for the whole catalog: targets are fixed when the config is read (hatui/topology.py),
+Why one target for the whole catalog: targets are fixed when the config is read (hatui/schedule.py),
 while the catalog is only known once Keystone answers, and may change. So the round is one target
 whose answer holds one result per endpoint; rules judge each endpoint on its own and the pane shows
 one row per endpoint. Probes run concurrently (httpx.AsyncClient, explicit connect/read/write/pool
@@ -26,10 +26,10 @@ import httpx
 
 from hatui.config.openstack import OpenStackSection
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, classify_exception
 from hatui.sources.keystone import CloudSession
-from hatui.topology import TargetSpec
 
 BODY_LIMIT = 64 * 1024  # a version document is ~1 KB; never read a huge page whole
 

@@ -17,9 +17,9 @@ from hatui.config import Config
 from hatui.config.galera import GaleraNode, GaleraSection
 from hatui.model import Failure, FailureKind
 from hatui.model.galera import WSREP_FIELDS
+from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 from hatui.sources.base import BlockingSource, classify_exception
-from hatui.topology import TargetSpec, target_specs
 
 # Only the fields hatui reads: a full wsrep status is ~75 rows, 25x the bytes per poll and recording.
 _FIELD_LIST = ", ".join(f"'{k}'" for k in WSREP_FIELDS)

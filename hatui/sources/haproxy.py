@@ -17,9 +17,9 @@ import httpx
 from hatui.config.openstack import HaproxyStats
 from hatui.model import Failure, FailureKind
 from hatui.model.haproxy import STAT_FIELDS
+from hatui.schedule import TargetSpec
 from hatui.sources.base import AsyncSource, SourceError
 from hatui.sources.endpoints import classify_http, http_timeout, ssl_context
-from hatui.topology import TargetSpec
 
 CSV_LIMIT = 4 * 1024 * 1024  # a few thousand servers; anything bigger is not a stats page
 

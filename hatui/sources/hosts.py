@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.config.hosts import HostsSection
+from hatui.schedule import target_specs
 from hatui.sources.base import BlockingSource
 from hatui.sources.ipmi import IpmiPowerSource
 from hatui.sources.local import LocalLinksSource
 from hatui.sources.network import NetworkSource, Prober
 from hatui.sources.redfish import RedfishPowerSource
-from hatui.topology import target_specs
 
 
 def host_sources(config: Config) -> list[BlockingSource]:

@@ -29,10 +29,10 @@ from typing import Any
 
 from hatui.config.hosts import BmcConfig, HostEntry
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError
 from hatui.sources.redfish import bmc_failure
-from hatui.topology import TargetSpec
 
 IPMITOOL = "ipmitool"
 KILL_WAIT = 2.0  # s to reap a killed ipmitool (SIGKILL cannot be ignored: this is only a bound)

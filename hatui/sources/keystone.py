@@ -33,9 +33,9 @@ from keystoneauth1 import session as ks_session
 from hatui import __version__
 from hatui.config.openstack import OpenStackSection
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import Secret, redact
 from hatui.sources.base import BlockingSource, SourceError, classify_exception
-from hatui.topology import TargetSpec
 
 # keystoneauth logs discovery fallbacks and urllib3 warns about unverified TLS on stderr, which would
 # scribble over the TUI; failures reach the operator as observations, `insecure` on the status bar.

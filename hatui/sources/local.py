@@ -14,8 +14,8 @@ from typing import Any
 import psutil
 
 from hatui.config.hosts import HostsSection
+from hatui.schedule import TargetSpec
 from hatui.sources.base import BlockingSource
-from hatui.topology import TargetSpec
 
 SYS_NET = Path("/sys/class/net")
 COUNTERS = ("errin", "errout", "dropin", "dropout")

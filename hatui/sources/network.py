@@ -13,10 +13,10 @@ import resource
 from typing import Any
 
 from hatui.config.hosts import HostEntry, HostsSection
+from hatui.schedule import TargetSpec
 from hatui.sources.base import AsyncSource
 from hatui.sources.icmp import SharedRawIcmp, icmp_socket, pick_icmp_mode, ping_binary
 from hatui.sources.probe import probe_result, tcp_probe
-from hatui.topology import TargetSpec
 
 
 class Prober:

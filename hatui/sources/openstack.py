@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 from hatui.config import Config
+from hatui.schedule import target_specs
 from hatui.sources.base import BlockingSource
 from hatui.sources.endpoints import EndpointsSource
 from hatui.sources.haproxy import HaproxySource
 from hatui.sources.keystone import CloudSession, KeystoneSource
 from hatui.sources.services import ServicesSource
-from hatui.topology import target_specs
 
 
 def openstack_sources(config: Config) -> list[BlockingSource]:

@@ -32,9 +32,9 @@ from hatui.config import Config
 from hatui.config.rabbitmq import RabbitNode, RabbitSection
 from hatui.model import Failure, FailureKind
 from hatui.model.rabbitmq import HEALTH_CHECKS, NODE_FIELDS, OVERVIEW_FIELDS, version_tuple
+from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError, classify_exception
-from hatui.topology import TargetSpec, target_specs
 
 NODES_PATH = "/api/nodes?columns=" + ",".join(NODE_FIELDS)
 OVERVIEW_PATH = "/api/overview?columns=" + ",".join(OVERVIEW_FIELDS)

@@ -39,9 +39,9 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorPhaseErrorBase,
 
 from hatui.config.rabbitmq import RabbitNode, RabbitSection
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import BlockingSource, SourceError, classify_exception
-from hatui.topology import TargetSpec
 
 # pika logs every failed connection at ERROR; hatui reports failures itself, and Python's last-resort
 # handler would print them over the terminal UI.

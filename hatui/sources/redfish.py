@@ -19,10 +19,10 @@ import httpx
 
 from hatui.config.hosts import BmcConfig, HostEntry
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError, classify_exception
-from hatui.topology import TargetSpec
-from hatui.ui_words import failure_words
+from hatui.words import failure_words
 
 SERVICE_ROOT = "/redfish/v1/"
 MAX_MEMBERS_READ = 16  # when the system is named by Name/UUID, read at most this many members to find it

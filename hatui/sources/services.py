@@ -18,9 +18,9 @@ from typing import Any
 from keystoneauth1 import exceptions as ks_exc
 
 from hatui.model import Failure, FailureKind
+from hatui.schedule import TargetSpec
 from hatui.sources.base import BlockingSource, SourceError
 from hatui.sources.keystone import CloudSession, classify_openstack, retry_stale
-from hatui.topology import TargetSpec
 
 # Microversion 2.11 adds forced_down; 2.53 gives service ids as UUIDs (stable across cells).
 NOVA_MICROVERSION = "compute 2.53"

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Footer, Static
 
+from hatui.areas import PANES
 from hatui.config import Config
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
@@ -32,6 +33,12 @@ def theme_path() -> str:
     return str(resources.files("hatui").joinpath("themes", "hatui.tcss"))
 
 
+def _key_word(title: str) -> str:
+    """The footer's word for a pane's key: "API endpoints" -> "Endpoints"."""
+    word = title.split()[-1]
+    return word[:1].upper() + word[1:]
+
+
 class HatuiApp(App):
     CSS_PATH = theme_path()
     TITLE = "hatui"
@@ -39,11 +46,7 @@ class HatuiApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("f", "focus_pane('findings')", "Findings"),
-        Binding("g", "focus_pane('galera')", "Galera"),
-        Binding("r", "focus_pane('rabbitmq')", "RabbitMQ"),
-        Binding("e", "focus_pane('endpoints')", "Endpoints"),
-        Binding("s", "focus_pane('services')", "Services"),
-        Binding("h", "focus_pane('hosts')", "Hosts"),
+        *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
     ]
 
     def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live") -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from hatui.config import ConfigError, parse, public_document
-from hatui.topology import target_specs
+from hatui.schedule import target_specs
 from hatui.ui.views.common import insecure_sections
 
 REDFISH = {"type": "redfish", "url": "https://10.0.9.11", "user": "hatui", "password_env": "HATUI_BMC_PASSWORD"}

@@ -156,7 +156,7 @@ def test_garbled_bmc_answer_is_unknown():
     obs = [dataclasses.replace(o, data={"via": "ipmi", "stdout": "Chassis Power Control: Up/On"})
            if o.key == ("power", "hostC") else o for o in obs]
     (f,) = assess(config_of(scenario("healthy")["config"]), obs).findings
-    assert f.id == "hosts.bmc_garbled:hostC" and f.severity == Severity.UNKNOWN
+    assert f.id == "power.garbled:hostC" and f.severity == Severity.UNKNOWN
 
 
 def test_probes_parse_with_latency_and_ways():

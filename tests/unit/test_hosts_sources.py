@@ -21,7 +21,7 @@ from hatui.sources.ipmi import IpmiPowerSource, classify_ipmitool, ipmitool_retr
 from hatui.sources.network import Prober
 from hatui.sources.probe import tcp_probe
 from hatui.sources.redfish import RedfishPowerSource
-from hatui.topology import TargetSpec
+from hatui.schedule import TargetSpec
 from tests.fixtures_hosts import FIXTURES, ipmitool_capture
 
 SPEC = TargetSpec("power", "hostX", 30.0, 2.0, 64.0)

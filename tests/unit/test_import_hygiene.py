@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 CORE = ["hatui.model", "hatui.config", "hatui.rules", "hatui.monitor", "hatui.sources", "hatui.feed",
-        "hatui.faces.check", "hatui.faces.watch", "hatui.faces.replay_events", "hatui.ui.views", "hatui.topology"]
+        "hatui.faces.check", "hatui.faces.watch", "hatui.faces.replay_events", "hatui.ui.views", "hatui.schedule"]
 
 
 def test_core_does_not_import_textual_or_rich():

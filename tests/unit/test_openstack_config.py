@@ -5,7 +5,7 @@ import pytest
 
 from hatui.config import ConfigError, parse
 from hatui.secrets import redact
-from hatui.topology import target_specs
+from hatui.schedule import target_specs
 
 CLOUDS = """clouds:
   lab:

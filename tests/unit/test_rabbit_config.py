@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hatui.config import ConfigError, parse
-from hatui.topology import target_specs
+from hatui.schedule import target_specs
 
 NODE = {"name": "mq-1", "host": "10.0.0.21"}
 

@@ -8,7 +8,6 @@ import pytest
 from hatui.model import Failure, FailureKind, FindingKind, Observation, Severity
 from hatui.model.rabbitmq import RabbitGarbled, parse_management
 from hatui.monitor import Monitor
-from hatui.rules.rabbitmq_views import build_picture
 from tests.fixtures_rabbit import (
     api_data,
     api_observation,
@@ -110,7 +109,7 @@ def test_unmappable_erlang_name_is_shown_as_is_unless_configured():
 
 def test_a_node_down_since_start_is_named_by_elimination():
     obs = [api_observation("partitioned", 1), api_observation("partitioned", 2)]
-    picture = build_picture(assess(obs).snapshot, CONFIG.section("rabbitmq"))
+    picture = assess(obs).cloud.rabbitmq
     assert picture.names == {"rabbit1@localhost": "mq-1", "rabbit2@localhost": "mq-2", "rabbit3@localhost": "mq-3"}
 
 

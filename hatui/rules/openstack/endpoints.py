@@ -13,43 +13,22 @@ from hatui.model.endpoints import (
     UNEXPECTED,
     WRONG_CONTENT,
     EndpointProbe,
-    EndpointRound,
-    EndpointsGarbled,
-    parse_endpoint_round,
 )
 from hatui.rules import RuleContext
-from hatui.rules.cloud import finding, keystone_failing, section
+from hatui.rules.openstack.common import finding, section, state
 
 # A version document is static and answers in milliseconds (lab: 1.4-3.2 ms); one taking half the
 # request timeout means an overloaded or struggling API, seen before its requests time out.
 SLOW_FRACTION = 0.5
 
 
-def endpoint_round(ctx: RuleContext) -> tuple[EndpointRound | None, str | None]:
-    """The usable round, or (None, why the round is garbled)."""
-    st = ctx.snapshot.get("endpoint", "endpoints")
-    obs = st.usable if st else None
-    if obs is None:
-        return None, None
-    try:
-        return parse_endpoint_round(obs.data), None
-    except EndpointsGarbled as exc:
-        return None, str(exc)
-
-
-def probes(ctx: RuleContext) -> tuple[tuple[EndpointProbe, ...], str | None]:
-    rnd, why = endpoint_round(ctx)
-    return (rnd.probes if rnd else ()), why
+def probes(ctx: RuleContext) -> tuple[EndpointProbe, ...]:
+    st = state(ctx)
+    return st.round.probes if st and st.round else ()
 
 
 def _where(p: EndpointProbe) -> str:
     return f"{p.label} {p.url}"
-
-
-def round_garbled(ctx: RuleContext) -> Iterator[Finding]:
-    _p, why = probes(ctx)
-    if why:
-        yield finding("endpoint", "garbled", "endpoints", Severity.UNKNOWN, f"endpoint round unreadable: {why}")
 
 
 def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
@@ -57,10 +36,11 @@ def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
 
     Keystone down is one finding (keystone.unreachable), not one more per identity URL: while the auth
     URL fails in the same round (or the keystone target fails), Keystone's own URLs are left to it."""
-    rnd, _ = endpoint_round(ctx)
+    st = state(ctx)
+    rnd = st.round if st else None
     if rnd is None:
         return
-    keystone_down = keystone_failing(ctx) or (rnd.auth is not None and rnd.auth.state == DOWN)
+    keystone_down = st.keystone_failing or (rnd.auth is not None and rnd.auth.state == DOWN)
     for p in rnd.probes:
         if p.state != DOWN or (keystone_down and rnd.keystone_side(p)):
             continue
@@ -69,7 +49,7 @@ def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
 
 def endpoint_wrong_content(ctx: RuleContext) -> Iterator[Finding]:
     """Something answers, but not an OpenStack version document (critical), or an unexpected 4xx/3xx."""
-    for p in probes(ctx)[0]:
+    for p in probes(ctx):
         if p.state in (WRONG_CONTENT, UNEXPECTED):
             severity = Severity.CRITICAL if p.state == WRONG_CONTENT else Severity.WARNING
             yield finding("endpoint", "wrong_content", p.subject, severity, f"{_where(p)}: {p.reason}")
@@ -77,7 +57,7 @@ def endpoint_wrong_content(ctx: RuleContext) -> Iterator[Finding]:
 
 def certificate_expiry(ctx: RuleContext) -> Iterator[Finding]:
     sec = section(ctx)
-    for p in probes(ctx)[0]:
+    for p in probes(ctx):
         if p.cert_days is None or p.cert_days >= sec.cert_warn_days:
             continue
         if p.cert_days < 0:
@@ -90,10 +70,10 @@ def certificate_expiry(ctx: RuleContext) -> Iterator[Finding]:
 
 def endpoint_latency(ctx: RuleContext) -> Iterator[Finding]:
     limit = SLOW_FRACTION * section(ctx).timeout
-    for p in probes(ctx)[0]:
+    for p in probes(ctx):
         if p.state != DOWN and p.latency is not None and p.latency > limit:
             yield finding("endpoint", "latency", p.subject, Severity.WARNING,
                           f"{_where(p)}: version document took {p.latency * 1000:.0f} ms (limit {limit * 1000:.0f} ms)")
 
 
-RULES = [round_garbled, endpoint_down, endpoint_wrong_content, certificate_expiry, endpoint_latency]
+RULES = [endpoint_down, endpoint_wrong_content, certificate_expiry, endpoint_latency]

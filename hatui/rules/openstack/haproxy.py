@@ -8,30 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.haproxy import HaproxyBackend, HaproxyGarbled, parse_haproxy_stats
+from hatui.model.haproxy import HaproxyBackend
 from hatui.rules import RuleContext
-from hatui.rules.cloud import finding, section
-from hatui.ui_words import human_age
+from hatui.rules.openstack.common import finding, state
+from hatui.words import human_age
 
 
-def backends(ctx: RuleContext) -> Iterator[tuple[str, tuple[HaproxyBackend, ...] | None, str | None]]:
-    """(lb name, its backends or None, why garbled) for each stats endpoint with a usable answer."""
-    sec = section(ctx)
-    for stats in sec.haproxy if sec else ():
-        st = ctx.snapshot.get("haproxy", stats.name)
-        obs = st.usable if st else None
-        if obs is None:
-            continue
-        try:
-            yield stats.name, parse_haproxy_stats(obs.data, stats.backends), None
-        except HaproxyGarbled as exc:
-            yield stats.name, None, str(exc)
-
-
-def stats_garbled(ctx: RuleContext) -> Iterator[Finding]:
-    for lb, _b, why in backends(ctx):
-        if why:
-            yield finding("haproxy", "garbled", lb, Severity.UNKNOWN, f"{lb}: {why}")
+def backends(ctx: RuleContext) -> Iterator[tuple[str, tuple[HaproxyBackend, ...]]]:
+    """(lb name, its backends) for each stats endpoint with a usable answer."""
+    st = state(ctx)
+    yield from (st.backends.items() if st else ())
 
 
 def _servers_words(b: HaproxyBackend) -> str:
@@ -40,7 +26,7 @@ def _servers_words(b: HaproxyBackend) -> str:
 
 def backend_down(ctx: RuleContext) -> Iterator[Finding]:
     """No server takes traffic: every request to this VIP fails (503)."""
-    for lb, bes, _ in backends(ctx):
+    for lb, bes in backends(ctx):
         for b in bes or ():
             if not b.serving and (b.servers or b.status.startswith("DOWN")):
                 yield finding("haproxy", "backend_down", f"{lb}/{b.name}", Severity.CRITICAL,
@@ -49,7 +35,7 @@ def backend_down(ctx: RuleContext) -> Iterator[Finding]:
 
 def backend_spof(ctx: RuleContext) -> Iterator[Finding]:
     """Exactly one server takes traffic: its loss takes the VIP down."""
-    for lb, bes, _ in backends(ctx):
+    for lb, bes in backends(ctx):
         for b in bes or ():
             if len(b.serving) != 1:
                 continue
@@ -63,7 +49,7 @@ def backend_spof(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def server_down(ctx: RuleContext) -> Iterator[Finding]:
-    for lb, bes, _ in backends(ctx):
+    for lb, bes in backends(ctx):
         for b in bes or ():
             for s in b.servers:
                 if s.down:
@@ -74,7 +60,7 @@ def server_down(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def server_maintenance(ctx: RuleContext) -> Iterator[Finding]:
-    for lb, bes, _ in backends(ctx):
+    for lb, bes in backends(ctx):
         for b in bes or ():
             for s in b.servers:
                 if s.maintenance:
@@ -82,4 +68,4 @@ def server_maintenance(ctx: RuleContext) -> Iterator[Finding]:
                                   f"{lb}/{b.name}/{s.name}: {s.status}: taken out of service by an operator")
 
 
-RULES = [stats_garbled, backend_down, backend_spof, server_down, server_maintenance]
+RULES = [backend_down, backend_spof, server_down, server_maintenance]

@@ -6,25 +6,18 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, Severity
 from hatui.rules import RuleContext
-from hatui.rules.cloud import finding, section, token
-
-
-def keystone_garbled(ctx: RuleContext) -> Iterator[Finding]:
-    _info, why = token(ctx)
-    if why:
-        label = section(ctx).label
-        yield finding("keystone", "garbled", label, Severity.UNKNOWN,
-                      f"{label}: Keystone's answer is not a token ({why})")
+from hatui.rules.openstack.common import finding, state
 
 
 def keystone_no_catalog(ctx: RuleContext) -> Iterator[Finding]:
     """A token without a catalog (unscoped, or a scope with no endpoint): nothing to probe."""
-    info, _ = token(ctx)
+    st = state(ctx)
+    info = st.token if st else None
     if info is not None and not info.catalog:
-        label = section(ctx).label
+        label = st.label
         yield finding("keystone", "no_catalog", label, Severity.WARNING,
                       f"{label}: the token of {info.user} ({info.scope}) carries no catalog: no endpoint to probe "
                       f"(scope the cloud to a project or the system)")
 
 
-RULES = [keystone_garbled, keystone_no_catalog]
+RULES = [keystone_no_catalog]

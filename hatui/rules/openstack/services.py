@@ -7,39 +7,18 @@ reads "up": nova calls it down only after service_down_time, hatui warns from th
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.services import ServiceRow, ServicesGarbled, parse_service_list
+from hatui.model.services import ServiceRow, by_binary
 from hatui.rules import RuleContext
-from hatui.rules.cloud import finding, section
-from hatui.ui_words import human_age
-
-
-def service_rows(ctx: RuleContext) -> Iterator[tuple[str, tuple[ServiceRow, ...] | None, str | None]]:
-    """(nova|neutron, rows or None, why garbled) for each service list with a usable answer."""
-    sec = section(ctx)
-    for which in sec.services if sec else ():
-        st = ctx.snapshot.get("services", which)
-        obs = st.usable if st else None
-        if obs is None:
-            continue
-        try:
-            yield which, parse_service_list(which, obs.data, obs.observed_at), None
-        except ServicesGarbled as exc:
-            yield which, None, str(exc)
+from hatui.rules.openstack.common import finding, section, state
+from hatui.words import human_age
 
 
 def all_rows(ctx: RuleContext) -> list[ServiceRow]:
-    return [r for _w, rows, _ in service_rows(ctx) for r in rows or ()]
-
-
-def by_binary(rows: list[ServiceRow]) -> dict[str, list[ServiceRow]]:
-    out: dict[str, list[ServiceRow]] = defaultdict(list)
-    for r in rows:
-        out[r.binary].append(r)
-    return dict(out)
+    st = state(ctx)
+    return st.service_rows if st else []
 
 
 def heartbeat_limits(ctx: RuleContext, row: ServiceRow) -> tuple[float, float, float]:
@@ -49,12 +28,6 @@ def heartbeat_limits(ctx: RuleContext, row: ServiceRow) -> tuple[float, float, f
     every, down = ((sec.report_interval, sec.service_down_time) if row.kind == "nova"
                    else (sec.agent_report_interval, sec.agent_down_time))
     return every, min(max(2 * every, down / 2), 0.9 * down), down
-
-
-def list_garbled(ctx: RuleContext) -> Iterator[Finding]:
-    for which, _rows, why in service_rows(ctx):
-        if why:
-            yield finding("services", "garbled", which, Severity.UNKNOWN, f"{which}: unreadable service list ({why})")
 
 
 def _up_words(rows: list[ServiceRow]) -> str:
@@ -129,4 +102,4 @@ def heartbeat_late(ctx: RuleContext) -> Iterator[Finding]:
                           f"{every:g} s; reported down after {down:g} s)")
 
 
-RULES = [list_garbled, none_up, redundancy_spof, service_down, forced_down, service_disabled, heartbeat_late]
+RULES = [none_up, redundancy_spof, service_down, forced_down, service_disabled, heartbeat_late]

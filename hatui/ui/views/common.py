@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity
 from hatui.monitor import Assessment
-from hatui.ui_words import human_age
+from hatui.words import human_age
 
 Cell = tuple[str, str]  # (text, tone)
 

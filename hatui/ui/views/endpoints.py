@@ -5,12 +5,11 @@ import time
 
 from hatui.config import Config
 from hatui.model import Finding, TargetState
-from hatui.model.endpoints import DOWN, OK, EndpointProbe, EndpointsGarbled, parse_endpoint_round
-from hatui.model.haproxy import HaproxyBackend, HaproxyGarbled, parse_haproxy_stats
-from hatui.model.keystone import KeystoneGarbled, parse_token
+from hatui.model.endpoints import DOWN, OK, EndpointProbe
+from hatui.model.haproxy import HaproxyBackend
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.ui_words import failure_words, human_age
+from hatui.words import failure_words, human_age
 
 COLUMNS = ("", "endpoint", "interface", "host", "answer", "latency", "cert")
 
@@ -27,10 +26,9 @@ def keystone_headline(a: Assessment, label: str) -> list[Cell]:
         return head + [("waiting for the first answer", "dim")]
     if not st.latest.ok:
         return head + [(failure_words(st.latest.failure), "critical")]
-    try:
-        info = parse_token(st.latest.data)
-    except KeystoneGarbled as exc:
-        return head + [(f"garbled: {exc}", "unknown")]
+    if st.garbled is not None:
+        return head + [(f"garbled: {st.garbled}", "unknown")]
+    info = st.value
     who = f"token for {info.user} ({info.scope}; {', '.join(info.roles) or 'no role'})"
     left = f", expires in {human_age(info.expires_at - a.snapshot.taken_at)}" if info.expires_at else ""
     cells = head + [(who + left, "" if st.fresh else "stale"),
@@ -70,10 +68,9 @@ def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tu
         return [], [("endpoints: waiting for the first round", "dim")]
     if not st.latest.ok:
         return [], [(f"endpoints: {failure_words(st.latest.failure)}", "critical")]
-    try:
-        rnd = parse_endpoint_round(st.latest.data)
-    except EndpointsGarbled as exc:
-        return [], [(f"endpoints: garbled: {exc}", "unknown")]
+    if st.garbled is not None:
+        return [], [(f"endpoints: garbled: {st.garbled}", "unknown")]
+    rnd = st.value
     if rnd.catalog_from is None:
         note = [("no catalog yet: Keystone has not answered (and no catalog is cached)", "warning")]
     elif rnd.catalog_from == "cache":
@@ -114,11 +111,10 @@ def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]],
         if not st.latest.ok:
             notes.append((f"  haproxy {stats.name}: {failure_words(st.latest.failure)}", "critical"))
             continue
-        try:
-            backends = parse_haproxy_stats(st.latest.data, stats.backends)
-        except HaproxyGarbled as exc:
-            notes.append((f"  haproxy {stats.name}: garbled: {exc}", "unknown"))
+        if st.garbled is not None:
+            notes.append((f"  haproxy {stats.name}: garbled: {st.garbled}", "unknown"))
             continue
+        backends = st.value
         rows += [_backend_row(a, stats.name, b, st.fresh) for b in backends]
     return rows, notes
 

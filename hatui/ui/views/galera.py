@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.model import FindingKind
-from hatui.model.galera import StatusGarbled, majority_view, parse_wsrep_status
 from hatui.monitor import Assessment
 from hatui.ui.views.common import PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.ui_words import failure_words
+from hatui.words import failure_words
 
 
 def galera_pane(a: Assessment, config: Config) -> PaneModel:
@@ -14,7 +13,7 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
     if section is None:
         return not_configured("Galera", "galera")
     rows = []
-    fresh: dict = {}
+    cluster = a.cloud.galera
     for node in section.nodes:
         st = a.snapshot.get("galera", node.name)
         findings = a.of_subject("galera", node.name)
@@ -29,15 +28,12 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
             rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
                          ("", ""), ("", ""), (ms(obs.latency), "dim") if st.fresh else age))
             continue
-        try:
-            s = parse_wsrep_status(obs.data)
-        except StatusGarbled as exc:
-            rows.append((word, (node.name, ""), (f"garbled: {exc}", "unknown"), ("", ""), ("", ""), ("", ""),
+        if st.garbled is not None or st.value is None:
+            rows.append((word, (node.name, ""), (f"garbled: {st.garbled}", "unknown"), ("", ""), ("", ""), ("", ""),
                          ("", ""), ("", ""), (ms(obs.latency), "dim") if st.fresh else age))
             continue
+        s = st.value
         tone = "stale" if not st.fresh else ""
-        if st.fresh:
-            fresh[node.name] = s
         rows.append((
             word if st.fresh else ("? STALE", "stale"),
             (node.name, ""),
@@ -52,10 +48,8 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         ))
     cluster_findings = a.of_subject("galera", section.name)
     spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
-    view, _members = majority_view(fresh)
-    if view is not None:
-        size = view[2]
-        margin = (size - 1) // 2
+    if cluster is not None and cluster.size is not None:
+        size, margin = cluster.size, cluster.margin
         headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
                      else "warning"),
                     ("  ", ""),

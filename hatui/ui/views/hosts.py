@@ -6,18 +6,14 @@ from hatui.config import Config
 from hatui.config.hosts import HostEntry, HostsSection
 from hatui.model import FailureKind, FindingKind, TargetState
 from hatui.model.hosts import (
-    HostDataGarbled,
     MissingSystem,
     PowerStatus,
     Probe,
     Reachability,
-    parse_links,
-    parse_power,
-    parse_probes,
 )
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.ui_words import failure_words
+from hatui.words import failure_words
 
 COLUMNS = ("", "host", "power", "BMC", "network", "latency", "domains")
 WAITING: Cell = ("…", "dim")
@@ -40,10 +36,9 @@ def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
     obs = st.latest
     if not obs.ok:
         return ("?", "unknown"), (BMC_FAILURE[obs.failure.kind], "critical")
-    try:
-        power = parse_power(obs.data)
-    except HostDataGarbled:
+    if st.garbled is not None:
         return ("?", "unknown"), ("garbled", "unknown")
+    power = st.value
     if not st.fresh:
         return (f"? {power.power_state if isinstance(power, PowerStatus) else ''}".rstrip(), "stale"), \
             age_cell(st.age, st.fresh)
@@ -65,10 +60,9 @@ def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]
     obs = st.latest
     if not obs.ok:  # the prober itself failed (stuck past its budget)
         return ("?", "unknown"), ("", "")
-    try:
-        reach = parse_probes(obs.data)
-    except HostDataGarbled:
+    if st.garbled is not None:
         return ("garbled", "unknown"), ("", "")
+    reach = st.value
     if not st.fresh:
         return ("? stale", "stale"), age_cell(st.age, st.fresh)
     return _reach_cell(reach), (ms(reach.latency) if reach.latency is not None else "-", "dim")
@@ -102,10 +96,9 @@ def _jump_cells(section: HostsSection, a: Assessment) -> list[Cell]:
     if not st.latest.ok or not st.fresh:
         return head + [(f"links unknown ({failure_words(st.latest.failure) if not st.latest.ok else 'stale'})",
                         "unknown")]
-    try:
-        nics = parse_links(st.latest.data)
-    except HostDataGarbled as exc:
-        return head + [(f"garbled: {exc}", "unknown")]
+    if st.garbled is not None:
+        return head + [(f"garbled: {st.garbled}", "unknown")]
+    nics = st.value
     cells = head
     for i, n in enumerate(nics):
         text = f"{n.name} {'up' if n.up else 'DOWN'}"
@@ -125,8 +118,8 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     powered = reachable = 0
     # The jump host cannot see the network (its own link down, or no host answers at all): what the
     # probes say of each host is not about the host, so it is shown as unknown.
-    blind = any(f.id.startswith(("hosts.uplink_down:", "hosts.none_reachable:"))
-                for f in a.of_subject("hosts", section.jump_host))
+    state = a.cloud.hosts
+    blind = state is not None and (state.uplink_down or bool(state.nobody_answers()))
     for host in section.hosts:
         power, bmc = _power_cells(host, a.snapshot.get("power", host.name))
         net, latency = _network_cells(host, a.snapshot.get("network", host.name))

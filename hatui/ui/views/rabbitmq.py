@@ -9,11 +9,10 @@ from __future__ import annotations
 from hatui.config import Config
 from hatui.model import FailureKind, FindingKind
 from hatui.model.rabbitmq import ManagementView, NodeEntry
+from hatui.model.rabbitmq_cluster import ClusterPicture
 from hatui.monitor import Assessment
-from hatui.rules.rabbitmq import majority_view
-from hatui.rules.rabbitmq_views import ClusterPicture, build_picture
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.ui_words import human_age
+from hatui.words import human_age
 
 # Narrow on purpose (the pane may get half a terminal): details are in the findings' summaries.
 COLUMNS = ("", "node", "API", "running", "partitioned", "alarm", "mem", "AMQP", "latency")
@@ -28,7 +27,9 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
     section = config.section("rabbitmq")
     if section is None:
         return not_configured("RabbitMQ", "rabbitmq")
-    p = build_picture(a.snapshot, section)
+    p = a.cloud.rabbitmq
+    if p is None:
+        return PaneModel("RabbitMQ", note="cluster state unknown: see the findings", tone="unknown")
     rows = []
     for node in section.nodes:
         word = status_cell(a.of_subject("rabbitmq", node.name))
@@ -145,15 +146,14 @@ def _headline(p: ClusterPicture, a: Assessment) -> list[Cell]:
     expected = p.section.size_expected
     versions = sorted({v.version for v in p.views.values() if v.version})
     head = f"{p.cluster}" + (f" (RabbitMQ {', '.join(versions)})" if versions else "")
-    seen = majority_view(p)
+    seen = p.majority
     spofs = [f for f in a.of_area("rabbitmq") if f.kind == FindingKind.SPOF]
     if seen is None and any(v.nodes is None for v in p.views.values()):
         cells: list[Cell] = [(f"{head}: nodes answer, their cluster views are slow", "warning")]
     elif seen is None:
         cells = [(f"{head}: no node's view of the cluster", "critical" if a.of_area("rabbitmq") else "dim")]
     else:
-        running = len(seen[0])
-        margin = running - (expected // 2 + 1)
+        running, margin = len(seen), p.margin
         cells = [(f"{head}: running {running}/{expected}", "ok" if running >= expected else "warning"), ("  ", "")]
         if margin > 0:
             cells.append((f"can lose {margin} node(s)", "ok"))
@@ -164,7 +164,7 @@ def _headline(p: ClusterPicture, a: Assessment) -> list[Cell]:
     cluster_findings = a.of_subject("rabbitmq", p.cluster)
     if cluster_findings:
         cells += [("  ", ""), status_cell(cluster_findings),
-                  (" " + ", ".join(f.id.split(".", 1)[1].split(":")[0] for f in cluster_findings), "dim")]
+                  (" " + ", ".join(f.condition.replace("_", " ") for f in cluster_findings), "dim")]
     elif spofs and seen is None:
         cells += [("  ", ""), ("◆ SPOF", "spof")]
     return cells

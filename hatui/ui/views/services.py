@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.model import FindingKind
-from hatui.model.services import ServiceRow, ServicesGarbled, parse_service_list
+from hatui.model.services import ServiceRow, by_binary
 from hatui.monitor import Assessment
-from hatui.rules.services import by_binary
 from hatui.ui.views.common import Cell, PaneModel, age_cell, not_configured, status_cell, worst_tone
-from hatui.ui_words import failure_words, human_age
+from hatui.words import failure_words, human_age
 
 COLUMNS = ("", "binary", "host", "zone", "state", "admin", "heartbeat")
 
@@ -41,11 +40,10 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
             tone = "critical" if st.fresh else "stale"
             problems.append((f"{which}: {failure_words(st.latest.failure)}", tone))
             continue
-        try:
-            found = parse_service_list(which, st.latest.data, st.latest.observed_at)
-        except ServicesGarbled as exc:
-            problems.append((f"{which}: garbled: {exc}", "unknown"))
+        if st.garbled is not None:
+            problems.append((f"{which}: garbled: {st.garbled}", "unknown"))
             continue
+        found = st.value
         if not found:
             problems.append((f"{which}: the list is empty", "warning"))
         listed += found

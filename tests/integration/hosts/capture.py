@@ -21,7 +21,7 @@ from hatui.config import parse
 from hatui.feed import LiveFeed
 from hatui.sources import build_sources
 from hatui.sources.ipmi import IpmiPowerSource
-from hatui.topology import target_specs
+from hatui.schedule import target_specs
 from tests.integration.hosts.lab_config import BMC_PW_ENV, hosts_toml
 from tests.lab import hosts as hosts_lab
 from tests.lab.common import run

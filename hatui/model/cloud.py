@@ -1,0 +1,53 @@
+"""The state of the cloud at one instant: every configured area's derived state, computed once.
+
+Built by the monitor for each assessment from the snapshot (whose values were parsed once, on
+arrival) and read by rules, faces and panes alike, so that a quorum margin or a cluster picture is
+worked out in one place. Each area's ``derive`` is declared in hatui.areas.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hatui.areas import BY_NAME, load
+from hatui.model.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class CloudState:
+    taken_at: float
+    areas: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # area -> why its state could not be derived (a bug in hatui, shown as UNKNOWN, never as healthy)
+    errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def area(self, name: str) -> Any:
+        return self.areas.get(name)
+
+    @property
+    def galera(self) -> Any:  # GaleraCluster | None
+        return self.areas.get("galera")
+
+    @property
+    def rabbitmq(self) -> Any:  # ClusterPicture | None
+        return self.areas.get("rabbitmq")
+
+    @property
+    def openstack(self) -> Any:  # OpenStackState | None
+        return self.areas.get("openstack")
+
+    @property
+    def hosts(self) -> Any:  # HostsState | None
+        return self.areas.get("hosts")
+
+
+def derive_cloud(snapshot: Snapshot, config: Any) -> CloudState:
+    areas: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, section in config.sections.items():
+        try:
+            areas[name] = load(BY_NAME[name].derive)(snapshot, section)
+        except Exception as exc:  # noqa: BLE001 - one area's bug must not blind the others
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors))
