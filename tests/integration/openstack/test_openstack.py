@@ -142,8 +142,10 @@ def test_keystone_down_is_one_finding_and_endpoints_are_still_probed(lab, admin_
     _, ev = w.wait_opened("keystone.unreachable:lab", 15, after=t0)
     # HAProxy first retries the dead servers (the client waits: timeout), then answers 503 once its checks
     # mark them DOWN: either way the one finding names Keystone and the catalog still probed
+    # (under load HAProxy can also answer 502 for a request it had sent to a server just killed: hatui then
+    # words it "lab: HTTP error: Keystone ...")
     summary = ev["finding"]["summary"]
-    assert summary.startswith("lab: Keystone http://127.0.0.1:15000/v3: "), summary
+    assert summary.startswith("lab: ") and "Keystone http://127.0.0.1:15000/v3: " in summary, summary
     assert "; endpoints still probed from the catalog of " in summary, summary
     w.wait_opened("haproxy.backend_down:lb/keystone", 15, after=t0)
     # the kept catalog is still probed: an API that dies now is seen
