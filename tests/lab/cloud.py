@@ -55,10 +55,12 @@ Measured on this machine (2 cores, 24 GiB, other agents' labs and tests running 
   up() from nothing (no base dir, no namespaces):  15.2-17.8 s (Galera bootstrap + 2 rsync SSTs ~14 s,
     RabbitMQ boots and clusters at the same time)
   up() when healthy: 0.3 s (0.7 s with the interpreter's start)
-  power off through IPMI -> every process of the namespace gone: 1.3 s (ipmitool ~1 s, powerd <= 0.2 s)
+  power off through IPMI -> every process of the namespace gone: 1.3 s (ipmitool ~1 s, powerd <= 0.2 s);
+    through Redfish: 6.1 s (the fake driver applies a ForceOff 1-11 s after the request)
   reset() after ctl-2 powered off and on again (IST, RabbitMQ rejoin): 6.3 s; after feed pdu-b off plus
-    a killed Galera node, a killed RabbitMQ node and a link down: 11.1 s
-  tests/integration/cloud (4 tests, HATUI_LAB_CLOUD=1, lab already up): 30 s
+    a killed Galera node, a killed RabbitMQ node and a link down: 11.1 s; after ctl-1 (Redfish) power
+    cycled: 22.7 s
+  tests/integration/cloud (4 tests, HATUI_LAB_CLOUD=1, lab already up): 29.7-35.4 s (3 runs)
 """
 from __future__ import annotations
 
