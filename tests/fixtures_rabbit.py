@@ -13,9 +13,9 @@ from typing import Any
 
 from hatui.config import Config, parse
 from hatui.model import FailureKind, Observation
+from hatui.schedule import target_specs
 from hatui.sources.base import SourceError
 from hatui.sources.rabbitmq import RabbitManagementSource
-from hatui.schedule import target_specs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rabbit"
 STATES = ("healthy", "node_killed", "stop_app", "partitioned", "mem_alarm", "disk_alarm", "node_frozen")

@@ -22,6 +22,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from hatui.config.schema import ConfigError, derived, required, resolve_secret, unique_names
 from hatui.secrets import Secret
@@ -125,8 +126,7 @@ class OpenStackSection:
         unique_names(self.endpoints, file, "openstack.endpoints")
         unique_names(self.haproxy, file, "openstack.haproxy")
         for i, e in enumerate(self.endpoints):
-            if not e.url.startswith(("http://", "https://")):
-                raise ConfigError(file, f"openstack.endpoints[{i}].url", "an http:// or https:// URL", repr(e.url))
+            _check_url(e.url, file, f"openstack.endpoints[{i}].url")
         haproxy = [self._haproxy(h, i, file, resolve_secrets) for i, h in enumerate(self.haproxy)]
         section = dataclasses.replace(self, haproxy=haproxy)
         if not resolve_secrets:
@@ -141,8 +141,8 @@ class OpenStackSection:
         key = f"openstack.haproxy[{i}]"
         if bool(h.url) == bool(h.socket):
             raise ConfigError(file, f"{key}.url", "either url (the stats CSV) or socket (the admin socket), not both")
-        if h.url and not h.url.startswith(("http://", "https://")):
-            raise ConfigError(file, f"{key}.url", "an http:// or https:// URL", repr(h.url))
+        if h.url:
+            _check_url(h.url, file, f"{key}.url")
         if resolve_secrets:
             return dataclasses.replace(h, password=resolve_secret(h, file, key))
         return h
@@ -183,3 +183,13 @@ def load_cloud(section: OpenStackSection, password: Secret | None, file: str) ->
         if auth.get(secret_key):
             Secret(str(auth[secret_key]), f"{where} {secret_key}")  # registered: redacted everywhere
     return region
+
+
+def _check_url(url: str, file: str, key: str) -> None:
+    """An http(s) URL without credentials: a password written into a URL would be shown wherever the URL
+    is (findings, panes, recordings); hatui takes passwords only by reference (password_env/_file)."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(file, key, "a URL without credentials (use user and password_env / password_file)")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(file, key, "an http:// or https:// URL", repr(url))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 from hatui.model import FindingKind, Observation, Severity
-from hatui.sources.local import LocalLinksSource, bond_state
 from hatui.schedule import TargetSpec
+from hatui.sources.local import LocalLinksSource, bond_state
 from tests.fixtures_hosts import assess, config_of, observations, scenario
 
 UP = next(o for o in observations("healthy") if o.source == "local").data["interfaces"]["br-hatui"]

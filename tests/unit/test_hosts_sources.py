@@ -15,13 +15,13 @@ import pytest
 from hatui.config.hosts import BmcConfig, HostEntry
 from hatui.model import FailureKind
 from hatui.model.hosts import MissingSystem, parse_power
+from hatui.schedule import TargetSpec
 from hatui.secrets import Secret
 from hatui.sources.base import SourceError
 from hatui.sources.ipmi import IpmiPowerSource, classify_ipmitool, ipmitool_retry_seconds
 from hatui.sources.network import Prober
 from hatui.sources.probe import tcp_probe
 from hatui.sources.redfish import RedfishPowerSource
-from hatui.schedule import TargetSpec
 from tests.fixtures_hosts import FIXTURES, ipmitool_capture
 
 SPEC = TargetSpec("power", "hostX", 30.0, 2.0, 64.0)

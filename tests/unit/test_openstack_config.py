@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from hatui.config import ConfigError, parse
-from hatui.secrets import redact
 from hatui.schedule import target_specs
+from hatui.secrets import redact
 
 CLOUDS = """clouds:
   lab:
@@ -100,3 +100,13 @@ def test_replay_needs_no_clouds_yaml(monkeypatch, tmp_path):
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
     sec = parse({"openstack": {"cloud": "gone"}}, "rec", resolve_secrets=False).section("openstack")
     assert sec.cloud_region is None and sec.label == "gone"
+
+
+@pytest.mark.parametrize("where", ["endpoints", "haproxy"])
+def test_a_url_with_credentials_is_refused_without_echoing_them(where):
+    """A password pasted into a URL would be shown wherever the URL is: refused, and never repeated."""
+    url = "http://stats:s3cret-in-url@127.0.0.1:8404/;csv"
+    with pytest.raises(ConfigError) as err:
+        parse({"openstack": {"cloud": "lab", where: [{"name": "x", "url": url}]}}, "h.toml", resolve_secrets=False)
+    assert f"openstack.{where}[0].url" in str(err.value) and "without credentials" in str(err.value)
+    assert "s3cret" not in str(err.value) and "stats" not in str(err.value)

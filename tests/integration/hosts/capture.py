@@ -19,9 +19,9 @@ from pathlib import Path
 
 from hatui.config import parse
 from hatui.feed import LiveFeed
+from hatui.schedule import target_specs
 from hatui.sources import build_sources
 from hatui.sources.ipmi import IpmiPowerSource
-from hatui.schedule import target_specs
 from tests.integration.hosts.lab_config import BMC_PW_ENV, hosts_toml
 from tests.lab import hosts as hosts_lab
 from tests.lab.common import run
