@@ -1,12 +1,11 @@
 """The hatui Textual app: a feed and a monitor behind, panes in front.
 
-The feed runs as an asyncio task on the app's loop (blocking clients are in their own threads
+The feed runs as a Textual worker on the app's loop (blocking clients are in their own threads
 inside the feed), writes observations into the monitor, and asks for a redraw; the app assesses
 at most every REDRAW_GAP and hands each pane its PaneModel. Nothing here blocks.
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -58,7 +57,6 @@ class HatuiApp(App):
         self.monitor = Monitor(config, started_at=clock())
         self._redraw_pending = False
         self._status_shown = ""
-        self._feed_task: asyncio.Task | None = None
         self.assessment: Assessment | None = None
 
     def compose(self) -> ComposeResult:
@@ -73,7 +71,9 @@ class HatuiApp(App):
     def on_mount(self) -> None:
         for pane in self.query(AreaPane):
             pane.can_focus = True
-        self._feed_task = asyncio.create_task(self.feed.run(self._on_observation))
+        # The feed is a Textual worker on the app's loop: Textual cancels it (and the feed closes its
+        # clients) when the app exits; blocking clients are in the feed's own threads.
+        self.run_worker(self.feed.run(self._on_observation), name="feed", group="feed", exit_on_error=False)
         self.set_interval(TICK, self.redraw)
         self.on_resize()
 
@@ -116,6 +116,4 @@ class HatuiApp(App):
         pane.scroll_visible()
 
     async def on_unmount(self) -> None:
-        if self._feed_task is not None:
-            self._feed_task.cancel()
-            await asyncio.gather(self._feed_task, return_exceptions=True)
+        self.workers.cancel_group(self, "feed")
