@@ -30,21 +30,15 @@ from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, classify_exception
 from hatui.sources.keystone import CloudSession
+from hatui.sources.tls import tls_context
 
 BODY_LIMIT = 64 * 1024  # a version document is ~1 KB; never read a huge page whole
 
 
 def ssl_context(verify: bool | str | None, cert: Any = None) -> ssl.SSLContext:
     """requests-style verify (True, False, CA bundle path) and cert -> an SSL context for httpx."""
-    if verify is False:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    else:
-        ctx = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
-    if cert:
-        ctx.load_cert_chain(*cert) if isinstance(cert, tuple) else ctx.load_cert_chain(cert)
-    return ctx
+    return tls_context(verify if isinstance(verify, str) else None, verify is False,
+                       tuple(cert) if isinstance(cert, list) else cert)
 
 
 def http_timeout(seconds: float) -> httpx.Timeout:

@@ -20,6 +20,7 @@ from hatui.model.galera import WSREP_FIELDS
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 from hatui.sources.base import BlockingSource, classify_exception
+from hatui.sources.tls import tls_context
 
 # Only the fields hatui reads: a full wsrep status is ~75 rows, 25x the bytes per poll and recording.
 _FIELD_LIST = ", ".join(f"'{k}'" for k in WSREP_FIELDS)
@@ -44,11 +45,7 @@ class GaleraNodeSource(BlockingSource):
     def _ssl(self) -> ssl.SSLContext | None:
         if not (self.section.tls or self.section.ca_file or self.section.insecure):
             return None
-        ctx = ssl.create_default_context(cafile=self.section.ca_file)
-        if self.section.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
+        return tls_context(self.section.ca_file, self.section.insecure)
 
     def _connect(self) -> pymysql.connections.Connection:
         timeout = self.spec.timeout

@@ -35,6 +35,7 @@ from hatui.model.rabbitmq import HEALTH_CHECKS, NODE_FIELDS, OVERVIEW_FIELDS, ve
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError, classify_exception
+from hatui.sources.tls import tls_context
 
 NODES_PATH = "/api/nodes?columns=" + ",".join(NODE_FIELDS)
 OVERVIEW_PATH = "/api/overview?columns=" + ",".join(OVERVIEW_FIELDS)
@@ -246,7 +247,7 @@ def tls_verify(section: RabbitSection) -> ssl.SSLContext | bool:
         return False  # nothing to verify; and httpx would load its CA bundle for nothing
     if section.insecure:
         return False
-    return ssl.create_default_context(cafile=section.ca_file)
+    return tls_context(section.ca_file)
 
 
 def rabbit_sources(config: Config) -> list:

@@ -42,6 +42,7 @@ from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import BlockingSource, SourceError, classify_exception
+from hatui.sources.tls import tls_context
 
 # pika logs every failed connection at ERROR; hatui reports failures itself, and Python's last-resort
 # handler would print them over the terminal UI.
@@ -79,11 +80,8 @@ class RabbitCanarySource(BlockingSource):
         password = self.canary.password.reveal() if self.canary.password else ""
         tls = None
         if self.canary.tls:
-            ctx = ssl.create_default_context(cafile=self.section.ca_file)
-            if self.section.insecure:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-            tls = pika.SSLOptions(ctx, server_hostname=self.node.host)
+            tls = pika.SSLOptions(tls_context(self.section.ca_file, self.section.insecure),
+                                  server_hostname=self.node.host)
         return pika.ConnectionParameters(
             host=self.node.host, port=self.node.amqp_port, virtual_host=self.canary.vhost,
             credentials=pika.PlainCredentials(self.canary.user, password, erase_on_connect=True),

@@ -22,6 +22,7 @@ from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError, classify_exception
+from hatui.sources.tls import tls_context
 from hatui.words import failure_words
 
 SERVICE_ROOT = "/redfish/v1/"
@@ -49,7 +50,7 @@ class RedfishPowerSource(AsyncSource):
     def _verify(self) -> ssl.SSLContext | bool:
         if self.bmc.insecure:
             return False
-        return ssl.create_default_context(cafile=self.bmc.ca_file)
+        return tls_context(self.bmc.ca_file)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
