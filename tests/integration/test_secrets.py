@@ -9,7 +9,7 @@ the RabbitMQ management API and AMQP, Keystone, Redfish over HTTP and HTTPS, IPM
 in environment variables hatui is never told about (``OS_PASSWORD``, ``MYSQL_PWD``...); and an inline
 password in the config (refused: the error must not repeat it). Each is searched raw, URL-quoted and inside
 the Basic authorization it would make (base64 of ``user:pw``); Keystone tokens are searched by their Fernet
-shape. Separately (xfail, a known leak): credentials written into a URL of the config.
+shape. Separately: credentials written into a URL of the config are refused and never repeated.
 hatui runs with HOME, XDG dirs and TMPDIR in a fresh folder, so every file it writes is scanned.
 (hatui has no metrics output yet: nothing to scan there.)
 """
@@ -280,23 +280,24 @@ def test_no_secret_in_any_output_healthy_then_refused_everywhere(labs, tmp_path)
     assert shutil.which("tmux")
 
 
-@pytest.mark.xfail(strict=True, reason="hatui shows an [[openstack.endpoints]] URL's user:password@ verbatim (check, "
-                   "watch, TUI, recording): config/openstack.py accepts it, sources/endpoints.py copies it into the "
-                   "observation, rules/endpoints.py _where() puts it in the summary; the recorded config holds it")
-def test_credentials_written_into_a_configured_url_are_never_shown(labs, tmp_path):
+def test_credentials_written_into_a_configured_url_are_refused_never_shown(labs, tmp_path):
     """An operator pastes a URL with credentials (``http://stats:pw@lb:8404/;csv``, a BMC or endpoint URL):
-    hatui's own redaction (secrets.redact) strips ``user:pw@`` from messages, but not from what it shows of
-    its config."""
+    hatui refuses it (passwords are taken by reference only) and never repeats it. Found by this test:
+    endpoint and HAProxy URLs were once accepted and shown verbatim in summaries, panes and recordings."""
     sandbox = Sandbox(tmp_path)
     _clouds(sandbox, "http://127.0.0.1:15000/v3", with_secure=True, password=RIGHT["keystone"])
     creds = f"{USERS['url']}:{WRONG['url']}@"
-    # (a BMC URL with credentials is refused by the config check: "expected a URL without credentials")
-    config = _config(sandbox, cloud="split", pw=RIGHT,
-                     endpoints=(f'[[openstack.endpoints]]\nname = "with-creds"\nurl = "http://{creds}127.0.0.1:18009/v3"\n'
-                                f'[[openstack.haproxy]]\nname = "lb"\nurl = "http://{creds}127.0.0.1:{os_lab.STATS_PORT}/;csv"\n'))
-    env = sandbox.env({"T_MQ_PW": RIGHT["mq"], "HATUI_LAB_BMC_PW": RIGHT["bmc"]})
-    sandbox.run("url check", ["check", "--json", "--config", str(config)], env)
-    sandbox.run("url record", ["record", "-o", str(sandbox.out / "cwd" / "url.jsonl"), "--duration", "3",
-                               "--config", str(config)], env)
-    assert sandbox.scan_files() >= 1
+    # (a BMC URL with credentials is refused by the same check: "expected a URL without credentials")
+    for name, table in (("endpoint", f'[[openstack.endpoints]]\nname = "with-creds"\n'
+                                     f'url = "http://{creds}127.0.0.1:18009/v3"\n'),
+                        ("haproxy", f'[[openstack.haproxy]]\nname = "lb"\n'
+                                    f'url = "http://{creds}127.0.0.1:{os_lab.STATS_PORT}/;csv"\n')):
+        config = _config(sandbox, cloud="split", pw=RIGHT, endpoints=table)
+        env = sandbox.env({"T_MQ_PW": RIGHT["mq"], "HATUI_LAB_BMC_PW": RIGHT["bmc"]})
+        for verb in (["check", "--json"], ["record", "-o", str(sandbox.out / "cwd" / f"{name}.jsonl"),
+                                           "--duration", "3"]):
+            proc = sandbox.run(f"url {name} {verb[0]}", [*verb, "--config", str(config)], env)
+            assert proc.returncode != 0 and b"url: expected a URL without credentials" in proc.stderr, proc.stderr
+        config.unlink()  # the config holds the credentials: only what hatui wrote is scanned
+    sandbox.scan_files()
     assert sandbox.hits == [], sandbox.hits
