@@ -73,7 +73,24 @@ def test_the_previous_answer_is_kept_parsed_for_rules_that_compare_two_polls():
     assert node.previous is not None and node.interval == pytest.approx(1.0)
 
 
-def test_a_raising_rule_is_an_unknown_finding_naming_it_and_the_others_still_run(monkeypatch):
+@pytest.fixture
+def fresh_refs():
+    """hatui.areas.load caches what a "module:attr" names: let a test's monkeypatch be seen, then forget it."""
+    from hatui.areas import load
+
+    load.cache_clear()
+    yield
+    load.cache_clear()
+
+
+def _assess(config, observations):
+    m = Monitor(config, started_at=99.0)
+    for o in observations:
+        m.ingest(o)
+    return m.assess(100.0)
+
+
+def test_a_raising_rule_is_an_unknown_finding_naming_it_and_the_others_still_run(monkeypatch, fresh_refs):
     from tests.fixtures_galera import CONFIG as GALERA
     from tests.fixtures_galera import state_observations
 
@@ -82,23 +99,15 @@ def test_a_raising_rule_is_an_unknown_finding_naming_it_and_the_others_still_run
         yield  # pragma: no cover
 
     import hatui.rules.galera as galera_rules
-    from hatui.areas import load
 
     monkeypatch.setattr(galera_rules, "RULES", [broken_rule, *galera_rules.RULES])
-    load.cache_clear()
-    try:
-        m = Monitor(GALERA, started_at=99.0)
-        for o in state_observations("one_killed"):
-            m.ingest(o)
-        a = m.assess(100.0)
-    finally:
-        load.cache_clear()
+    a = _assess(GALERA, state_observations("one_killed"))
     f = next(f for f in a.findings if f.id == "hatui.rule_error:broken_rule")
     assert f.severity == Severity.UNKNOWN and "broken_rule failed" in f.summary and "KeyError" in f.summary
     assert any(f.id.startswith("galera.quorum_spof:") for f in a.findings)  # the other rules ran
 
 
-def test_a_state_that_cannot_be_derived_is_unknown_not_healthy(monkeypatch):
+def test_a_state_that_cannot_be_derived_is_unknown_not_healthy(monkeypatch, fresh_refs):
     import hatui.model.galera as galera_model
     from tests.fixtures_galera import CONFIG as GALERA
     from tests.fixtures_galera import state_observations
@@ -107,17 +116,9 @@ def test_a_state_that_cannot_be_derived_is_unknown_not_healthy(monkeypatch):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(galera_model, "derive", broken)
-    from hatui.areas import load
-    load.cache_clear()
-    try:
-        m = Monitor(GALERA, started_at=99.0)
-        for o in state_observations("healthy"):
-            m.ingest(o)
-        a = m.assess(100.0)
-        assert a.status == Severity.UNKNOWN
-        assert "hatui.state_error:galera" in {f.id for f in a.findings}
-    finally:
-        load.cache_clear()
+    a = _assess(GALERA, state_observations("healthy"))
+    assert a.status == Severity.UNKNOWN
+    assert "hatui.state_error:galera" in {f.id for f in a.findings}
 
 
 def _imported_names(path: Path) -> set[str]:
