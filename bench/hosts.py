@@ -53,7 +53,7 @@ def one_round(text: str) -> tuple[float, Counter, list[float]]:
         try:
             await feed.poll_round(observations.append)
         finally:
-            feed.close()
+            await feed.aclose()
         return time.monotonic() - t0
 
     wall = asyncio.run(go())

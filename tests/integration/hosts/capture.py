@@ -42,8 +42,7 @@ def poll_round(toml: str) -> list[dict]:
         try:
             await feed.poll_round(lambda o: out.append(o.to_json()))
         finally:
-            feed.close()
-            await asyncio.sleep(0.1)  # let the clients close on this loop
+            await feed.aclose()  # closes the async clients on this loop
 
     asyncio.run(go())
     return sorted(out, key=lambda o: (o["source"], o["target"]))
