@@ -17,6 +17,7 @@ from hatui.model import Finding, FindingKind, Garbled, Observation, Severity, Sn
 from hatui.model.cloud import CloudState, derive_cloud
 from hatui.rules import evaluate
 from hatui.schedule import TargetSpec, target_specs
+from hatui.secrets import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +107,9 @@ class Monitor:
         try:
             return load(f.parser)(obs, section), None
         except Garbled as exc:
-            return None, str(exc) or "unreadable"
+            return None, redact(str(exc))[:300] or "unreadable"
         except Exception as exc:  # noqa: BLE001 - a parser bug must not take the monitor down
-            return None, f"{type(exc).__name__} while reading it: {exc}"
+            return None, redact(f"{type(exc).__name__} while reading it: {exc}")[:300]
 
     def snapshot(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Snapshot:
         pending = pending or {}
