@@ -49,10 +49,6 @@ def nobody_answers(ctx: RuleContext) -> list[HostView]:
     return st.nobody_answers() if st else []
 
 
-def _powered_off(v: HostView) -> bool:
-    return v.powered_off
-
-
 # ---- power ------------------------------------------------------------------------------------------
 
 def no_such_system(ctx: RuleContext) -> Iterator[Finding]:
@@ -72,7 +68,7 @@ def no_such_system(ctx: RuleContext) -> Iterator[Finding]:
 
 def power_off(ctx: RuleContext) -> Iterator[Finding]:
     for v in host_views(ctx):
-        if _powered_off(v):
+        if v.powered_off:
             yield _finding("power_off", v.host.name, Severity.CRITICAL,
                            f"{v.host.name}: powered off (BMC, {v.power.via})")
 
@@ -124,7 +120,7 @@ def host_unreachable(ctx: RuleContext) -> Iterator[Finding]:
     if uplink_is_down(ctx) or nobody_answers(ctx):
         return
     for v in host_views(ctx):
-        if v.reach is None or not v.reach.dead or _powered_off(v):
+        if v.reach is None or not v.reach.dead or v.powered_off:
             continue
         parts = [f"{a} {WAYS.get(v.reach.failure(a), OUTCOMES['error'])}" for a in v.reach.addresses]
         yield _finding("unreachable", v.host.name, Severity.CRITICAL,
