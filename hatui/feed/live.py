@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from hatui.model import Failure, FailureKind, Observation
-from hatui.sources.base import BlockingSource, timeout_failure
+from hatui.sources.base import AsyncSource, BlockingSource, Source, timeout_failure
 
 Sink = Callable[[Observation], None]
 
@@ -25,7 +25,7 @@ MIN_GAP = 0.05  # never poll one target more often than this, whatever wakes it
 
 
 class LiveFeed:
-    def __init__(self, sources: list[BlockingSource], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sources: list[Source], clock: Callable[[], float] = time.time) -> None:
         self.sources = sources
         self.clock = clock
         self._pending: dict[tuple[str, str], float] = {}
@@ -52,7 +52,7 @@ class LiveFeed:
         """Poll every target once, concurrently (for ``hatui check``)."""
         await asyncio.gather(*(self._poll_once(src, sink) for src in self.sources))
 
-    async def _loop(self, src: BlockingSource, sink: Sink) -> None:
+    async def _loop(self, src: Source, sink: Sink) -> None:
         # spread the first polls a little so N targets do not fire in the same millisecond
         await asyncio.sleep(random.uniform(0, min(0.2, src.spec.interval / 4)))
         while True:
@@ -61,7 +61,7 @@ class LiveFeed:
             rest = src.spec.interval * random.uniform(0.95, 1.05)
             await self._idle(src, max(MIN_GAP, rest), started)
 
-    async def _poll_once(self, src: BlockingSource, sink: Sink) -> None:
+    async def _poll_once(self, src: Source, sink: Sink) -> None:
         key = src.spec.key
         at = self.clock()
         self._pending[key] = at
@@ -69,10 +69,11 @@ class LiveFeed:
         failure: Failure | None = None
         data: dict = {}
         try:
-            if src.blocking:
+            if isinstance(src, BlockingSource):
                 data, failure = await self._run_blocking(src)
             else:
-                data = await asyncio.wait_for(src.poll(), timeout=3 * src.spec.timeout + 1)  # type: ignore[arg-type]
+                assert isinstance(src, AsyncSource), f"{src!r}: neither a BlockingSource nor an AsyncSource"
+                data = await asyncio.wait_for(src.poll(), timeout=3 * src.spec.timeout + 1)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
@@ -98,7 +99,7 @@ class LiveFeed:
             self._stuck[src.spec.key] = fut
             return {}, Failure(FailureKind.TIMEOUT, "no answer; the client is still waiting")
 
-    async def _idle(self, src: BlockingSource, seconds: float, started: float) -> None:
+    async def _idle(self, src: Source, seconds: float, started: float) -> None:
         stuck = self._stuck.pop(src.spec.key, None)
         if stuck is not None:
             self._pending[src.spec.key] = self.clock()
@@ -132,10 +133,10 @@ class LiveFeed:
         """Close every client: async ones on this loop (bounded), blocking ones directly."""
         for src in self.sources:
             try:
-                if src.blocking:
+                if isinstance(src, BlockingSource):
                     src.close()
-                else:
-                    await asyncio.wait_for(src.aclose(), timeout=2.0)  # type: ignore[attr-defined]
+                elif isinstance(src, AsyncSource):
+                    await asyncio.wait_for(src.aclose(), timeout=2.0)
             except Exception:  # noqa: BLE001 - closing is best effort; the process may be exiting
                 pass
         for ex in self._executors.values():

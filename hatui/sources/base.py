@@ -4,23 +4,21 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from typing import Any
+from typing import Any, ClassVar
 
 from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 
 
-class BlockingSource:
-    """A source whose client blocks (pymysql, pika, ipmitool): the poller runs it in its own thread."""
+class Source:
+    """What the poller needs from every source; each is a BlockingSource or an AsyncSource, whose
+    ``poll`` (and ``close``/``aclose``) differ in kind."""
 
-    blocking = True
+    blocking: ClassVar[bool]
 
     def __init__(self, spec: TargetSpec) -> None:
         self.spec = spec
-
-    def poll(self) -> dict[str, Any]:
-        raise NotImplementedError
 
     def wake_fd(self) -> int | None:
         """A socket that becomes readable when the server goes away (or speaks): poll at once."""
@@ -36,6 +34,15 @@ class BlockingSource:
             return timeout_failure(self.spec.timeout)
         return failure
 
+
+class BlockingSource(Source):
+    """A source whose client blocks (pymysql, pika, ipmitool): the poller runs it in its own thread."""
+
+    blocking = True
+
+    def poll(self) -> dict[str, Any]:
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -44,19 +51,16 @@ def timeout_failure(timeout: float) -> Failure:
     return Failure(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
 
 
-class AsyncSource(BlockingSource):
+class AsyncSource(Source):
     """A source with an asyncio client (httpx): polled on the event loop."""
 
     blocking = False
 
-    async def poll(self) -> dict[str, Any]:  # type: ignore[override]
+    async def poll(self) -> dict[str, Any]:
         raise NotImplementedError
 
     async def aclose(self) -> None:
         pass
-
-
-Source = BlockingSource
 
 
 class SourceError(Exception):
@@ -90,7 +94,7 @@ def classify_exception(exc: BaseException) -> Failure:
         if isinstance(cur, socket.timeout | TimeoutError):
             return Failure(FailureKind.TIMEOUT, "no answer within the timeout")
         if isinstance(cur, OSError) and cur.errno in _ERRNO_KIND:
-            kind = _ERRNO_KIND[cur.errno]
-            return Failure(kind, redact(cur.strerror or str(cur)))
+            words = cur.strerror or str(cur)  # "connection refused", as the other sources say it
+            return Failure(_ERRNO_KIND[cur.errno], redact(words[:1].lower() + words[1:]))
         cur = cur.__cause__ or cur.__context__
     return Failure(FailureKind.ERROR, redact(f"{type(exc).__name__}: {exc}"))

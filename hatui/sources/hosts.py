@@ -6,18 +6,18 @@ from __future__ import annotations
 from hatui.config import Config
 from hatui.config.hosts import HostsSection
 from hatui.schedule import target_specs
-from hatui.sources.base import BlockingSource
+from hatui.sources.base import Source
 from hatui.sources.ipmi import IpmiPowerSource
 from hatui.sources.local import LocalLinksSource
 from hatui.sources.network import NetworkSource, Prober
 from hatui.sources.redfish import RedfishPowerSource
 
 
-def host_sources(config: Config) -> list[BlockingSource]:
+def host_sources(config: Config) -> list[Source]:
     section: HostsSection = config.section("hosts")
     specs = {s.key: s for s in target_specs(config) if s.source in ("power", "network", "local")}
     prober = Prober(section.max_probes, section.ping)  # one bound on probes in flight for all hosts
-    out: list[BlockingSource] = []
+    out: list[Source] = []
     for host in section.hosts:
         if host.bmc is not None:
             cls = RedfishPowerSource if host.bmc.type == "redfish" else IpmiPowerSource

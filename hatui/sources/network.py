@@ -99,5 +99,5 @@ class NetworkSource(AsyncSource):
         probes = await asyncio.gather(*jobs)
         return {"icmp": self.prober.icmp_mode, "probes": list(probes)}
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.prober.close()  # shared by every host: closing twice is harmless

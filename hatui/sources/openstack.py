@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.schedule import target_specs
-from hatui.sources.base import BlockingSource
+from hatui.sources.base import Source
 from hatui.sources.endpoints import EndpointsSource
 from hatui.sources.haproxy import HaproxySource
 from hatui.sources.keystone import CloudSession, KeystoneSource
 from hatui.sources.services import ServicesSource
 
 
-def openstack_sources(config: Config) -> list[BlockingSource]:
+def openstack_sources(config: Config) -> list[Source]:
     section = config.section("openstack")
     assert section is not None and section.cloud_region is not None, "openstack section without its cloud"
     specs = {s.key: s for s in target_specs(config)}
     cloud = CloudSession(section)
-    out: list[BlockingSource] = [
+    out: list[Source] = [
         KeystoneSource(specs[("keystone", section.label)], cloud),
         EndpointsSource(specs[("endpoint", "endpoints")], section, cloud),
     ]

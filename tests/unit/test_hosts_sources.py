@@ -12,14 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hatui.config.hosts import BmcConfig, HostEntry
+from hatui.config.hosts import BmcConfig, HostEntry, HostsSection
+from hatui.feed.live import LiveFeed
 from hatui.model import FailureKind
 from hatui.model.hosts import MissingSystem, parse_power
 from hatui.schedule import TargetSpec
 from hatui.secrets import Secret
 from hatui.sources.base import SourceError
 from hatui.sources.ipmi import IpmiPowerSource, classify_ipmitool, ipmitool_retry_seconds
-from hatui.sources.network import Prober
+from hatui.sources.network import NetworkSource, Prober
 from hatui.sources.probe import tcp_probe
 from hatui.sources.redfish import RedfishPowerSource
 from tests.fixtures_hosts import FIXTURES, ipmitool_capture
@@ -261,6 +262,22 @@ def test_tcp_probe_open_refused_and_silent_on_loopback():
     assert open_["outcome"] == "open" and open_["latency"] < 0.2
     assert silent["outcome"] == "silent" and silent["detail"] == "no banner within 0.3 s"
     assert refused["outcome"] == "refused"
+
+
+def test_the_feed_closes_the_shared_raw_icmp_socket():
+    """NetworkSource is an AsyncSource, closed with aclose(): a sync close() of its own was never called."""
+    closed = []
+
+    class Raw:
+        def close(self) -> None:
+            closed.append(True)
+
+    prober = Prober(4, ping=False)
+    prober._raw = Raw()  # type: ignore[assignment]
+    section = HostsSection(host=[HostEntry(name="hostX", addresses=["127.0.0.1"])])
+    src = NetworkSource(TargetSpec("network", "hostX", 5.0, 1.0, 15.0), section.host[0], section, prober)
+    asyncio.run(LiveFeed([src]).aclose())
+    assert closed == [True]
 
 
 def test_icmp_echo_to_loopback_answers():
