@@ -58,7 +58,7 @@ def keystone_obs(name: str = "token_catalog_reader.json", at: float = 100.0) -> 
 
 def keystone_down(at: float = 100.0) -> Observation:
     """As the keystone source words a refused connection (its classify adds the catalog it keeps)."""
-    msg = f"Keystone {AUTH_URL}: Connection refused; endpoints still probed from the catalog of 08:25:48"
+    msg = f"Keystone {AUTH_URL}: connection refused; endpoints still probed from the catalog of 08:25:48"
     return Observation("keystone", "lab", at, 0.002, failure=Failure(FailureKind.REFUSED, msg))
 
 

@@ -25,41 +25,13 @@ from typing import Any
 import httpx
 
 from hatui.config.openstack import OpenStackSection
-from hatui.model import Failure, FailureKind
+from hatui.model import Failure
 from hatui.schedule import TargetSpec
-from hatui.secrets import redact
-from hatui.sources.base import AsyncSource, classify_exception
+from hatui.sources.base import AsyncSource
+from hatui.sources.http import classify_http, disconnected, http_timeout, ssl_context
 from hatui.sources.keystone import CloudSession
-from hatui.sources.tls import tls_context
 
 BODY_LIMIT = 64 * 1024  # a version document is ~1 KB; never read a huge page whole
-
-
-def ssl_context(verify: bool | str | None, cert: Any = None) -> ssl.SSLContext:
-    """requests-style verify (True, False, CA bundle path) and cert -> an SSL context for httpx."""
-    return tls_context(verify if isinstance(verify, str) else None, verify is False,
-                       tuple(cert) if isinstance(cert, list) else cert)
-
-
-def http_timeout(seconds: float) -> httpx.Timeout:
-    return httpx.Timeout(connect=seconds, read=seconds, write=seconds, pool=seconds)
-
-
-def classify_http(exc: BaseException, timeout: float) -> Failure:
-    """httpx exceptions -> Failure. A read timeout means TCP was accepted but nothing answered: a
-    frozen or overloaded server, not an unreachable one; the words say which."""
-    if isinstance(exc, httpx.ConnectTimeout):
-        return Failure(FailureKind.TIMEOUT, f"no TCP connection within {timeout:g} s")
-    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout | TimeoutError):
-        return Failure(FailureKind.TIMEOUT, f"connected, no answer within {timeout:g} s")
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError) and _disconnected(exc):
-        return Failure(FailureKind.REFUSED, "connection closed without an answer")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return Failure(FailureKind.GARBLED, redact(f"not HTTP: {exc}")[:200])
-    failure = classify_exception(exc)
-    if failure.kind == FailureKind.REFUSED:  # asyncio words it "Connect call failed (host, port)"
-        return Failure(FailureKind.REFUSED, "Connection refused")
-    return failure
 
 
 def tls_facts(resp: httpx.Response, verified: bool) -> dict[str, Any] | None:
@@ -112,7 +84,7 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float, verified: b
             try:
                 resp, body = await _get(client, url, out, verified)
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-                if not _disconnected(exc):
+                if not disconnected(exc):
                     raise
                 # a kept-alive connection closed under us (a backend died behind a load balancer): the
                 # answer worth reporting is the one on a fresh connection
@@ -138,10 +110,6 @@ async def _get(client: httpx.AsyncClient, url: str, out: dict[str, Any],
             if len(body) > BODY_LIMIT:
                 break
     return resp, body
-
-
-def _disconnected(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.ReadError) or "disconnected" in str(exc).lower()
 
 
 def catalog_groups(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from hatui.model import Failure, FailureKind
 from hatui.model.haproxy import STAT_FIELDS
 from hatui.schedule import TargetSpec
 from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.endpoints import classify_http, http_timeout, ssl_context
+from hatui.sources.http import classify_http, http_timeout, ssl_context
 
 CSV_LIMIT = 4 * 1024 * 1024  # a few thousand servers; anything bigger is not a stats page
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import ssl
 import time
 from typing import Any
@@ -33,8 +32,8 @@ from hatui.config.rabbitmq import RabbitNode, RabbitSection
 from hatui.model import Failure, FailureKind
 from hatui.model.rabbitmq import HEALTH_CHECKS, NODE_FIELDS, OVERVIEW_FIELDS, version_tuple
 from hatui.schedule import TargetSpec, target_specs
-from hatui.secrets import redact
-from hatui.sources.base import AsyncSource, SourceError, classify_exception
+from hatui.sources.base import AsyncSource, SourceError
+from hatui.sources.http import classify_http, http_timeout
 from hatui.sources.tls import tls_context
 
 NODES_PATH = "/api/nodes?columns=" + ",".join(NODE_FIELDS)
@@ -77,7 +76,7 @@ class RabbitManagementSource(AsyncSource):
         password = self.section.password.reveal() if self.section.password else ""
         return httpx.AsyncClient(
             base_url=self.base_url, auth=(self.section.user, password), verify=self.verify,
-            timeout=httpx.Timeout(self.spec.timeout), headers={"Accept": "application/json"},
+            timeout=http_timeout(self.spec.timeout), headers={"Accept": "application/json"},
             # no proxy or .netrc from the environment: monitoring traffic goes straight to the node
             trust_env=False, limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
         )
@@ -219,26 +218,12 @@ def _check_body(body: Any) -> Any:
 
 
 def classify_http_error(exc: BaseException, timeout: float) -> Failure:
-    """Management API failures in an operator's words, each saying it was the management API."""
-    if isinstance(exc, SourceError):
-        return Failure(exc.kind, redact(str(exc)) if str(exc).startswith("management API")
-                       else redact(f"management API: {exc}"))
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return Failure(FailureKind.TIMEOUT, f"management API: no answer within {timeout:g} s")
-    cur: BaseException | None = exc
-    while cur is not None:
-        if isinstance(cur, socket.gaierror):
-            return Failure(FailureKind.UNREACHABLE, "management API: unreachable (host name not resolved)")
-        cur = cur.__cause__ or cur.__context__
-    generic = classify_exception(exc)
-    words = {FailureKind.REFUSED: "connection refused", FailureKind.UNREACHABLE: "host unreachable",
-             FailureKind.TIMEOUT: f"no answer within {timeout:g} s",
-             FailureKind.TLS: f"TLS failure: {generic.message.removeprefix('TLS: ')}"}
-    if generic.kind in words:
-        return Failure(generic.kind, f"management API: {words[generic.kind]}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return Failure(FailureKind.GARBLED, "management API: garbled answer (connection closed mid-answer)")
-    return Failure(generic.kind, f"management API: {generic.message}")
+    """Management API failures in the words every HTTP source uses, each saying it was the management
+    API (the AMQP canary is the other way in to the same node)."""
+    failure = classify_http(exc, timeout)
+    if failure.message.startswith("management API"):
+        return failure
+    return Failure(failure.kind, f"management API: {failure.message}")
 
 
 def tls_verify(section: RabbitSection) -> ssl.SSLContext | bool:

@@ -21,7 +21,8 @@ from hatui.config.hosts import BmcConfig, HostEntry
 from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
-from hatui.sources.base import AsyncSource, SourceError, classify_exception
+from hatui.sources.base import AsyncSource, SourceError
+from hatui.sources.http import classify_http, http_timeout
 from hatui.sources.tls import tls_context
 from hatui.words import failure_words
 
@@ -59,7 +60,7 @@ class RedfishPowerSource(AsyncSource):
                 base_url=self.bmc.url.rstrip("/"),
                 auth=(self.bmc.user, password) if password is not None else None,
                 verify=self._verify(),
-                timeout=httpx.Timeout(self.spec.timeout),  # connect, read, write and pool
+                timeout=http_timeout(self.spec.timeout),
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
                 headers={"Accept": "application/json", "OData-Version": "4.0"},
                 follow_redirects=True,  # httpx drops the credentials on a redirect to another host
@@ -142,13 +143,14 @@ class RedfishPowerSource(AsyncSource):
     def classify(self, exc: BaseException) -> Failure:
         if isinstance(exc, SourceError):
             return Failure(exc.kind, redact(str(exc)))
-        if isinstance(exc, httpx.TimeoutException):
+        failure = classify_http(exc, self.spec.timeout)
+        if failure.kind == FailureKind.TIMEOUT:
             exc = bmc_failure(FailureKind.TIMEOUT, f"({self.bmc.url})", self.spec.timeout)
-            return Failure(exc.kind, str(exc))
-        generic = classify_exception(exc)
-        where = f"({self.bmc.url})" if generic.kind in (FailureKind.REFUSED, FailureKind.UNREACHABLE) else \
-            f"({generic.message})"
-        return Failure(generic.kind, redact(str(bmc_failure(generic.kind, where))))
+        elif failure.kind in (FailureKind.REFUSED, FailureKind.UNREACHABLE):
+            exc = bmc_failure(failure.kind, f"({self.bmc.url})")
+        else:
+            exc = bmc_failure(failure.kind, f"({failure.message})")
+        return Failure(exc.kind, redact(str(exc)))
 
     def failure(self, exc: BaseException) -> Failure:
         return self.classify(exc)  # keeps the "BMC: " wording (the base class rewrites timeouts)

@@ -169,7 +169,7 @@ def test_keystone_down_is_one_finding_and_endpoints_still_judged():
     a = assess(obs)
     f = by_id(a)
     assert f["keystone.unreachable:lab"].summary == (
-        "lab: Keystone http://127.0.0.1:15000/v3: Connection refused; endpoints still probed from the catalog "
+        "lab: Keystone http://127.0.0.1:15000/v3: connection refused; endpoints still probed from the catalog "
         "of 08:25:48")
     assert ids(a) - LAB_SPOFS == {"keystone.unreachable:lab", "endpoint.down:compute"}
 

@@ -15,7 +15,8 @@ from hatui.config import parse
 from hatui.model import FailureKind
 from hatui.model.haproxy import HaproxyGarbled, parse_haproxy_stats
 from hatui.schedule import TargetSpec
-from hatui.sources.endpoints import catalog_groups, probe, ssl_context
+from hatui.sources.endpoints import catalog_groups, probe
+from hatui.sources.http import ssl_context
 from hatui.sources.haproxy import HaproxySource, stat_rows
 from tests.fixtures_openstack import FIXTURES, capture, token_data
 
@@ -54,7 +55,7 @@ async def _serve(body: bytes, ctype: bytes, ctx: ssl.SSLContext | None = None, s
 async def test_refused_and_hanging_endpoints_end_within_their_timeout(closed_port, hanging_port):
     import httpx
 
-    from hatui.sources.endpoints import http_timeout
+    from hatui.sources.http import http_timeout
 
     async with httpx.AsyncClient(timeout=http_timeout(T)) as client:
         t0 = time.monotonic()
@@ -196,7 +197,7 @@ def test_keystone_refused_names_keystone_and_the_catalog_state(tmp_path, monkeyp
         keystone.poll()
     f = keystone.failure(exc.value)
     assert f.kind == FailureKind.REFUSED
-    assert f.message == f"Keystone http://127.0.0.1:{closed_port}/v3: Connection refused; no catalog yet"
+    assert f.message == f"Keystone http://127.0.0.1:{closed_port}/v3: connection refused; no catalog yet"
     assert "pw-sekret" not in repr(cfg)
 
 
@@ -237,7 +238,7 @@ def test_services_without_keystone_say_it_is_keystone(tmp_path, monkeypatch, clo
     with pytest.raises(Exception) as exc:
         nova.poll()
     f = nova.failure(exc.value)
-    assert (f.kind, f.message) == (FailureKind.REFUSED, "no token from Keystone (Connection refused)")
+    assert (f.kind, f.message) == (FailureKind.REFUSED, "no token from Keystone (connection refused)")
 
 
 async def test_a_server_that_closes_without_answering():

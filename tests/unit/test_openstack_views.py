@@ -68,7 +68,7 @@ def test_keystone_down_headline_and_endpoints_still_shown():
     obs = replace(replace(healthy(), keystone_down()),
                   endpoints_obs({"http://127.0.0.1:5000/v3/": failed_answer("refused", "Connection refused")}))
     ep, _sv = panes(obs)
-    assert text(ep.headline).startswith("✖ CRIT  Keystone lab: Keystone http://127.0.0.1:15000/v3: Connection "
+    assert text(ep.headline).startswith("✖ CRIT  Keystone lab: Keystone http://127.0.0.1:15000/v3: connection "
                                         "refused; endpoints still probed")
     rows = {r[1][0]: r for r in ep.rows}
     assert rows["identity (keystone)"][0] == ("✖ DOWN", "critical")

@@ -165,7 +165,7 @@ def test_keystone_down_is_one_finding_and_endpoints_are_still_probed(lab, admin_
     assert rc == 2 and {"keystone.unreachable:lab", "endpoint.down:compute"} <= ids(doc)
     compute = next(f for f in doc["findings"] if f["id"] == "endpoint.down:compute")
     assert compute["summary"] == ("compute (nova) public+internal+admin http://127.0.0.1:8774/v2.1: "
-                                  "Connection refused")
+                                  "connection refused")
     assert not ids(doc) & {"endpoint.down:identity", "endpoint.down:keystone-vip"}
     t2 = time.monotonic()
     lab.start("keystone@lab-ctl-0")
