@@ -59,7 +59,7 @@ def convert(value: Any, tp: Any, file: str, key: str) -> Any:
             raise ConfigError(file, key, type_name(tp), type(value).__name__)
         (item,) = typing.get_args(tp)
         return [convert(v, item, file, f"{key}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a section's sub-table (a class, never an instance)
         if not isinstance(value, dict):
             raise ConfigError(file, key, "a table", type(value).__name__)
         return build(tp, value, file, key)

@@ -26,7 +26,7 @@ class RecordingError(Exception):
 
 def _open(path: Path, mode: str) -> IO[str]:
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, mode + "b"), encoding="utf-8")
+        return io.TextIOWrapper(gzip.GzipFile(path, mode + "b"), encoding="utf-8")  # gzip.open's binary case
     return open(path, mode, encoding="utf-8")
 
 

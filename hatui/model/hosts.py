@@ -89,7 +89,9 @@ def parse_power(data: Mapping[str, Any]) -> PowerStatus | MissingSystem:
     power = system.get("PowerState")
     if power not in POWER_STATES:
         raise HostDataGarbled(f"PowerState {str(power)[:30]!r} is not a Redfish power state")
-    status = system.get("Status") if isinstance(system.get("Status"), Mapping) else {}
+    status = system.get("Status")
+    if not isinstance(status, Mapping):
+        status = {}
     ident, name = str(system.get("Id") or ""), str(system.get("Name") or "")
     label = ident if not name or name == ident else f"{name} ({ident})"
     health = status.get("Health")

@@ -41,8 +41,8 @@ class AreaPane(Static):
         self.border_title = model.title
         self.update(self._build(model))
 
-    def _build(self, model: PaneModel):
-        parts = []
+    def _build(self, model: PaneModel) -> Group:
+        parts: list[Text | Table] = []
         if model.headline:
             parts.append(Text.assemble(*((text, self._style(tone)) for text, tone in model.headline)))
         if model.note:

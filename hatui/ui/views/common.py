@@ -64,6 +64,7 @@ def findings_pane(a: Assessment) -> PaneModel:
         rows.append(((sev_word, tone), (f.area, "dim"), (f.summary, tone), (since, "dim")))
     failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE)
     spofs = len(a.findings) - failures
+    headline: tuple[Cell, ...]
     if not a.findings:
         headline = (("✔ no failure, no single point of failure", "ok"),)
     else:

@@ -78,7 +78,7 @@ def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tu
                  f"(Keystone has not answered since this start)", "warning")]
     else:
         note = []
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     for p in rnd.probes:
         findings = a.of_subject("endpoints", p.subject)
         word = status_cell(findings) if st.fresh else ("? STALE", "stale")

@@ -34,7 +34,7 @@ def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
     if st is None or st.latest is None:
         return WAITING, (kind, "dim")
     obs = st.latest
-    if not obs.ok:
+    if obs.failure is not None:
         return ("?", "unknown"), (BMC_FAILURE[obs.failure.kind], "critical")
     if st.garbled is not None:
         return ("?", "unknown"), ("garbled", "unknown")

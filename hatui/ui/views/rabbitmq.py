@@ -66,8 +66,8 @@ def _problem(p: ClusterPicture, name: str, st) -> Cell:
 def _peers_say(p: ClusterPicture, name: str) -> Cell:
     """For a node that does not answer: what the answering nodes say of it."""
     erlang = p.erlang(name)
-    seen = [v.entry(erlang) for v in p.cluster_views().values()] if erlang else []
-    seen = [e for e in seen if e is not None]
+    entries = [v.entry(erlang) for v in p.cluster_views().values()] if erlang else []
+    seen = [e for e in entries if e is not None]
     if not seen:
         return "?", "unknown"
     if all(e.running for e in seen):
@@ -154,6 +154,7 @@ def _headline(p: ClusterPicture, a: Assessment) -> list[Cell]:
         cells = [(f"{head}: no node's view of the cluster", "critical" if a.of_area("rabbitmq") else "dim")]
     else:
         running, margin = len(seen), p.margin
+        assert margin is not None  # the majority is known, so is its margin
         cells = [(f"{head}: running {running}/{expected}", "ok" if running >= expected else "warning"), ("  ", "")]
         if margin > 0:
             cells.append((f"can lose {margin} node(s)", "ok"))
