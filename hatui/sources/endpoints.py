@@ -40,7 +40,7 @@ def tls_facts(resp: httpx.Response, verified: bool) -> dict[str, Any] | None:
     sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
     if sslobj is None:
         return None
-    not_after = None
+    not_after: float | None = None
     info = sslobj.getpeercert()  # a dict only when verified
     if info and info.get("notAfter"):
         not_after = ssl.cert_time_to_seconds(info["notAfter"])
@@ -156,7 +156,7 @@ class EndpointsSource(AsyncSource):
             await asyncio.sleep(0.02)
         return self.cloud.catalog()
 
-    async def poll(self) -> dict[str, Any]:  # type: ignore[override]
+    async def poll(self) -> dict[str, Any]:
         catalog, at, origin = await self._catalog()
         entries = catalog_groups(catalog or [])
         entries += [{"service": None, "name": e.name, "region": None, "url": e.url, "interfaces": [], "extra": True}

@@ -41,11 +41,12 @@ class HaproxySource(AsyncSource):
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def poll(self) -> dict[str, Any]:  # type: ignore[override]
-        text = await (self._http() if self.stats.url else self._socket())
+    async def poll(self) -> dict[str, Any]:
+        url = self.stats.url
+        text = await (self._http(url) if url else self._socket())
         return stat_rows(text)
 
-    async def _http(self) -> str:
+    async def _http(self, url: str) -> str:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:  # a client belongs to one event loop
             auth = None
@@ -55,7 +56,7 @@ class HaproxySource(AsyncSource):
             self._client = httpx.AsyncClient(verify=ssl_context(verify), auth=auth,
                                              timeout=http_timeout(self.spec.timeout), follow_redirects=False)
             self._loop = loop
-        resp = await self._client.get(self.stats.url)
+        resp = await self._client.get(url)
         if resp.status_code in (401, 403):
             kind = FailureKind.AUTH if resp.status_code == 401 else FailureKind.FORBIDDEN
             raise SourceError(kind, f"stats page answers HTTP {resp.status_code} (user / password_env)")

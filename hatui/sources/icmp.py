@@ -149,7 +149,7 @@ class SharedRawIcmp:
                 (socket.AF_INET, socket.IPPROTO_ICMP)
             sock = socket.socket(family, socket.SOCK_RAW, proto)
             sock.setblocking(False)
-            for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+            for opt in (o for o in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF) if o is not None):
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, opt, RAW_RCVBUF)
                     break

@@ -88,7 +88,7 @@ class RabbitManagementSource(AsyncSource):
                 paths[f"checks/{check}"] = f"/api/health/checks/{check}"
         return paths
 
-    async def poll(self) -> dict[str, Any]:  # type: ignore[override]
+    async def poll(self) -> dict[str, Any]:
         if self._client is None:
             self._client = self._make_client()
         t0 = time.monotonic()

@@ -55,6 +55,7 @@ class RedfishPowerSource(AsyncSource):
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            assert self.bmc.url, "a Redfish BMC without its url (the config validation requires one)"
             password = self.bmc.password.reveal() if self.bmc.password else None
             self._client = httpx.AsyncClient(
                 base_url=self.bmc.url.rstrip("/"),
