@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from hatui.areas import BY_NAME, load
+from hatui.areas import BY_NAME, load, pane_of
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity, Snapshot
 from hatui.model.cloud import CloudState
@@ -33,6 +33,13 @@ class RuleContext:
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 
+def finding(source: str, condition: str, subject: str, severity: Severity, summary: str, *,
+            kind: FindingKind = FindingKind.FAILURE, confirm: float = 0.0) -> Finding:
+    """How every rule names what it found: ``<source>.<condition>:<subject>``, in its source's pane."""
+    return Finding(f"{source}.{condition}:{subject}", kind, severity, pane_of(source), subject, summary,
+                   confirm=confirm)
+
+
 def all_rules(config: Config) -> list[Rule]:
     from hatui.rules import freshness
 
@@ -43,7 +50,7 @@ def all_rules(config: Config) -> list[Rule]:
 def _rule_error(rule: Rule, exc: BaseException) -> Finding:
     name = getattr(rule, "__name__", repr(rule))
     module = getattr(rule, "__module__", "").rsplit(".", 1)[-1]
-    return Finding(f"hatui.rule_error:{name}", FindingKind.FAILURE, Severity.UNKNOWN, "hatui", name,
+    return finding("hatui", "rule_error", name, Severity.UNKNOWN,
                    f"rule {module}.{name} failed ({type(exc).__name__}: {exc}): what it judges is unknown; "
                    "please report this hatui bug")
 
@@ -55,7 +62,7 @@ def evaluate(snapshot: Snapshot, cloud: CloudState, config: Config, specs: list[
     ctx = RuleContext(snapshot, cloud, config, tuple(specs), started_at)
     found: dict[str, Finding] = {}
     for area, why in cloud.errors.items():
-        f = Finding(f"hatui.state_error:{area}", FindingKind.FAILURE, Severity.UNKNOWN, "hatui", area,
+        f = finding("hatui", "state_error", area, Severity.UNKNOWN,
                     f"{area}: its state could not be worked out ({why}): unknown; please report this hatui bug")
         found[f.id] = f
     for rule in all_rules(config):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.areas import feed, pane_of
-from hatui.model import FailureKind, Finding, FindingKind, Severity
-from hatui.rules import RuleContext
+from hatui.areas import feed
+from hatui.model import FailureKind, Finding, Severity
+from hatui.rules import RuleContext, finding
 from hatui.words import failure_words, human_age, subject_words
 
 # A status query normally answers in milliseconds; one outstanding for half its timeout is already
@@ -28,7 +28,7 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
     """
     for spec in ctx.specs:
         st = ctx.snapshot.get(*spec.key)
-        if st is None or st.latest is None or st.latest.ok or not st.fresh:
+        if st is None or st.latest is None or st.latest.failure is None or not st.fresh:
             continue
         failure = st.latest.failure
         if failure.kind == FailureKind.FORBIDDEN:
@@ -36,11 +36,8 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
         else:
             condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
             severity = Severity.CRITICAL
-        yield Finding(
-            id=f"{spec.source}.{condition}:{spec.name}", kind=FindingKind.FAILURE, severity=severity,
-            area=pane_of(spec.source), subject=spec.name,
-            summary=f"{spec.name}: {failure_words(failure)}",
-        )
+        yield finding(spec.source, condition, spec.name, severity,
+                      f"{spec.name}: {failure_words(failure)}")
 
 
 def target_stale(ctx: RuleContext) -> Iterator[Finding]:
@@ -55,10 +52,7 @@ def target_stale(ctx: RuleContext) -> Iterator[Finding]:
             summary = f"{subject_words(*spec.key)}: no answer yet after {human_age(ctx.now - ctx.started_at)}"
         else:
             summary = f"{subject_words(*spec.key)}: last answer {human_age(st.age)} ago: data is stale"
-        yield Finding(
-            id=f"{spec.source}.stale:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
-            area=pane_of(spec.source), subject=spec.name, summary=summary,
-        )
+        yield finding(spec.source, "stale", spec.name, Severity.UNKNOWN, summary)
 
 
 def target_slow(ctx: RuleContext) -> Iterator[Finding]:
@@ -69,11 +63,8 @@ def target_slow(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if st.latest is not None and not st.latest.ok and st.fresh:
             continue  # already reported as unreachable
-        yield Finding(
-            id=f"{spec.source}.slow:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.WARNING,
-            area=pane_of(spec.source), subject=spec.name,
-            summary=f"{subject_words(*spec.key)}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)",
-        )
+        yield finding(spec.source, "slow", spec.name, Severity.WARNING,
+                      f"{subject_words(*spec.key)}: no answer for {st.pending_for:.1f} s (timeout {spec.timeout:g} s)")
 
 
 def target_garbled(ctx: RuleContext) -> Iterator[Finding]:
@@ -84,11 +75,8 @@ def target_garbled(ctx: RuleContext) -> Iterator[Finding]:
             continue
         f = feed(spec.source)
         what = f.answer if f is not None else "understood"
-        yield Finding(
-            id=f"{spec.source}.garbled:{spec.name}", kind=FindingKind.FAILURE, severity=Severity.UNKNOWN,
-            area=pane_of(spec.source), subject=spec.name,
-            summary=f"{subject_words(*spec.key)}: answer is not {what} ({st.garbled})",
-        )
+        yield finding(spec.source, "garbled", spec.name, Severity.UNKNOWN,
+                      f"{subject_words(*spec.key)}: answer is not {what} ({st.garbled})")
 
 
 RULES = [target_unreachable, target_garbled, target_stale, target_slow]

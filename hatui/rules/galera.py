@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.galera import GaleraCluster, NodeState
-from hatui.rules import RuleContext
+from hatui.rules import RuleContext, finding
 
 AREA = "galera"
 # Fraction of wall time replication may be paused by flow control before it is reported. Galera's
@@ -20,9 +21,7 @@ FC_PAUSED_WARN = 0.10
 SPLIT_VIEW_CONFIRM = 1.0
 
 
-def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
-             kind: FindingKind = FindingKind.FAILURE, confirm: float = 0.0) -> Finding:
-    return Finding(f"galera.{rule}:{subject}", kind, severity, AREA, subject, summary, confirm=confirm)
+_finding = partial(finding, AREA)  # (condition, subject, severity, summary, *, kind, confirm)
 
 
 def _cluster(ctx: RuleContext) -> GaleraCluster | None:

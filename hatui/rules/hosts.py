@@ -11,10 +11,11 @@ is "powered off", not also "unreachable".
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.hosts import OUTCOMES, HostsState, HostView, MissingSystem, PowerStatus
-from hatui.rules import RuleContext
+from hatui.rules import RuleContext, finding
 
 AREA = "hosts"
 # How a dead address fails, with what that usually means (lab: tests/lab/hosts.py faults).
@@ -25,9 +26,7 @@ WAYS = {
 }
 
 
-def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
-             kind: FindingKind = FindingKind.FAILURE) -> Finding:
-    return Finding(f"{AREA}.{rule}:{subject}", kind, severity, AREA, subject, summary)
+_finding = partial(finding, AREA)  # (condition, subject, severity, summary, *, kind, confirm)
 
 
 def _state(ctx: RuleContext) -> HostsState | None:

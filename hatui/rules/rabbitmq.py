@@ -12,10 +12,11 @@ them loses the majority: each is a single point of failure. Fewer running is a f
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from hatui.model import FailureKind, Finding, FindingKind, Severity
 from hatui.model.rabbitmq_cluster import ClusterPicture
-from hatui.rules import RuleContext
+from hatui.rules import RuleContext, finding
 from hatui.words import failure_words, human_age
 
 AREA = "rabbitmq"
@@ -30,9 +31,7 @@ SLOW_VIEW_CONFIRM = 1.5
 RESOURCE_WARN = 0.90
 
 
-def _finding(rule: str, subject: str, severity: Severity, summary: str, *,
-             kind: FindingKind = FindingKind.FAILURE, confirm: float = 0.0) -> Finding:
-    return Finding(f"{AREA}.{rule}:{subject}", kind, severity, AREA, subject, summary, confirm=confirm)
+_finding = partial(finding, AREA)  # (condition, subject, severity, summary, *, kind, confirm)
 
 
 def picture(ctx: RuleContext) -> ClusterPicture | None:

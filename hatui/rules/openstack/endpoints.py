@@ -14,8 +14,8 @@ from hatui.model.endpoints import (
     WRONG_CONTENT,
     EndpointProbe,
 )
-from hatui.rules import RuleContext
-from hatui.rules.openstack.common import finding, section, state
+from hatui.rules import RuleContext, finding
+from hatui.rules.openstack.common import section, state
 
 # A version document is static and answers in milliseconds (lab: 1.4-3.2 ms); one taking half the
 # request timeout means an overloaded or struggling API, seen before its requests time out.

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.haproxy import HaproxyBackend
-from hatui.rules import RuleContext
-from hatui.rules.openstack.common import finding, state
+from hatui.rules import RuleContext, finding
+from hatui.rules.openstack.common import state
 from hatui.words import human_age
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hatui.model import Finding, Severity
-from hatui.rules import RuleContext
-from hatui.rules.openstack.common import finding, state
+from hatui.rules import RuleContext, finding
+from hatui.rules.openstack.common import state
 
 
 def keystone_no_catalog(ctx: RuleContext) -> Iterator[Finding]:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.services import ServiceRow, by_binary
-from hatui.rules import RuleContext
-from hatui.rules.openstack.common import finding, section, state
+from hatui.rules import RuleContext, finding
+from hatui.rules.openstack.common import section, state
 from hatui.words import human_age
 
 
