@@ -14,18 +14,24 @@ def subject_words(source: str, target: str) -> str:
     return f"{target} ({f.way_in})" if f is not None and f.way_in else target
 
 
-_FAILURE_WORDS = {
-    FailureKind.REFUSED: "connection refused",
-    FailureKind.TIMEOUT: "no answer (timeout)",
-    FailureKind.UNREACHABLE: "unreachable",
-    FailureKind.AUTH: "credentials refused",
-    FailureKind.FORBIDDEN: "not allowed",
-    FailureKind.TLS: "TLS failure",
-    FailureKind.GARBLED: "garbled answer",
-    FailureKind.HTTP: "HTTP error",
-    FailureKind.NOT_FOUND: "not found",
-    FailureKind.ERROR: "error",
+# One row per failure kind: how a finding's summary says it, and how a table cell says it (narrow panes).
+_FAILURE_WORDS: dict[FailureKind, tuple[str, str]] = {
+    FailureKind.REFUSED: ("connection refused", "refused"),
+    FailureKind.TIMEOUT: ("no answer (timeout)", "no answer"),
+    FailureKind.UNREACHABLE: ("unreachable", "unreachable"),
+    FailureKind.AUTH: ("credentials refused", "auth refused"),
+    FailureKind.FORBIDDEN: ("not allowed", "forbidden"),
+    FailureKind.TLS: ("TLS failure", "TLS failure"),
+    FailureKind.GARBLED: ("garbled answer", "garbled"),
+    FailureKind.HTTP: ("HTTP error", "HTTP error"),
+    FailureKind.NOT_FOUND: ("not found", "not found"),
+    FailureKind.ERROR: ("error", "error"),
 }
+
+
+def failure_cell(kind: FailureKind) -> str:
+    """A failure in a table cell: a word or two; the finding's summary has the rest."""
+    return _FAILURE_WORDS[kind][1]
 
 
 # kinds whose message already says it all ("no answer within 1 s", "connection refused")
@@ -35,7 +41,7 @@ _SELF_DESCRIBING = {FailureKind.REFUSED, FailureKind.TIMEOUT, FailureKind.UNREAC
 def failure_words(failure: Failure | None) -> str:
     if failure is None:
         return "ok"
-    head = _FAILURE_WORDS[failure.kind]
+    head = _FAILURE_WORDS[failure.kind][0]
     if failure.kind in _SELF_DESCRIBING and failure.message.strip():
         return failure.message.strip()
     msg = failure.message.strip()

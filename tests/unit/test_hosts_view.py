@@ -30,7 +30,7 @@ def test_power_off_and_bmc_failures():
     frozen = rows("bmc_frozen")
     assert frozen["hostA"][2:4] == ("?", "no answer") and frozen["hostC"][2:4] == ("?", "no answer")
     wrong = rows("bmc_wrong_password")
-    assert wrong["hostB"][2:4] == ("?", "credentials refused")
+    assert wrong["hostB"][2:4] == ("?", "auth refused")
     assert rows("bmc_misdirected")["hostB"][2:4] == ("?", "no such system")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.config.hosts import HostEntry, HostsSection
-from hatui.model import FailureKind, FindingKind, TargetState
+from hatui.model import FindingKind, TargetState
 from hatui.model.hosts import (
     MissingSystem,
     PowerStatus,
@@ -13,15 +13,11 @@ from hatui.model.hosts import (
 )
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.words import failure_words
+from hatui.words import failure_cell, failure_words
 
 COLUMNS = ("", "host", "power", "BMC", "network", "latency", "domains")
 WAITING: Cell = ("…", "dim")
 # Cells are short (the pane may be half a screen wide); the findings pane has the full sentences.
-BMC_FAILURE = {FailureKind.AUTH: "credentials refused", FailureKind.TIMEOUT: "no answer",
-               FailureKind.REFUSED: "refused", FailureKind.UNREACHABLE: "unreachable", FailureKind.TLS: "TLS failure",
-               FailureKind.FORBIDDEN: "forbidden", FailureKind.NOT_FOUND: "not found", FailureKind.GARBLED: "garbled",
-               FailureKind.HTTP: "HTTP error", FailureKind.ERROR: "error"}
 OUTCOME_SHORT = {"open": "up", "silent": "silent", "refused": "refused", "timeout": "timeout",
                  "unreachable": "unreachable", "error": "not probed"}
 
@@ -35,7 +31,7 @@ def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
         return WAITING, (kind, "dim")
     obs = st.latest
     if obs.failure is not None:
-        return ("?", "unknown"), (BMC_FAILURE[obs.failure.kind], "critical")
+        return ("?", "unknown"), (failure_cell(obs.failure.kind), "critical")
     if st.garbled is not None:
         return ("?", "unknown"), ("garbled", "unknown")
     power = st.value

@@ -7,19 +7,15 @@ last one it gave is shown with its age; when it does not answer, what its peers 
 from __future__ import annotations
 
 from hatui.config import Config
-from hatui.model import FailureKind, FindingKind
+from hatui.model import FindingKind
 from hatui.model.rabbitmq import ManagementView, NodeEntry
 from hatui.model.rabbitmq_cluster import ClusterPicture
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
-from hatui.words import human_age
+from hatui.words import failure_cell, human_age
 
 # Narrow on purpose (the pane may get half a terminal): details are in the findings' summaries.
 COLUMNS = ("", "node", "API", "running", "partitioned", "alarm", "mem", "AMQP", "latency")
-SHORT = {FailureKind.REFUSED: "refused", FailureKind.TIMEOUT: "timeout", FailureKind.UNREACHABLE: "unreachable",
-         FailureKind.AUTH: "auth refused", FailureKind.FORBIDDEN: "forbidden", FailureKind.TLS: "TLS error",
-         FailureKind.GARBLED: "garbled", FailureKind.HTTP: "HTTP error", FailureKind.NOT_FOUND: "not found",
-         FailureKind.ERROR: "error"}
 BLANK: Cell = ("", "")
 
 
@@ -59,7 +55,7 @@ def _problem(p: ClusterPicture, name: str, st) -> Cell:
     if name in p.garbled:
         return f"garbled: {p.garbled[name]}", "unknown"
     if st.latest is not None and st.latest.failure is not None:
-        return SHORT[st.latest.failure.kind], "critical" if st.fresh else "stale"
+        return failure_cell(st.latest.failure.kind), "critical" if st.fresh else "stale"
     return "no fresh answer", "stale"
 
 
@@ -138,7 +134,7 @@ def _canary(p: ClusterPicture, a: Assessment, name: str) -> Cell:
             return "BLOCKED", "critical"
         return ms(c.round_trip), "ok"
     if st.latest.failure is not None:
-        return SHORT[st.latest.failure.kind], "critical" if st.fresh else "stale"
+        return failure_cell(st.latest.failure.kind), "critical" if st.fresh else "stale"
     return "no fresh answer", "stale"
 
 
