@@ -1,8 +1,10 @@
 """The hatui Textual app: a feed and a monitor behind, panes in front.
 
 The feed runs as a Textual worker on the app's loop (blocking clients are in their own threads
-inside the feed), writes observations into the monitor, and asks for a redraw; the app assesses
-at most every REDRAW_GAP and hands each pane its PaneModel. Nothing here blocks.
+inside the feed) and writes observations into the monitor; a finding opening or clearing posts
+``Changed``, which Textual collapses while a burst queues (``can_replace``), and each redraw hands
+every pane its PaneModel. Layout follows the terminal through Textual's breakpoints (classes on the
+screen, styled in themes/hatui.tcss). Nothing here blocks.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from importlib import resources
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Static
 
 from hatui.areas import PANES
@@ -23,9 +26,9 @@ from hatui.ui.panes import AreaPane
 from hatui.ui.views import AREAS, pane_model
 from hatui.ui.views.common import insecure_sections
 
-REDRAW_GAP = 0.05  # s: coalesces a burst of findings opening/clearing into one redraw
-TICK = 1.0         # s: regular redraw: figures, ages and "no answer for" counters move
-WIDE = 150         # columns from which panes sit side by side
+TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
+WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
+SHORT = 30  # rows below which panes drop their bottom border: at 80x24 every row counts
 
 
 def theme_path() -> str:
@@ -38,10 +41,19 @@ def _key_word(title: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+class Changed(Message):
+    """A finding opened or cleared: redraw now. A burst of them queued together is one redraw."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Changed)
+
+
 class HatuiApp(App):
     CSS_PATH = theme_path()
     TITLE = "hatui"
     ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-one-column"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT, "-tall")]
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("f", "focus_pane('findings')", "Findings"),
@@ -55,7 +67,6 @@ class HatuiApp(App):
         self.clock = clock
         self.mode = mode
         self.monitor = Monitor(config, started_at=clock())
-        self._redraw_pending = False
         self._status_shown = ""
         self.assessment: Assessment | None = None
 
@@ -75,10 +86,6 @@ class HatuiApp(App):
         # clients) when the app exits; blocking clients are in the feed's own threads.
         self.run_worker(self.feed.run(self._on_observation), name="feed", group="feed", exit_on_error=False)
         self.set_interval(TICK, self.redraw)
-        self.on_resize()
-
-    def on_resize(self, event=None) -> None:
-        self.screen.set_class(self.size.width >= WIDE, "-wide")
         self.redraw()
 
     def _on_observation(self, obs: Observation) -> None:
@@ -87,12 +94,13 @@ class HatuiApp(App):
         self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
         # A finding opening or clearing is drawn at once; new figures wait for the 1 s tick
         # (redrawing on every poll costs CPU for numbers nobody reads faster than that).
-        if (self.assessment.opened or self.assessment.cleared) and not self._redraw_pending:
-            self._redraw_pending = True
-            self.set_timer(REDRAW_GAP, self.redraw)
+        if self.assessment.opened or self.assessment.cleared:
+            self.post_message(Changed())
+
+    def on_changed(self, _message: Changed) -> None:
+        self.redraw()
 
     def redraw(self) -> None:
-        self._redraw_pending = False
         a = self.monitor.assess(self.clock(), self.feed.pending())
         self.assessment = a
         status = self._status_text(a)

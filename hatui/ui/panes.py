@@ -13,7 +13,8 @@ from textual.widgets import Static
 from hatui.ui.views.common import PaneModel
 
 TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim")
-NARROW = 100  # terminal columns below which panes leave out their least useful columns
+NARROW = 80  # a pane's own columns below which it leaves out its least useful ones (at 80x24, or
+             # side by side on a terminal just wide enough for two)
 
 
 class AreaPane(Static):
@@ -31,8 +32,16 @@ class AreaPane(Static):
     def _style(self, tone: str) -> Style:
         return self.get_component_rich_style(f"pane--{tone}") if tone in TONES else Style()
 
+    def _is_narrow(self) -> bool:
+        width = self.content_size.width
+        return 0 < width < NARROW  # 0: not laid out yet; the first resize re-renders
+
+    def on_resize(self) -> None:
+        if self._shown is not None and self._is_narrow() != self._narrow:
+            self.show(self._shown)
+
     def show(self, model: PaneModel) -> None:
-        narrow = self.app.size.width < NARROW
+        narrow = self._is_narrow()
         if model == self._shown and narrow == self._narrow:
             return  # nothing changed: no re-render, no layout (keeps the idle CPU low)
         self._shown, self._narrow = model, narrow
@@ -48,7 +57,7 @@ class AreaPane(Static):
         if model.note:
             parts.append(Text(model.note, style=self._style("dim")))
         if model.columns and model.rows:
-            narrow = self.app.size.width < NARROW
+            narrow = self._narrow
             keep = [i for i, col in enumerate(model.columns) if not (narrow and col in model.narrow_drop)]
             table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style=self._style("dim"))
             for i in keep:
