@@ -58,17 +58,18 @@ def node_not_ready(ctx: RuleContext) -> Iterator[Finding]:
 
 def flow_control(ctx: RuleContext) -> Iterator[Finding]:
     """Replication paused by flow control for a large share of the last interval, and who asked."""
-    views = [v for v in _nodes(ctx) if v.previous is not None and v.interval > 0]
-    paused = {v.name: (v.status.fc_paused_ns - v.previous.fc_paused_ns) / 1e9 / v.interval for v in views}
+    c = _cluster(ctx)
+    pairs = [(v, v.previous) for v in _nodes(ctx) if v.previous is not None and v.interval > 0]
+    paused = {v.name: (v.status.fc_paused_ns - before.fc_paused_ns) / 1e9 / v.interval for v, before in pairs}
     worst = max(paused.values(), default=0.0)
-    if worst < FC_PAUSED_WARN:
+    if c is None or worst < FC_PAUSED_WARN:
         return
-    causes = [v.name for v in views if v.status.fc_sent > v.previous.fc_sent]
-    queues = sorted(views, key=lambda v: v.status.recv_queue, reverse=True)
+    causes = [v.name for v, before in pairs if v.status.fc_sent > before.fc_sent]
+    queues = sorted((v for v, _ in pairs), key=lambda v: v.status.recv_queue, reverse=True)
     if not causes and queues and queues[0].status.recv_queue > 0:
         causes = [queues[0].name]
     who = f"; caused by {', '.join(causes)}" if causes else ""
-    cluster = _cluster(ctx).name
+    cluster = c.name
     yield _finding("flow_control", cluster, Severity.WARNING,
                    f"{cluster}: flow control paused replication {min(worst, 1.0):.0%} of the time{who}")
 
@@ -79,9 +80,9 @@ def _primary_views(views: tuple[NodeState, ...]) -> Counter:
 
 def split_view(ctx: RuleContext) -> Iterator[Finding]:
     """Nodes that disagree about membership (conf id / size) or history (state uuid)."""
-    views = _nodes(ctx)
+    c, views = _cluster(ctx), _nodes(ctx)
     counts = _primary_views(views)
-    if len(counts) <= 1:
+    if c is None or len(counts) <= 1:
         return
     groups = []
     for view, _n in counts.most_common():
@@ -90,7 +91,7 @@ def split_view(ctx: RuleContext) -> Iterator[Finding]:
         groups.append(f"{', '.join(names)} {verb} conf {view[0]} size {view[2]}")
     uuids = {view[1] for view in counts}
     what = "different cluster histories" if len(uuids) > 1 else "different membership"
-    cluster = _cluster(ctx).name
+    cluster = c.name
     yield _finding("split_view", cluster, Severity.CRITICAL if len(uuids) > 1 else Severity.WARNING,
                    f"{cluster}: nodes report {what}: " + "; ".join(groups), confirm=SPLIT_VIEW_CONFIRM)
 

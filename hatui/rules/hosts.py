@@ -68,6 +68,7 @@ def no_such_system(ctx: RuleContext) -> Iterator[Finding]:
 def power_off(ctx: RuleContext) -> Iterator[Finding]:
     for v in host_views(ctx):
         if v.powered_off:
+            assert isinstance(v.power, PowerStatus)  # powered_off: a BMC's power status said off
             yield _finding("power_off", v.host.name, Severity.CRITICAL,
                            f"{v.host.name}: powered off (BMC, {v.power.via})")
 
@@ -94,9 +95,9 @@ def health(ctx: RuleContext) -> Iterator[Finding]:
 
 def jump_uplink_down(ctx: RuleContext) -> Iterator[Finding]:
     """Every watched link of the jump host is down: hosts cannot be judged from here. Said once."""
-    if not uplink_is_down(ctx):
-        return
     st = _state(ctx)
+    if st is None or not st.uplink_down:
+        return
     down = ", ".join(f"{n.name} {'absent' if not n.exists else n.operstate or 'down'}" for n in st.links or ())
     yield _finding("uplink_down", st.jump_host, Severity.CRITICAL,
                    f"{st.jump_host}: the jump host's own link to the management network is down ({down}): "
@@ -104,11 +105,12 @@ def jump_uplink_down(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def none_reachable(ctx: RuleContext) -> Iterator[Finding]:
-    if uplink_is_down(ctx):
+    st = _state(ctx)
+    if st is None or st.uplink_down:
         return
-    dead = nobody_answers(ctx)
+    dead = st.nobody_answers()
     if dead:
-        jump = _state(ctx).jump_host
+        jump = st.jump_host
         yield _finding("none_reachable", jump, Severity.CRITICAL,
                        f"{jump}: none of the {len(dead)} hosts answers: look at the jump host's own "
                        "network first (route, uplink, VLAN)")

@@ -38,7 +38,7 @@ def endpoint_down(ctx: RuleContext) -> Iterator[Finding]:
     URL fails in the same round (or the keystone target fails), Keystone's own URLs are left to it."""
     st = state(ctx)
     rnd = st.round if st else None
-    if rnd is None:
+    if st is None or rnd is None:
         return
     keystone_down = st.keystone_failing or (rnd.auth is not None and rnd.auth.state == DOWN)
     for p in rnd.probes:

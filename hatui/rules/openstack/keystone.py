@@ -13,7 +13,7 @@ def keystone_no_catalog(ctx: RuleContext) -> Iterator[Finding]:
     """A token without a catalog (unscoped, or a scope with no endpoint): nothing to probe."""
     st = state(ctx)
     info = st.token if st else None
-    if info is not None and not info.catalog:
+    if st is not None and info is not None and not info.catalog:
         label = st.label
         yield finding("keystone", "no_catalog", label, Severity.WARNING,
                       f"{label}: the token of {info.user} ({info.scope}) carries no catalog: no endpoint to probe "
