@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", parents=[common], help="one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
     c.add_argument("--json", action="store_true", help="print the findings as JSON")
     sub.add_parser("watch", parents=[common], help="headless: one JSON line per finding opened or cleared")
+    o = sub.add_parser("ok-to-stop", parents=[common],
+                       help="can these hosts, feeds, racks, switches or instances go down now? exit 0 yes, "
+                            "1 yes but without redundancy after, 2 no, 3 cannot tell")
+    o.add_argument("elements", nargs="+", metavar="ELEMENT")
+    o.add_argument("--json", action="store_true", help="print the verdict as JSON")
     r = sub.add_parser("record", parents=[common], help="record observations to a JSON-lines file")
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
     r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
@@ -61,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from hatui.faces.check import run_check
 
         return run_check(config, args.json)
+    if command == "ok-to-stop":
+        from hatui.faces.ok_to_stop import run_ok_to_stop
+
+        return run_ok_to_stop(config, args.elements, args.json)
     if command == "watch":
         from hatui.faces.watch import run_watch
 

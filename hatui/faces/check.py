@@ -16,7 +16,7 @@ from hatui.monitor import Assessment, Monitor
 from hatui.sources import build_sources
 
 
-async def _one_round(config: Config) -> Assessment:
+async def one_round(config: Config) -> Assessment:
     started = time.time()
     monitor = Monitor(config, started_at=started)
     feed = LiveFeed(build_sources(config))
@@ -53,7 +53,7 @@ def summary_line(a: Assessment) -> str:
 
 
 def run_check(config: Config, as_json: bool) -> int:
-    a = asyncio.run(_one_round(config))
+    a = asyncio.run(one_round(config))
     if as_json:
         doc = {
             "status": a.status.label,

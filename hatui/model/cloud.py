@@ -13,6 +13,7 @@ from typing import Any
 
 from hatui.areas import BY_NAME, load
 from hatui.model.snapshot import Snapshot
+from hatui.model.topology import Topology, build
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class CloudState:
     areas: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # area -> why its state could not be derived (a bug in hatui, shown as UNKNOWN, never as healthy)
     errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    topology: Topology | None = None  # what runs where, across the areas (None: could not be built)
 
     def area(self, name: str) -> Any:
         return self.areas.get(name)
@@ -50,4 +52,9 @@ def derive_cloud(snapshot: Snapshot, config: Any) -> CloudState:
             areas[name] = load(BY_NAME[name].derive)(snapshot, section)
         except Exception as exc:  # noqa: BLE001 - one area's bug must not blind the others
             errors[name] = f"{type(exc).__name__}: {exc}"
-    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors))
+    topology = None
+    try:
+        topology = build(areas, config)
+    except Exception as exc:  # noqa: BLE001 - as above: the areas are still judged
+        errors["topology"] = f"{type(exc).__name__}: {exc}"
+    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology)

@@ -41,9 +41,9 @@ def finding(source: str, condition: str, subject: str, severity: Severity, summa
 
 
 def all_rules(config: Config) -> list[Rule]:
-    from hatui.rules import freshness
+    from hatui.rules import freshness, redundancy
 
-    lists = [freshness.RULES] + [load(f"{BY_NAME[name].rules}:RULES") for name in config.sections]
+    lists = [freshness.RULES, redundancy.RULES] + [load(f"{BY_NAME[name].rules}:RULES") for name in config.sections]
     return [rule for rules in lists for rule in rules]
 
 

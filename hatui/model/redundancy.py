@@ -1,0 +1,168 @@
+"""Live N-1, N-2 and ok-to-stop over the topology: which failures would take which services down now.
+
+An element is a host, a failure domain (power feed, rack, switch) or one instance. Failing a set of
+elements fails every host in them, every instance on those hosts and every named instance; a service
+is down when its survival rule fails on the instances left, or when a service it needs is down. Only
+what the failure *adds* to what is down already counts. Pure functions of a Topology.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
+
+from hatui.model.topology import DOMAIN_WORDS, Topology
+
+HOST, INSTANCE = "host", "instance"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Element:
+    kind: str   # HOST, a DOMAIN_WORDS key ("power", "rack", "switch") or INSTANCE
+    name: str
+
+    @property
+    def words(self) -> str:
+        return DOMAIN_WORDS.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """A service a failure takes down, and why: its own rule (``why``) or a service it needs (``via``)."""
+
+    service: str
+    why: str
+    via: str = ""
+
+
+def elements(top: Topology, instances: bool = True) -> list[Element]:
+    """Everything that can fail now: hosts not already down, every domain, instances serving now."""
+    out = [Element(HOST, h.name) for h in top.hosts.values() if h.up is not False]
+    out += sorted(Element(kind, name) for name, (kind, _hosts) in top.domains().items())
+    if instances:
+        out += [Element(INSTANCE, i.name) for i in top.instances if i.up]
+    return out
+
+
+def find(top: Topology, name: str) -> Element | None:
+    """An element by the name an operator types: a host, a domain, or an instance."""
+    if name in top.hosts:
+        return Element(HOST, name)
+    domains = top.domains()
+    if name in domains:
+        return Element(domains[name][0], name)
+    if any(i.name == name for i in top.instances):
+        return Element(INSTANCE, name)
+    return None
+
+
+def hosts_of(top: Topology, failed: Iterable[Element]) -> set[str]:
+    failed = set(failed)
+    names = {e.name for e in failed if e.kind != INSTANCE}
+    return {h.name for h in top.hosts.values() if h.name in names or any(d in names for _k, d in h.domains)}
+
+
+def lost_instances(top: Topology, failed: Iterable[Element]) -> set[str]:
+    failed = set(failed)
+    hosts = hosts_of(top, failed)
+    named = {e.name for e in failed if e.kind == INSTANCE}
+    return {i.name for i in top.instances
+            if i.name in named or (i.placement.host is not None and i.placement.host in hosts)}
+
+
+def down(top: Topology, failed: Iterable[Element] = ()) -> dict[str, Loss]:
+    """Every service down once ``failed`` fails (with nothing failed: what is down now)."""
+    lost = lost_instances(top, failed)
+    out: dict[str, Loss] = {}
+    for svc in top.services.values():
+        alive = frozenset(i.name for i in top.of(svc.name) if i.up and i.name not in lost)
+        if not svc.survival.survives(alive):
+            gone = sorted(i.name for i in top.of(svc.name) if i.up and i.name in lost)
+            out[svc.name] = Loss(svc.name, svc.survival.words(alive) + (f": {', '.join(gone)} lost" if gone else ""))
+    changed = True
+    while changed:  # a service needing a service that is down is down (the graph is small and acyclic)
+        changed = False
+        for svc in top.services.values():
+            if svc.name in out:
+                continue
+            need = next((n for n in svc.needs if n in out), None)
+            if need is not None:
+                out[svc.name] = Loss(svc.name, f"needs the {need}", via=need)
+                changed = True
+    return out
+
+
+def impact(top: Topology, failed: Iterable[Element], base: dict[str, Loss] | None = None) -> dict[str, Loss]:
+    """The services ``failed`` takes down beyond those down already (``base``, default: now)."""
+    before = down(top) if base is None else base
+    return {name: loss for name, loss in down(top, failed).items() if name not in before}
+
+
+def single_points(top: Topology, instances: bool = True) -> list[tuple[Element, dict[str, Loss]]]:
+    """N-1: every element whose failure alone takes a service down now."""
+    base = down(top)
+    found = []
+    for e in elements(top, instances):
+        hit = impact(top, [e], base)
+        if hit:
+            found.append((e, hit))
+    return found
+
+
+def pairs(top: Topology) -> list[tuple[Element, Element, dict[str, Loss]]]:
+    """N-2 as risk: pairs of hosts and domains that take a service down together while neither does
+    alone (instances left out: with many instances the pairs are the hosts' pairs anyway)."""
+    base = down(top)
+    alone = {e for e, _ in single_points(top, instances=False)}
+    cands = [e for e in elements(top, instances=False) if e not in alone]
+    found = []
+    for a, b in combinations(cands, 2):
+        hit = impact(top, [a, b], base)
+        if hit:
+            found.append((a, b, hit))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``hatui ok-to-stop``: what stopping ``stopped`` now would do."""
+
+    stopped: tuple[Element, ...]
+    down: dict[str, Loss]                         # services that would go down
+    exposed: dict[str, tuple[Element, ...]]       # services left up, but then down with any one of these
+    exposed_now: dict[str, tuple[Element, ...]]   # the same, before the stop (its single points now)
+    unplaced: dict[str, tuple[str, ...]]          # service -> instances whose host is unknown
+    down_now: dict[str, Loss]                     # services down already
+    unknown: dict[str, tuple[str, ...]]           # service -> instances whose state cannot be told now
+
+    @property
+    def code(self) -> int:
+        """0: every service stays up and redundant; 1: only redundancy is lost; 2: a service goes down
+        (or is down already); 3: cannot tell (an instance's state is unknown)."""
+        if self.down or self.down_now:
+            return 2
+        if self.unknown:
+            return 3
+        return 1 if self.exposed else 0
+
+
+def _exposure(top: Topology, failed: tuple[Element, ...], base: dict[str, Loss]) -> dict[str, tuple[Element, ...]]:
+    """Service -> the single further elements that would take it down once ``failed`` has failed."""
+    gone = hosts_of(top, failed)
+    out: dict[str, list[Element]] = {}
+    for e in elements(top):
+        if e in failed or (e.kind == HOST and e.name in gone):
+            continue
+        for name in impact(top, [*failed, e], base):
+            out.setdefault(name, []).append(e)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def ok_to_stop(top: Topology, stopped: Iterable[Element]) -> Verdict:
+    stopped = tuple(stopped)
+    base = down(top)
+    lost = impact(top, stopped, base)
+    after = {**base, **lost}
+    unplaced = {s: top.unplaced(s) for s in top.services if top.unplaced(s)}
+    unknown = {s: names for s in top.services if (names := tuple(i.name for i in top.of(s) if i.up is None))}
+    return Verdict(stopped, lost, _exposure(top, stopped, after), _exposure(top, (), base), unplaced, base, unknown)

@@ -1,0 +1,209 @@
+"""What runs where: the cloud's services, their instances, the hosts those run on and the failure
+domains the hosts share, learned from what the sources report.
+
+Placement is matched, never guessed: a Galera or RabbitMQ node to the host whose address it answers
+at, a RabbitMQ node also by the host part of its Erlang name (``rabbit@ctl-1``), an os-service or agent
+by the ``host`` nova and neutron report. A node's ``runs_on`` key declares a placement where nothing can
+be observed. Each placement says how it is known (observed, declared, unknown); where observed and
+declared disagree the observed one is used and the conflict is kept. An instance with no placement is
+on an unknown host: the engine never counts it as independent of the others.
+
+One identity per instance: the configured name (``db-1``, ``mq-1``), or ``<binary>@<host>`` for the
+services nova and neutron report.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from hatui.model.survival import AtLeast, Majority, Quorum, Survival
+
+OBSERVED, DECLARED, UNKNOWN = "observed", "declared", "unknown"
+DOMAIN_WORDS = {"power": "power feed", "rack": "rack", "switch": "switch"}
+DATABASE, QUEUE = "database", "message queue"
+# What a service cannot work without (nova's and neutron's own architecture documents): the database
+# for state, the message queue for RPC. Only edges to services that exist in the topology are used.
+NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "nova-conductor": (DATABASE, QUEUE),
+    "nova-scheduler": (DATABASE, QUEUE),
+    "nova-compute": (QUEUE, "nova-conductor"),
+    "neutron-dhcp-agent": (QUEUE,),
+    "neutron-l3-agent": (QUEUE,),
+    "neutron-metadata-agent": (QUEUE,),
+    "neutron-openvswitch-agent": (QUEUE,),
+    "neutron-linuxbridge-agent": (QUEUE,),
+    "neutron-ovn-metadata-agent": (QUEUE,),
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    host: str | None   # a configured host's name; None: unknown
+    how: str           # OBSERVED, DECLARED or UNKNOWN
+    evidence: str      # "answers at 10.216.1.11", "Erlang name rabbit@ctl-1", "nova reports host ctl-1"
+    conflict: str = ""  # observed and declared disagree: what was declared
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    name: str
+    service: str
+    up: bool | None    # serving now; None: cannot tell (no fresh answer)
+    placement: Placement
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    survival: Survival
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    name: str
+    domains: tuple[tuple[str, str], ...]  # (kind, name): ("power", "pdu-a"), ("rack", "r1"), ("switch", "sw-1")
+    up: bool | None                       # False: its BMC says Off; None: cannot tell
+
+
+@dataclass(frozen=True)
+class Topology:
+    hosts: Mapping[str, Host]
+    services: Mapping[str, Service]
+    instances: tuple[Instance, ...]
+    _by_service: dict[str, tuple[Instance, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        groups: dict[str, list[Instance]] = {}
+        for inst in self.instances:
+            groups.setdefault(inst.service, []).append(inst)
+        self._by_service.update({k: tuple(v) for k, v in groups.items()})
+
+    def of(self, service: str) -> tuple[Instance, ...]:
+        return self._by_service.get(service, ())
+
+    def on(self, host: str) -> tuple[Instance, ...]:
+        return tuple(i for i in self.instances if i.placement.host == host)
+
+    def domains(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Every failure domain: name -> (kind, the hosts in it)."""
+        out: dict[str, tuple[str, list[str]]] = {}
+        for h in self.hosts.values():
+            for kind, name in h.domains:
+                out.setdefault(name, (kind, []))[1].append(h.name)
+        return {name: (kind, tuple(hosts)) for name, (kind, hosts) in out.items()}
+
+    def unplaced(self, service: str) -> tuple[str, ...]:
+        return tuple(i.name for i in self.of(service) if i.placement.host is None)
+
+
+class _Hosts:
+    """Matching what a source reports to the configured hosts."""
+
+    def __init__(self, section: Any) -> None:
+        entries = section.hosts if section is not None else []
+        self.by_address = {a: h.name for h in entries for a in h.addresses}
+        self.by_name = {h.name.lower(): h.name for h in entries}
+
+    def named(self, reported: str) -> str | None:
+        """A host name as a server reports it: ``ctl-1``, ``ctl-1.example.org``, ``CTL-1``."""
+        name = reported.strip().lower()
+        return self.by_name.get(name) or self.by_name.get(name.split(".")[0])
+
+    def place(self, observed: list[tuple[str | None, str]], declared: str | None) -> Placement:
+        """The first observed match wins; a declared one is used only when nothing was observed."""
+        seen = next(((host, why) for host, why in observed if host is not None), None)
+        if declared is not None and self.named(declared) is None:
+            declared_words = f"declared on {declared}, which is not a configured host"
+            if seen is None:
+                return Placement(None, UNKNOWN, declared_words)
+            return Placement(seen[0], OBSERVED, seen[1], conflict=declared_words)
+        decl = self.named(declared) if declared is not None else None
+        if seen is None:
+            return Placement(decl, DECLARED, "runs_on in the config") if decl else Placement(None, UNKNOWN, "")
+        conflict = f"declared on {decl}" if decl is not None and decl != seen[0] else ""
+        return Placement(seen[0], OBSERVED, seen[1], conflict)
+
+
+def _host_up(view: Any) -> bool | None:
+    if view.powered_off:
+        return False
+    if view.reach is not None and view.reach.dead:
+        return False
+    if view.reach is not None and view.reach.reachable:
+        return True
+    return None
+
+
+def _galera(cluster: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[Instance]]:
+    members = set(cluster.members) if cluster is not None and cluster.view is not None else set()
+    instances = []
+    for node in section.nodes:
+        if node.name in members:
+            up: bool | None = True
+        elif cluster is not None and cluster.node(node.name) is not None:
+            up = False  # answers, outside the Primary component: holds no vote
+        else:
+            up = None
+        placed = hosts.place([(hosts.by_address.get(node.host), f"answers at {node.host}")],
+                             getattr(node, "runs_on", None))
+        instances.append(Instance(node.name, DATABASE, up, placed))
+    if cluster is None or cluster.view is None:
+        survival: Survival = Quorum(MappingProxyType({}), max(1, len(section.nodes)))  # no Primary: down
+    else:
+        survival = Quorum(MappingProxyType({m: 1.0 for m in cluster.members}), cluster.size or len(members))
+    return Service(DATABASE, survival), instances
+
+
+def _rabbitmq(picture: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[Instance]]:
+    instances = []
+    for node in section.nodes:
+        erlang = picture.erlang(node.name) if picture is not None else None
+        erlang = erlang or node.erlang_node
+        up = None
+        if picture is not None and picture.majority is not None and erlang is not None:
+            up = erlang in picture.majority
+        observed = [(hosts.by_address.get(node.host), f"answers at {node.host}")]
+        if erlang and "@" in erlang:
+            observed.append((hosts.named(erlang.split("@", 1)[1]), f"Erlang name {erlang}"))
+        instances.append(Instance(node.name, QUEUE, up, hosts.place(observed, getattr(node, "runs_on", None))))
+    expected = picture.expected if picture is not None else len(section.nodes)
+    return Service(QUEUE, Majority(expected)), instances
+
+
+def _os_services(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instance]]:
+    instances: list[Instance] = []
+    binaries: dict[str, None] = {}  # in the order nova and neutron list them
+    for row in state.service_rows if state is not None else []:
+        binaries.setdefault(row.binary, None)
+        placed = hosts.place([(hosts.named(row.host), f"{row.kind} reports host {row.host}")], None)
+        instances.append(Instance(f"{row.binary}@{row.host}", row.binary, row.serving, placed))
+    return [Service(b, AtLeast(1), NEEDS.get(b, ())) for b in binaries], instances
+
+
+def build(areas: Mapping[str, Any], config: Any) -> Topology:
+    """The topology at one instant, from every area's derived state (hatui.model.cloud)."""
+    hosts_section = config.section("hosts")
+    match = _Hosts(hosts_section)
+    host_views = {v.host.name: v for v in areas["hosts"].hosts} if areas.get("hosts") is not None else {}
+    hosts = {h.name: Host(h.name, h.domains, _host_up(host_views[h.name]) if h.name in host_views else None)
+             for h in (hosts_section.hosts if hosts_section is not None else [])}
+    services: list[Service] = []
+    instances: list[Instance] = []
+    if config.section("galera") is not None:
+        svc, inst = _galera(areas.get("galera"), config.section("galera"), match)
+        services.append(svc)
+        instances += inst
+    if config.section("rabbitmq") is not None:
+        svc, inst = _rabbitmq(areas.get("rabbitmq"), config.section("rabbitmq"), match)
+        services.append(svc)
+        instances += inst
+    if config.section("openstack") is not None:
+        svcs, inst = _os_services(areas.get("openstack"), match)
+        services += svcs
+        instances += inst
+    names = {s.name for s in services}
+    services = [Service(s.name, s.survival, tuple(n for n in s.needs if n in names)) for s in services]
+    return Topology(MappingProxyType(hosts), MappingProxyType({s.name: s for s in services}), tuple(instances))
