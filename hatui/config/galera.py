@@ -13,6 +13,7 @@ class GaleraNode:
     name: str = required()
     host: str = required()
     port: int = 3306
+    runs_on: str | None = None  # the [[hosts.host]] it runs on, where its address does not say (a VIP, NAT)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ class RabbitNode:
     # How RabbitMQ names this node ("rabbit@mq-1"). Optional: hatui learns it from the node's own
     # answer; set it so that a node already down when hatui starts is still named right.
     erlang_node: str | None = None
+    runs_on: str | None = None  # the [[hosts.host]] it runs on, where neither its address nor name says
 
     @property
     def guessed_erlang_node(self) -> str | None:

@@ -165,4 +165,6 @@ def ok_to_stop(top: Topology, stopped: Iterable[Element]) -> Verdict:
     after = {**base, **lost}
     unplaced = {s: top.unplaced(s) for s in top.services if top.unplaced(s)}
     unknown = {s: names for s in top.services if (names := tuple(i.name for i in top.of(s) if i.up is None))}
-    return Verdict(stopped, lost, _exposure(top, stopped, after), _exposure(top, (), base), unplaced, base, unknown)
+    down_now = {s: loss for s, loss in base.items() if s not in unknown}  # not known down: unknown
+    return Verdict(stopped, lost, _exposure(top, stopped, after), _exposure(top, (), base), unplaced, down_now,
+                   unknown)

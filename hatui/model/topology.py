@@ -148,7 +148,7 @@ def _galera(cluster: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[In
         else:
             up = None
         placed = hosts.place([(hosts.by_address.get(node.host), f"answers at {node.host}")],
-                             getattr(node, "runs_on", None))
+                             node.runs_on)
         instances.append(Instance(node.name, DATABASE, up, placed))
     if cluster is None or cluster.view is None:
         survival: Survival = Quorum(MappingProxyType({}), max(1, len(section.nodes)))  # no Primary: down
@@ -168,7 +168,7 @@ def _rabbitmq(picture: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[
         observed = [(hosts.by_address.get(node.host), f"answers at {node.host}")]
         if erlang and "@" in erlang:
             observed.append((hosts.named(erlang.split("@", 1)[1]), f"Erlang name {erlang}"))
-        instances.append(Instance(node.name, QUEUE, up, hosts.place(observed, getattr(node, "runs_on", None))))
+        instances.append(Instance(node.name, QUEUE, up, hosts.place(observed, node.runs_on)))
     expected = picture.expected if picture is not None else len(section.nodes)
     return Service(QUEUE, Majority(expected)), instances
 

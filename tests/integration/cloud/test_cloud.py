@@ -5,6 +5,9 @@ Timing figures are in tests/lab/cloud.py's docstring; here each step only waits 
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -32,9 +35,53 @@ def _wait_set(w: Watcher, prefix: str, want: set[str], timeout: float) -> None:
 
 
 
-def test_healthy_cloud_is_ok(lab, cloud_config, env):
+# SPOFs by construction (tests/lab/cloud.py): ctl-1 and ctl-2 share feed pdu-a and rack r1, ctl-1 and
+# ctl-3 share switch sw-1; each pair holds 2 of the 3 Galera and RabbitMQ nodes.
+BUILT_IN_SPOFS = {"redundancy.spof:pdu-a", "redundancy.spof:r1", "redundancy.spof:sw-1"}
+
+
+def ok_to_stop_json(config, env, *elements: str) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "hatui", "ok-to-stop", "--json", "--config", str(config),
+                           *elements], capture_output=True, text=True, timeout=60, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_healthy_cloud_shows_only_its_built_in_spofs(lab, cloud_config, env):
     rc, doc = check_json(cloud_config, env)
-    assert rc == 0 and doc["findings"] == [], doc
+    ids = {f["id"] for f in doc["findings"]}
+    assert BUILT_IN_SPOFS <= ids, doc
+    assert all(f["kind"] == "spof" for f in doc["findings"]) and rc == 1, doc
+    assert not {i for i in ids if i.startswith("redundancy.spof:ctl-")}, doc  # no controller alone
+
+
+def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, watch):
+    rc, v = ok_to_stop_json(cloud_config, env, "ctl-2")
+    assert rc == 1 and v["down"] == {} and v["down_now"] == {}, v
+    predicted = set(v["without_redundancy"]["database"])
+    assert {"ctl-1", "ctl-3"} <= predicted and set(v["without_redundancy"]["message queue"]) == predicted, v
+    every_spof_after = set().union(*map(set, v["without_redundancy"].values()))
+    rc, v = ok_to_stop_json(cloud_config, env, "ctl-1", "ctl-3")
+    assert rc == 2 and {"database", "message queue"} <= set(v["down"]), v
+    w = watch(cloud_config)
+    w.wait_quiet(30)
+    t0 = time.monotonic()
+    lab.power("ctl-2", False)
+    w.wait_opened("hosts.power_off:ctl-2", FAIL_WAIT, after=t0)
+    # as predicted: nothing goes down, and every element the prediction named is now a SPOF
+    for element in sorted(predicted):
+        w.wait_opened(f"redundancy.spof:{element}", FAIL_WAIT, after=t0)
+    rc, doc = check_json(cloud_config, env)
+    ids = {f["id"] for f in doc["findings"]}
+    assert not {i for i in ids if i.split(":")[0] in ("galera.no_primary", "galera.non_primary",
+                                                    "rabbitmq.no_majority")}, doc
+    assert {i.split(":", 1)[1] for i in ids if i.startswith("redundancy.spof:")} == every_spof_after, doc
+    t1 = time.monotonic()
+    lab.power("ctl-2", True)
+    lab.wait_power("ctl-2", True)
+    lab.reset()
+    w.wait_cleared("hosts.power_off:ctl-2", RECOVERY_WAIT, after=t1)
+    w.wait_cleared("redundancy.spof:ctl-1", RECOVERY_WAIT, after=t1)
 
 
 def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, env, watch):

@@ -1,0 +1,139 @@
+"""The redundancy engine (hatui.model.redundancy) on small clouds, one case per layout an operator meets:
+which single host, feed, rack or switch would take a service down now, and what ok-to-stop answers."""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import pytest
+
+from hatui.model.redundancy import HOST, INSTANCE, Element, down, find, ok_to_stop, pairs, single_points
+from hatui.model.survival import AtLeast, Majority, Quorum
+from hatui.model.topology import DATABASE, NEEDS, OBSERVED, QUEUE, UNKNOWN, Host, Instance, Placement, Service, Topology
+
+
+def host(name, feed, switch, rack="r1", up=True):
+    return Host(name, (("power", feed), ("rack", rack), ("switch", switch)), up)
+
+
+def inst(name, service, on, up=True):
+    placed = Placement(on, OBSERVED, f"answers on {on}") if on else Placement(None, UNKNOWN, "")
+    return Instance(name, service, up, placed)
+
+
+def cloud(hosts, instances, services):
+    return Topology(MappingProxyType({h.name: h for h in hosts}), MappingProxyType({s.name: s for s in services}),
+                    tuple(instances))
+
+
+def galera(members, size=None):
+    return Service(DATABASE, Quorum(MappingProxyType({m: 1.0 for m in members}), size or len(members)))
+
+
+def spof_names(top, instances=True):
+    return {e.name: set(losses) for e, losses in single_points(top, instances)}
+
+
+# ctl-1 and ctl-2 on feed pdu-a, ctl-3 on pdu-b; every controller on its own switch and rack
+HOSTS = [host("ctl-1", "pdu-a", "sw-1", "r1"), host("ctl-2", "pdu-a", "sw-2", "r2"), host("ctl-3", "pdu-b", "sw-3", "r3")]
+DB = [inst(f"db-{n}", DATABASE, f"ctl-{n}") for n in (1, 2, 3)]
+
+
+def test_two_of_three_galera_nodes_on_one_feed_make_that_feed_the_spof():
+    top = cloud(HOSTS, DB, [galera(["db-1", "db-2", "db-3"])])
+    assert down(top) == {}
+    assert spof_names(top) == {"pdu-a": {DATABASE}}  # no host, no node alone: 2 of 3 keep quorum
+    loss = down(top, [Element("power", "pdu-a")])[DATABASE]
+    assert "quorum lost (1 of 3 left)" in loss.why and "db-1, db-2 lost" in loss.why
+
+
+def test_every_controller_on_one_switch_makes_the_switch_the_spof():
+    hosts = [host(f"ctl-{n}", f"pdu-{n}", "sw-1", rack=f"r{n}") for n in (1, 2, 3)]
+    top = cloud(hosts, DB, [galera(["db-1", "db-2", "db-3"])])
+    assert spof_names(top) == {"sw-1": {DATABASE}}
+
+
+def test_a_two_node_galera_makes_each_node_and_its_host_a_spof():
+    hosts = [host("ctl-1", "pdu-a", "sw-1", "r1"), host("ctl-2", "pdu-b", "sw-2", "r2")]
+    top = cloud(hosts, DB[:2], [galera(["db-1", "db-2"])])
+    assert spof_names(top) == {n: {DATABASE} for n in ("ctl-1", "ctl-2", "pdu-a", "pdu-b", "sw-1", "sw-2",
+                                                        "r1", "r2", "db-1", "db-2")}
+
+
+def test_one_conductor_left_makes_its_host_a_spof_and_the_chain_names_what_follows():
+    hosts = [host(f"ctl-{n}", f"pdu-{n}", f"sw-{n}", f"r{n}") for n in (1, 2, 3)] + [host("cmp-1", "pdu-1", "sw-1")]
+    conductors = [inst("nova-conductor@ctl-1", "nova-conductor", "ctl-1"),
+                  inst("nova-conductor@ctl-2", "nova-conductor", "ctl-2", up=False),
+                  inst("nova-conductor@ctl-3", "nova-conductor", "ctl-3", up=False)]
+    compute = [inst("nova-compute@cmp-1", "nova-compute", "cmp-1"), inst("nova-compute@ctl-2", "nova-compute", "ctl-2")]
+    top = cloud(hosts, conductors + compute, [Service("nova-conductor", AtLeast(1)),
+                                              Service("nova-compute", AtLeast(1), ("nova-conductor",))])
+    found = dict(single_points(top, instances=False))
+    assert {e.name for e in found} == {"ctl-1", "pdu-1", "sw-1", "r1"}
+    hit = found[Element(HOST, "ctl-1")]
+    assert hit["nova-conductor"].why.startswith("no instance left") and hit["nova-compute"].via == "nova-conductor"
+
+
+def test_a_database_without_quorum_is_down_now_and_not_a_spof_of_anything():
+    top = cloud(HOSTS, [DB[0], inst("db-2", DATABASE, "ctl-2", up=False), inst("db-3", DATABASE, "ctl-3", up=False)],
+                [Service(DATABASE, Quorum(MappingProxyType({}), 3))])
+    assert set(down(top)) == {DATABASE}
+    assert single_points(top) == []
+    assert ok_to_stop(top, [Element(HOST, "ctl-3")]).code == 2  # down already: not OK
+
+
+def test_rabbitmq_majority():
+    mq = [inst(f"mq-{n}", QUEUE, f"ctl-{n}") for n in (1, 2, 3)]
+    top = cloud(HOSTS, mq, [Service(QUEUE, Majority(3))])
+    assert spof_names(top) == {"pdu-a": {QUEUE}}
+    assert "2 needed" in down(top, [Element("power", "pdu-a")])[QUEUE].why
+
+
+@pytest.mark.parametrize("stop, code, goes_down", [
+    (["ctl-3"], 1, set()),               # stays up; then ctl-1, ctl-2 or pdu-a would take it down
+    (["ctl-1"], 1, set()),
+    (["ctl-1", "ctl-3"], 2, {DATABASE}),
+    (["pdu-a"], 2, {DATABASE}),
+])
+def test_ok_to_stop(stop, code, goes_down):
+    top = cloud(HOSTS, DB, [galera(["db-1", "db-2", "db-3"])])
+    v = ok_to_stop(top, [find(top, name) for name in stop])
+    assert (v.code, set(v.down)) == (code, goes_down)
+    if code == 1:
+        left = {e.name for e in v.exposed[DATABASE]}
+        assert {h.name for h in HOSTS if h.name not in stop} <= left
+        assert {e.name for e in v.exposed_now[DATABASE]} == {"pdu-a"}
+
+
+def test_ok_to_stop_is_0_only_when_everything_stays_redundant():
+    hosts = [host(f"ctl-{n}", f"pdu-{n}", f"sw-{n}", f"r{n}") for n in range(1, 6)]
+    db = [inst(f"db-{n}", DATABASE, f"ctl-{n}") for n in range(1, 6)]
+    top = cloud(hosts, db, [galera([i.name for i in db])])
+    assert ok_to_stop(top, [find(top, "ctl-1")]).code == 0   # 4 of 5 left can still lose one
+    assert ok_to_stop(top, [find(top, "ctl-1"), find(top, "ctl-2")]).code == 1
+
+
+def test_unknown_state_or_placement_is_never_counted_as_safe():
+    db = [DB[0], DB[1], inst("db-3", DATABASE, None)]
+    top = cloud(HOSTS, db, [galera(["db-1", "db-2", "db-3"])])
+    v = ok_to_stop(top, [find(top, "ctl-3")])
+    assert v.unplaced == {DATABASE: ("db-3",)}
+    stale = cloud(HOSTS, [DB[0], DB[1], inst("db-3", DATABASE, "ctl-3", up=None)], [galera(["db-1", "db-2"], 3)])
+    v = ok_to_stop(stale, [find(stale, "ctl-3")])
+    assert v.unknown == {DATABASE: ("db-3",)} and v.code == 3 and not v.down_now
+
+
+def test_find_and_instances():
+    top = cloud(HOSTS, DB, [galera(["db-1", "db-2", "db-3"])])
+    assert find(top, "ctl-1") == Element(HOST, "ctl-1") and find(top, "pdu-b") == Element("power", "pdu-b")
+    assert find(top, "db-2") == Element(INSTANCE, "db-2") and find(top, "nope") is None
+
+
+def test_pairs_are_risks_neither_of_which_is_a_spof_alone():
+    top = cloud(HOSTS, DB, [galera(["db-1", "db-2", "db-3"])])
+    found = {frozenset((a.name, b.name)) for a, b, _ in pairs(top)}
+    assert frozenset(("ctl-1", "ctl-3")) in found and frozenset(("sw-1", "sw-2")) in found
+    assert not any("pdu-a" in p for p in found)  # a SPOF alone already
+
+
+def test_needs_only_name_services_hatui_knows():
+    assert set(NEEDS["nova-conductor"]) == {DATABASE, QUEUE}
