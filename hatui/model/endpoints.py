@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hatui.model.observation import Failure, Garbled, Observation
+from hatui.model.observation import Failure, Garbled, Observation, finite
 
 
 class EndpointsGarbled(Garbled):
@@ -128,21 +128,38 @@ def _subjects(entries: list[Mapping[str, Any]], region: str | None) -> list[str]
     return out
 
 
+def _typed(e: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """``e[key]`` if it is None or of ``kind`` (never a bool for a number, never NaN), else EndpointsGarbled."""
+    v = e.get(key)
+    if v is None:
+        return None
+    number = kind == (int, float) or kind is int
+    if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool) or (number and not finite(v)):
+        raise EndpointsGarbled(f"{key} of {str(e.get('url'))[:60]} is {str(v)[:40]!r}")
+    return v
+
+
 def _probe(e: Mapping[str, Any], subject: str) -> EndpointProbe:
-    if not isinstance(e.get("url"), str):
+    if not isinstance(e, Mapping) or not isinstance(e.get("url"), str):
         raise EndpointsGarbled("an endpoint without URL")
-    tls = e.get("tls") or {}
+    tls = _typed(e, "tls", Mapping) or {}
     err = e.get("error")
-    versions = e.get("versions")
+    versions = _typed(e, "versions", list)
     return EndpointProbe(
-        subject=subject, service=e.get("service"), name=str(e.get("name") or ""),
-        interfaces=tuple(e.get("interfaces") or ()), region=e.get("region"), url=e["url"],
-        extra=bool(e.get("extra")), status=e.get("status"), latency=e.get("latency"),
-        versions=tuple(versions) if isinstance(versions, list) else None,
-        content_type=e.get("content_type"), location=e.get("location"),
-        tls_verified=tls.get("verified") if tls else None, cert_days=tls.get("days_left") if tls else None,
+        subject=subject, service=_str_or_none(e.get("service")), name=str(e.get("name") or ""),
+        interfaces=tuple(str(i) for i in _typed(e, "interfaces", list) or ()), region=_str_or_none(e.get("region")),
+        url=e["url"], extra=bool(e.get("extra")), status=_typed(e, "status", int),
+        latency=_typed(e, "latency", (int, float)),
+        versions=None if versions is None else tuple(str(v) for v in versions),
+        content_type=_str_or_none(e.get("content_type")), location=_str_or_none(e.get("location")),
+        tls_verified=_typed(tls, "verified", bool) if tls else None,
+        cert_days=_typed(tls, "days_left", (int, float)) if tls else None,
         error=Failure.from_json(err) if err else None,
     )
+
+
+def _str_or_none(v: Any) -> str | None:
+    return None if v is None else str(v)
 
 
 def parse_endpoint_round(data: Mapping[str, Any]) -> EndpointRound:
@@ -150,7 +167,7 @@ def parse_endpoint_round(data: Mapping[str, Any]) -> EndpointRound:
     entries = data.get("endpoints")
     if not isinstance(catalog, Mapping) or not isinstance(entries, list):
         raise EndpointsGarbled("no catalog or endpoint list in the round")
-    region = catalog.get("region")
+    region = _str_or_none(catalog.get("region"))
     try:
         probes = tuple(_probe(e, s) for e, s in zip(entries, _subjects(entries, region), strict=True))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
@@ -160,8 +177,12 @@ def parse_endpoint_round(data: Mapping[str, Any]) -> EndpointRound:
         auth_probe = _probe({**auth, "name": "auth_url"}, "auth_url") if isinstance(auth, Mapping) else None
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise EndpointsGarbled(f"the auth URL's result is malformed: {exc}") from None
-    return EndpointRound(catalog.get("from"), catalog.get("at"), region, catalog.get("interface"), probes,
-                         auth_probe)
+    try:
+        at = _typed(catalog, "at", (int, float))
+    except EndpointsGarbled:
+        raise EndpointsGarbled(f"the catalog's time is {str(catalog.get('at'))[:40]!r}") from None
+    return EndpointRound(_str_or_none(catalog.get("from")), at, region, _str_or_none(catalog.get("interface")),
+                         probes, auth_probe)
 
 
 def round_of(obs: Observation, section: Any) -> EndpointRound:

@@ -80,8 +80,8 @@ def _int(status: Mapping[str, str], key: str, default: int | None = None) -> int
         return default
     try:
         return int(float(raw))
-    except ValueError:
-        raise StatusGarbled(f"{key} is not a number: {raw[:40]!r}") from None
+    except (TypeError, ValueError, OverflowError):  # a list, "NaN", "1e999"
+        raise StatusGarbled(f"{key} is not a number: {str(raw)[:40]!r}") from None
 
 
 def parse_wsrep_status(data: Mapping[str, Any]) -> GaleraStatus:
@@ -93,6 +93,8 @@ def parse_wsrep_status(data: Mapping[str, Any]) -> GaleraStatus:
     if not isinstance(status, Mapping):
         raise StatusGarbled("no status table in the answer")
     variables = data.get("variables") or {}
+    if not isinstance(variables, Mapping):
+        raise StatusGarbled("the variables are not a table")
     if "wsrep_cluster_status" not in status:
         raise StatusGarbled("no wsrep status: is wsrep enabled on this server?")
     if status.get("wsrep_ready") == "OFF" and status.get("wsrep_connected") == "OFF" and \

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hatui.model.observation import Garbled, Observation
+from hatui.model.observation import Garbled, Observation, finite
 
 
 class HostDataGarbled(Garbled):
@@ -83,11 +83,14 @@ def parse_power(data: Mapping[str, Any]) -> PowerStatus | MissingSystem:
         raise HostDataGarbled(f"unknown BMC kind {via!r}")
     system = data.get("system")
     if system is None:
-        return MissingSystem(str(data.get("wanted") or ""), tuple(str(m) for m in data.get("members") or ()))
+        members = data.get("members") or []
+        if not isinstance(members, list):
+            raise HostDataGarbled("the Redfish Systems members are not a list")
+        return MissingSystem(str(data.get("wanted") or ""), tuple(str(m) for m in members))
     if not isinstance(system, Mapping):
         raise HostDataGarbled("the Redfish system is not an object")
     power = system.get("PowerState")
-    if power not in POWER_STATES:
+    if not isinstance(power, str) or power not in POWER_STATES:
         raise HostDataGarbled(f"PowerState {str(power)[:30]!r} is not a Redfish power state")
     status = system.get("Status")
     if not isinstance(status, Mapping):
@@ -183,9 +186,11 @@ def parse_probes(data: Mapping[str, Any]) -> Reachability:
         raise HostDataGarbled("no probes in the answer")
     probes = []
     for p in raw:
-        if not isinstance(p, Mapping) or p.get("outcome") not in OUTCOMES:
+        if not isinstance(p, Mapping) or not isinstance(p.get("outcome"), str) or p["outcome"] not in OUTCOMES:
             raise HostDataGarbled(f"probe with unknown outcome: {str(p)[:80]}")
         latency = p.get("latency")
+        if latency is not None and not finite(latency):
+            raise HostDataGarbled(f"probe latency is not a number: {str(latency)[:40]!r}")
         probes.append(Probe(str(p.get("address")), str(p.get("probe")), str(p["outcome"]),
                             None if latency is None else float(latency), str(p.get("detail") or "")))
     return Reachability(tuple(probes), str(data.get("icmp") or "off"))
@@ -222,7 +227,7 @@ class NicStatus:
 def _count(raw: Mapping[str, Any], *keys: str) -> int:
     try:
         return sum(int(raw.get(k) or 0) for k in keys)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a list, "x", NaN, inf
         raise HostDataGarbled(f"counter {keys} is not a number") from None
 
 
@@ -243,6 +248,8 @@ def parse_links(data: Mapping[str, Any]) -> tuple[NicStatus, ...]:
         if isinstance(nic.get("bond"), Mapping):
             b = nic["bond"]
             slaves = b.get("slaves") or {}
+            if not isinstance(slaves, Mapping):
+                raise HostDataGarbled(f"the slaves of bond {name} are not a table")
             bond = BondStatus(str(b.get("mode") or ""), tuple((str(s), st == "up") for s, st in slaves.items()),
                               str(b["active"]) if b.get("active") else None)
         out.append(NicStatus(str(name), bool(nic.get("exists")), _is_up(nic),

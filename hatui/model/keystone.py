@@ -45,7 +45,7 @@ def _epoch(value: Any) -> float | None:
         return None
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time, or one no clock can hold
         raise KeystoneGarbled(f"expires_at is not a time: {str(value)[:40]!r}") from None
 
 
@@ -59,14 +59,18 @@ def parse_catalog(raw: Any) -> tuple[CatalogEndpoint, ...]:
         for ep in svc["endpoints"]:
             if not isinstance(ep, Mapping) or not ep.get("url"):
                 raise KeystoneGarbled(f"an endpoint of {svc.get('type')} has no URL")
+            region = ep.get("region")
             out.append(CatalogEndpoint(str(svc.get("type") or "?"), str(svc.get("name") or ""),
-                                       str(ep.get("interface") or "?"), ep.get("region"), str(ep["url"])))
+                                       str(ep.get("interface") or "?"), None if region is None else str(region),
+                                       str(ep["url"])))
     return tuple(out)
 
 
 def parse_token(data: Mapping[str, Any]) -> TokenInfo:
     if "roles" not in data or "catalog" not in data:
         raise KeystoneGarbled("no roles or catalog in the token")
+    if not isinstance(data["roles"], list | None):
+        raise KeystoneGarbled(f"the token's roles are not a list: {str(data['roles'])[:40]!r}")
     return TokenInfo(
         auth_url=str(data.get("auth_url") or ""),
         user=str(data.get("user") or "?"),

@@ -7,10 +7,11 @@ code in this package), never a client object.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class FailureKind(enum.StrEnum):
@@ -33,6 +34,17 @@ class Garbled(ValueError):
 
     The monitor catches it once, when the observation arrives, and the target is reported as
     ``<source>.garbled:<target>`` (UNKNOWN), never judged on what could be read of it."""
+
+
+def finite(v: Any) -> TypeGuard[int | float]:
+    """A JSON number that is a quantity: not a bool, not NaN or infinite, not too big for a float. Parsers
+    check with it before they compute with a number from an answer."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond a float
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from hatui.model.observation import Garbled, Observation
+from hatui.model.observation import Garbled, Observation, finite
 
 # /api/nodes field -> what it tells the operator (fetched with ?columns=, the rest is ~30 KB per poll)
 NODE_FIELDS = {
@@ -53,7 +53,7 @@ class RabbitGarbled(Garbled):
 def version_tuple(version: str) -> tuple[int, ...]:
     parts = []
     for p in version.split("+")[0].split("-")[0].split("."):
-        if not p.isdigit():
+        if not p.isdecimal():  # isdigit() is also true of "²", which int() refuses
             break
         parts.append(int(p))
     return tuple(parts)
@@ -139,7 +139,7 @@ def _opt_int(raw: Mapping[str, Any], key: str) -> int | None:
     v = raw.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if not finite(v):
         raise RabbitGarbled(f"{key} is not a number: {str(v)[:40]!r}")
     return int(v)
 
@@ -150,6 +150,24 @@ def _opt_bool(raw: Mapping[str, Any], key: str) -> bool | None:
         return None
     if not isinstance(v, bool):
         raise RabbitGarbled(f"{key} is not true/false: {str(v)[:40]!r}")
+    return v
+
+
+def _seq(raw: Mapping[str, Any], key: str) -> list:
+    v = raw.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise RabbitGarbled(f"{key} is not a list: {str(v)[:40]!r}")
+    return v
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    v = raw.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise RabbitGarbled(f"{key} is not an object: {str(v)[:40]!r}")
     return v
 
 
@@ -190,9 +208,9 @@ def parse_health_check(raw: Any) -> HealthCheck:
     """A health check's JSON body: ``{"status": "ok"}`` or ``{"status": "failed", "reason", ...}``."""
     if not isinstance(raw, Mapping) or raw.get("status") not in ("ok", "failed"):
         raise RabbitGarbled("a health check answer without status ok/failed")
-    alarms = tuple((str(a.get("node", "")), str(a.get("resource", ""))) for a in raw.get("alarms") or ()
+    alarms = tuple((str(a.get("node", "")), str(a.get("resource", ""))) for a in _seq(raw, "alarms")
                    if isinstance(a, Mapping))
-    queues = tuple(_queue_name(q) for q in raw.get("queues") or ())
+    queues = tuple(_queue_name(q) for q in _seq(raw, "queues"))
     return HealthCheck(raw["status"] == "ok", str(raw.get("reason") or ""), alarms, queues)
 
 
@@ -208,10 +226,13 @@ def parse_management(data: Mapping[str, Any]) -> ManagementView:
     last = data.get("last_nodes")
     last_nodes, last_at = None, None
     if isinstance(last, Mapping) and last.get("nodes") is not None:
-        last_nodes, last_at = _node_list(last["nodes"], "last /api/nodes"), float(last.get("at") or 0.0)
-    checks = {str(k): parse_health_check(v) for k, v in (data.get("checks") or {}).items()}
+        at = last.get("at") or 0.0
+        if not finite(at):
+            raise RabbitGarbled(f"the last /api/nodes answer has no time: {str(at)[:40]!r}")
+        last_nodes, last_at = _node_list(last["nodes"], "last /api/nodes"), float(at)
+    checks = {str(k): parse_health_check(v) for k, v in _table(data, "checks").items()}
     errors = {str(k): str(v.get("message", v.get("kind", "")) if isinstance(v, Mapping) else v)
-              for k, v in (data.get("errors") or {}).items()}
+              for k, v in _table(data, "errors").items()}
     node = overview.get("node")
     if not isinstance(node, str) or "@" not in node:
         if nodes is None and not checks:
@@ -229,7 +250,7 @@ def parse_management(data: Mapping[str, Any]) -> ManagementView:
 def parse_canary(data: Mapping[str, Any]) -> CanaryResult:
     """Parse the ``rabbitmq-amqp`` source's data: ``{"connect", "round_trip", "blocked"}``."""
     connect, rt = data.get("connect"), data.get("round_trip")
-    if not isinstance(connect, int | float) or (rt is not None and not isinstance(rt, int | float)):
+    if not finite(connect) or (rt is not None and not finite(rt)):
         raise RabbitGarbled("canary data without timings")
     blocked = data.get("blocked")
     if rt is None and not blocked:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hatui.model.observation import Garbled, Observation
+from hatui.model.observation import Garbled, Observation, finite
 
 
 class ServicesGarbled(Garbled):
@@ -53,13 +53,23 @@ def _epoch(value: Any, what: str) -> float | None:
         return None
     try:
         t = datetime.fromisoformat(str(value).replace(" ", "T").replace("Z", ""))
-    except ValueError:
+        return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError, OSError):  # not a time, or one no clock can hold
         raise ServicesGarbled(f"{what} is not a time: {str(value)[:40]!r}") from None
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
 
 def _age(now: float, beat: float | None) -> float | None:
     return None if beat is None else max(0.0, now - beat)
+
+
+def _server_time(data: Mapping[str, Any], observed_at: float) -> float:
+    """The server's clock (the answer's Date header) if it said, else the observation's time."""
+    now = data.get("server_time")
+    if now is None:
+        return observed_at
+    if not finite(now):
+        raise ServicesGarbled(f"server_time is not a time: {str(now)[:40]!r}")
+    return float(now) or observed_at
 
 
 def _rows(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
@@ -73,7 +83,7 @@ def _rows(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 
 
 def parse_nova_services(data: Mapping[str, Any], observed_at: float) -> tuple[ServiceRow, ...]:
-    now = data.get("server_time") or observed_at
+    now = _server_time(data, observed_at)
     out = []
     for r in _rows(data, "services"):
         if r.get("state") not in ("up", "down") or r.get("status") not in ("enabled", "disabled"):
@@ -88,7 +98,7 @@ def parse_nova_services(data: Mapping[str, Any], observed_at: float) -> tuple[Se
 
 
 def parse_neutron_agents(data: Mapping[str, Any], observed_at: float) -> tuple[ServiceRow, ...]:
-    now = data.get("server_time") or observed_at
+    now = _server_time(data, observed_at)
     out = []
     for r in _rows(data, "agents"):
         if not isinstance(r.get("alive"), bool):

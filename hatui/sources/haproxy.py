@@ -30,7 +30,10 @@ def stat_rows(text: str) -> dict[str, Any]:
     if not text.startswith("# pxname,"):
         return {"rows": None, "start": text[:80]}
     reader = csv.DictReader(io.StringIO(text[2:]))
-    rows = [{k: r.get(k) or "" for k in STAT_FIELDS} for r in reader if r.get("pxname")]
+    try:
+        rows = [{k: r.get(k) or "" for k in STAT_FIELDS} for r in reader if r.get("pxname")]
+    except csv.Error:  # a stray CR, a broken quote: not a CSV HAProxy writes
+        return {"rows": None, "start": text[:80]}
     return {"rows": rows}
 
 

@@ -97,8 +97,9 @@ class CloudSession:
             return
         try:
             doc = json.loads(self.cache_path.read_text())
-            self._catalog, self.catalog_at, self.catalog_from = list(doc["catalog"]), float(doc["saved_at"]), "cache"
-        except (OSError, ValueError, KeyError, TypeError):
+            self._catalog, self.catalog_at, self.catalog_from = trim_catalog(doc["catalog"]), float(doc["saved_at"]), \
+                "cache"
+        except (OSError, ValueError, KeyError, TypeError, SourceError):
             pass  # no usable cache: wait for Keystone
 
     def _save_cache(self, catalog: list[dict[str, Any]], at: float) -> None:
@@ -121,13 +122,25 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _objects(raw: Any, what: str) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+        raise SourceError(FailureKind.GARBLED, f"not a Keystone token: {what} is not a list of objects")
+    return raw
+
+
 def trim_catalog(raw: Any) -> list[dict[str, Any]]:
-    """The token's catalog with only what hatui reads: type, name and (interface, region, url)."""
+    """The token's catalog with only what hatui reads: type, name and (interface, region, url), as text."""
     out = []
-    for svc in raw or []:
-        eps = [{"interface": ep.get("interface"), "region": ep.get("region_id") or ep.get("region"),
-                "url": ep.get("url")} for ep in svc.get("endpoints") or []]
-        out.append({"type": svc.get("type"), "name": svc.get("name"), "endpoints": eps})
+    for svc in _objects(raw, "the catalog"):
+        eps = [{"interface": _text(ep.get("interface")), "region": _text(ep.get("region_id") or ep.get("region")),
+                "url": _text(ep.get("url"))} for ep in _objects(svc.get("endpoints"), "a service's endpoints")]
+        out.append({"type": _text(svc.get("type")), "name": _text(svc.get("name")), "endpoints": eps})
     return out
 
 
@@ -138,21 +151,25 @@ def token_data(auth_url: str, body: Any) -> dict[str, Any]:
         raise SourceError(FailureKind.GARBLED, f"{auth_url}/auth/tokens did not return a token")
     return {
         "auth_url": auth_url,
-        "user": (token.get("user") or {}).get("name"),
+        "user": _text(_name(token.get("user"))),
         "scope": _scope(token),
-        "roles": sorted(r.get("name", "") for r in token.get("roles") or []),
+        "roles": sorted(str(r.get("name", "")) for r in _objects(token.get("roles"), "its roles")),
         "expires_at": token.get("expires_at"),
         "catalog": trim_catalog(token.get("catalog")),
     }
 
 
+def _name(value: Any) -> Any:
+    return value.get("name") if isinstance(value, dict) else value
+
+
 def _scope(token: dict[str, Any]) -> str:
     if token.get("project"):
-        return f"project {token['project'].get('name')}"
+        return f"project {_name(token['project'])}"
     if token.get("system"):
         return "system"
     if token.get("domain"):
-        return f"domain {token['domain'].get('name')}"
+        return f"domain {_name(token['domain'])}"
     return "unscoped"
 
 

@@ -134,6 +134,8 @@ class RabbitManagementSource(AsyncSource):
                     "kind": FailureKind.TIMEOUT.value, "message": f"no answer yet after {value.waited:.1f} s"}
             elif isinstance(value, BaseException):
                 data["errors"][key.removeprefix("checks/")] = self.classify(value).to_json()
+            elif key == "overview" and not isinstance(value, dict):
+                data["overview"] = value  # not an object: the model reports the answer as garbled
             elif key == "overview":
                 data["overview"] = {k: value.get(k) for k in OVERVIEW_FIELDS if k in value}
                 self._version = version_tuple(str(value.get("rabbitmq_version") or "")) or BASE_VERSION
