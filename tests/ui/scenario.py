@@ -48,7 +48,7 @@ def incident_app(at: float, path: Path = INCIDENT) -> HatuiApp:
 
 
 def moment(kind: str, path: Path = INCIDENT) -> float:
-    """Seconds into the recording of a labelled moment (written beside it by bench/record_demo.py)."""
+    """Seconds into the recording of a labelled moment (written beside it by tests/lab/record_incident.py)."""
     import json
 
     marks = json.loads(path.with_suffix("").with_suffix(".marks.json").read_text())

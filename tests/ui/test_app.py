@@ -6,6 +6,8 @@ import io
 import pytest
 from rich.console import Console
 
+from hatui.areas import PANES
+from hatui.model import FindingKind
 from hatui.ui.panes import AreaPane
 from tests.ui.scenario import incident_app, moment
 
@@ -15,6 +17,11 @@ def pane_text(app, area: str) -> str:
     console = Console(width=max(40, pane.content_size.width), record=True, file=io.StringIO(), color_system=None)
     console.print(pane.content)
     return pane.border_title + "\n" + console.export_text()
+
+
+def spofs(app, area: str | None = None) -> list[str]:
+    return sorted(f.id for f in app.assessment.findings
+                  if f.kind == FindingKind.SPOF and (area is None or f.area == area))
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +38,8 @@ async def test_killed_node_and_the_spofs_it_leaves_are_highlighted():
         await pilot.pause(0.3)
         findings = pane_text(app, "findings")
         assert "✖ CRIT" in findings and "db-3: connection refused" in findings
-        assert findings.count("◆ SPOF") == 2 and "db-1: 1 of 2 nodes in the Primary component" in findings
+        assert "db-1: 1 of 2 nodes in the Primary component" in findings
+        assert spofs(app, "galera") == ["galera.quorum_spof:db-1", "galera.quorum_spof:db-2"]
         galera = pane_text(app, "galera")
         assert "Primary 2/3" in galera and "cannot lose any node" in galera
         assert app.query_one("#pane-galera").has_class("-critical")
@@ -48,13 +56,19 @@ async def test_quorum_lost_reads_as_critical_and_names_non_primary():
         assert "◆ SPOF" not in findings  # nothing redundant is left to lose
 
 
-async def test_healthy_moment_says_so_and_unconfigured_panes_say_not_configured():
+async def test_healthy_moment_says_so_and_every_area_is_recorded():
     app = incident_app(moment("healthy"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
-        assert "no failure, no single point of failure" in pane_text(app, "findings")
+        assert "0 failure(s)" in pane_text(app, "findings")
         assert "can lose 1 node(s)" in pane_text(app, "galera")
-        assert "not configured: add a [openstack] section" in pane_text(app, "endpoints")
+        for pane in PANES:
+            assert "not configured" not in pane_text(app, pane.id), pane.id
+            assert app.query_one(f"#pane-{pane.id}").has_class("-ok"), pane.id
+        # The lab has one network node (lab-ctl-0, the only neutron-metadata-agent): its host and
+        # failure domains are its only single points of failure, no area has one of its own.
+        assert {f.area for f in app.assessment.findings} == {"redundancy"}
+        assert "redundancy.spof:lab-ctl-0" in {f.id for f in app.assessment.findings}
 
 
 async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
@@ -83,9 +97,29 @@ async def test_small_terminal_keys_focus_panes_and_q_quits():
     assert app.return_code == 0 or app.return_code is None
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
-def test_snapshot(snap_compare, size):
-    assert snap_compare(incident_app(moment("survivors_are_spofs")), terminal_size=size)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("pane", PANES, ids=lambda p: p.id)
+def test_snapshot(snap_compare, pane, size):
+    """Every pane, focused with its key, while controller lab-ctl-1 is down: each has a failure to show."""
+    assert snap_compare(incident_app(moment("controller_down")), press=[pane.key, "_"], terminal_size=size)
+
+
+async def test_a_lost_controller_shows_in_every_pane():
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause(0.3)
+        for pane in PANES:  # each pane has a failure to show, none says healthy or not configured
+            widget = app.query_one(f"#pane-{pane.id}")
+            assert widget.has_class("-critical") or widget.has_class("-warning"), pane.id
+        findings = pane_text(app, "findings")
+        for what in ("lab-ctl-1: powered off (BMC, redfish)", "db-2: connection refused", "mq-2: not running",
+                     "lb/keystone/lab-ctl-1: DOWN", "nova-conductor@lab-ctl-1: down"):
+            assert what in findings, what
+        assert spofs(app) == sorted([  # what is left has no spare: the survivors, the VIPs, the last host
+            "galera.quorum_spof:db-1", "galera.quorum_spof:db-3", "rabbitmq.quorum_spof:mq-1",
+            "rabbitmq.quorum_spof:mq-3", "haproxy.backend_spof:lb/keystone", "haproxy.backend_spof:lb/nova_api",
+            "services.spof:nova-conductor", "services.spof:nova-scheduler", "redundancy.spof:lab-ctl-0",
+            "redundancy.spof:pdu-a", "redundancy.spof:r1", "redundancy.spof:sw-1"])
 
 
 async def test_rabbit_memory_alarm_names_the_node_and_blocked_publishers():
