@@ -41,7 +41,7 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
             (s.state_comment or str(s.local_state), tone or ("ok" if s.is_synced else "warning")),
             (f"{s.cluster_size}/{section.size_expected}",
              tone or ("ok" if s.cluster_size >= section.size_expected else "warning")),
-            (str(s.conf_id), tone),
+            (str(s.conf_id) if 0 <= s.conf_id < 2**63 else "-", tone),  # non-Primary: -1 (as 2**64 - 1)
             ("ready" if s.ready else "NOT READY", tone or ("ok" if s.ready else "critical")),
             (f"{s.recv_queue}/{s.send_queue}" + (f" fc{s.fc_sent}" if s.fc_sent else ""), tone),
             age if not st.fresh else (ms(obs.latency), "dim"),
