@@ -16,6 +16,7 @@ from hatui.config import Config
 from hatui.model import Finding, FindingKind, Garbled, Observation, Severity, Snapshot, TargetState
 from hatui.model.cloud import CloudState, derive_cloud
 from hatui.rules import evaluate
+from hatui.rules.causes import explain
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 
@@ -132,4 +133,8 @@ class Monitor:
         cloud = derive_cloud(snap, self.config)
         found = evaluate(snap, cloud, self.config, self.specs, self.started_at)
         current, opened, cleared = self._tracker.update(now, found)
+        # Causes among what is open (a cause still being confirmed explains nothing yet)
+        current = explain(current, cloud.topology)
+        by_id = {f.id: f for f in current}
+        opened = [by_id[f.id] for f in opened]
         return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared))

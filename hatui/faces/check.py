@@ -11,7 +11,7 @@ import time
 from hatui.config import Config
 from hatui.faces.jsonout import finding_json, iso
 from hatui.feed import LiveFeed
-from hatui.model import Severity
+from hatui.model import Finding, Severity
 from hatui.monitor import Assessment, Monitor
 from hatui.sources import build_sources
 
@@ -40,16 +40,33 @@ def perfdata(a: Assessment) -> str:
     return " ".join([f"failures={failures}", f"spofs={spofs}", *parts])
 
 
+def headline(a: Assessment) -> Finding | None:
+    """The finding the summary names: the worst one that nothing explains (its consequences fold)."""
+    worst = [f for f in a.findings if f.severity == a.status]
+    return next((f for f in worst if f.caused_by is None), worst[0] if worst else None)
+
+
 def summary_line(a: Assessment) -> str:
     status = a.status
-    if status == Severity.OK:
+    first = headline(a)
+    if status == Severity.OK or first is None:
         n = len(a.snapshot.targets)
         head = f"HATUI OK - {n} targets answered, no failure, no single point of failure"
     else:
-        worst = [f for f in a.findings if f.severity == status]
-        more = len(a.findings) - 1
-        head = f"HATUI {status.name} - {worst[0].summary}" + (f" (+{more} more)" if more > 0 else "")
+        explained = sum(1 for f in a.findings if f.caused_by is not None)
+        more = len(a.findings) - explained - (first.caused_by is None)
+        head = (f"HATUI {status.name} - {first.summary}" + (f" (+{explained} explained)" if explained else "")
+                + (f" (+{more} more)" if more > 0 else ""))
     return f"{head} | {perfdata(a)}"
+
+
+def detail_lines(a: Assessment) -> list[str]:
+    """Nagios' long output: every other finding, those a cause explains after the rest, saying by what."""
+    first = headline(a)
+    rest = [f for f in a.findings if f is not first]
+    lines = [f"{f.severity.name}: {f.summary}" for f in rest if f.caused_by is None]
+    lines += [f"{f.severity.name}: {f.summary} (explained by {f.caused_by})" for f in rest if f.caused_by]
+    return lines
 
 
 def run_check(config: Config, as_json: bool) -> int:
@@ -63,6 +80,6 @@ def run_check(config: Config, as_json: bool) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(summary_line(a))
-        for f in a.findings[1:]:
-            print(f"{f.severity.name}: {f.summary}")
+        for line in detail_lines(a):
+            print(line)
     return a.status.exit_code

@@ -44,6 +44,7 @@ class Finding:
     summary: str
     since: float | None = None
     confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
+    caused_by: str | None = None  # the id of the finding that explains this one (hatui.rules.causes)
 
     @property
     def condition(self) -> str:
@@ -67,4 +68,5 @@ class Finding:
             "subject": self.subject,
             "summary": self.summary,
             "since": iso(self.since) if self.since is not None else None,
+            "caused_by": self.caused_by,
         }

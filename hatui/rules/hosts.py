@@ -128,6 +128,39 @@ def host_unreachable(ctx: RuleContext) -> Iterator[Finding]:
                        f"{v.host.name}: management network unreachable: " + "; ".join(parts))
 
 
+def _by_domain(ctx: RuleContext, kind: str) -> dict[str, list]:
+    groups: dict[str, list] = {}
+    for v in host_views(ctx):
+        name = dict(v.host.domains).get(kind)
+        if name:
+            groups.setdefault(name, []).append(v)
+    return groups
+
+
+def switch_down(ctx: RuleContext) -> Iterator[Finding]:
+    """Every host on one switch unreachable while no BMC of them says Off: the switch (or its uplink) is
+    the likely cause, named once (the hosts' own findings are explained by it). One host alone could
+    be its own cable: two at least."""
+    if uplink_is_down(ctx) or nobody_answers(ctx):
+        return
+    for switch, views in _by_domain(ctx, "switch").items():
+        if len(views) >= 2 and all(v.reach is not None and v.reach.dead and not v.powered_off for v in views):
+            names = ", ".join(v.host.name for v in views)
+            yield _finding("switch_down", switch, Severity.CRITICAL,
+                           f"{switch}: every host on this switch is unreachable ({names}) while their BMCs do "
+                           "not say Off: the switch or its uplink")
+
+
+def feed_off(ctx: RuleContext) -> Iterator[Finding]:
+    """Every host on one power feed powered off: the feed (its PDU, its breaker) is named once."""
+    for feed, views in _by_domain(ctx, "power").items():
+        if len(views) >= 2 and all(v.powered_off for v in views):
+            names = ", ".join(v.host.name for v in views)
+            yield _finding("feed_off", feed, Severity.CRITICAL,
+                           f"{feed}: every host on this power feed is powered off ({names}): the feed, its PDU "
+                           "or its breaker")
+
+
 def link_down(ctx: RuleContext) -> Iterator[Finding]:
     """The host answers on some of its addresses (links) but not on others: on its last link, a SPOF."""
     for v in host_views(ctx):
@@ -224,4 +257,5 @@ def nic_errors(ctx: RuleContext) -> Iterator[Finding]:
 
 
 RULES = [jump_uplink_down, none_reachable, no_such_system, power_off, power_changing, health,
-         host_unreachable, link_down, service_down, nic_down, uplink_spof, bond_degraded, nic_errors]
+         host_unreachable, switch_down, feed_off, link_down, service_down, nic_down, uplink_spof, bond_degraded,
+         nic_errors]

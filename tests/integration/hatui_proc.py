@@ -74,6 +74,26 @@ class Watcher:
     def wait_cleared(self, finding_id: str, timeout: float, after: float = 0.0) -> tuple[float, dict]:
         return self.wait(lambda e: e["event"] == "cleared" and e["finding"]["id"] == finding_id, timeout, after)
 
+    def open_failures(self) -> set[str]:
+        """Open findings that are failures (SPOFs left out), from the event stream alone."""
+        out: set[str] = set()
+        with self._cond:
+            for _, ev in self.events:
+                f = ev["finding"]
+                if ev["event"] == "opened" and f["kind"] == "failure":
+                    out.add(f["id"])
+                else:
+                    out.discard(f["id"])
+        return out
+
+    def wait_no_failure(self, timeout: float) -> None:
+        """Until no failure is open: healthy, as hatui sees it, in a lab with SPOFs by construction."""
+        deadline = time.monotonic() + timeout
+        while self.open_failures():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"failures still open after {timeout}s: {sorted(self.open_failures())}")
+            time.sleep(0.05)
+
     def wait_quiet(self, timeout: float) -> None:
         """Until no finding is open (the lab is healthy as hatui sees it)."""
         deadline = time.monotonic() + timeout

@@ -56,20 +56,32 @@ def status_cell(findings: tuple[Finding, ...]) -> Cell:
 def findings_pane(a: Assessment) -> PaneModel:
     now = a.snapshot.taken_at
     rows = []
+    ids = {f.id for f in a.findings}
+    folded: dict[str, list] = {}  # a cause's id -> the findings it explains, shown folded under it
     for f in a.findings:
+        if f.caused_by in ids:
+            folded.setdefault(f.caused_by, []).append(f)
+    for f in a.findings:
+        if f.caused_by in ids:
+            continue
         sev_word, tone = WORD_OF_SEVERITY[f.severity], TONE_OF_SEVERITY[f.severity]
         if f.kind == FindingKind.SPOF:
             sev_word, tone = "◆ SPOF", "spof"
         since = human_age(now - f.since) if f.since is not None else "-"
         rows.append(((sev_word, tone), (f.area, "dim"), (f.summary, tone), (since, "dim")))
+        if f.id in folded:
+            what = ", ".join(f"{e.area} {e.subject}" for e in folded[f.id])
+            rows.append((("", ""), ("", ""), (f"└ explains {len(folded[f.id])}: {what}", "dim"), ("", "")))
     failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE)
+    explained = sum(len(v) for v in folded.values())
     spofs = len(a.findings) - failures
     headline: tuple[Cell, ...]
     if not a.findings:
         headline = (("✔ no failure, no single point of failure", "ok"),)
     else:
         worst_failure = max((f.severity for f in a.findings if f.kind == FindingKind.FAILURE), default=Severity.OK)
-        headline = ((f"{failures} failure(s)", TONE_OF_SEVERITY[worst_failure]), ("  ", "dim"),
+        cause_words = f" ({explained} explained by {len(folded)} cause(s))" if explained else ""
+        headline = ((f"{failures} failure(s){cause_words}", TONE_OF_SEVERITY[worst_failure]), ("  ", "dim"),
                     (f"{spofs} single point(s) of failure", "spof" if spofs else "ok"))
     return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows), tone=worst_tone(a.findings))
 

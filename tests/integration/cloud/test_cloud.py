@@ -64,7 +64,7 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
     rc, v = ok_to_stop_json(cloud_config, env, "ctl-1", "ctl-3")
     assert rc == 2 and {"database", "message queue"} <= set(v["down"]), v
     w = watch(cloud_config)
-    w.wait_quiet(30)
+    w.wait_no_failure(30)
     t0 = time.monotonic()
     lab.power("ctl-2", False)
     w.wait_opened("hosts.power_off:ctl-2", FAIL_WAIT, after=t0)
@@ -86,7 +86,7 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
 
 def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, env, watch):
     w = watch(cloud_config)
-    w.wait_quiet(30)
+    w.wait_no_failure(30)
     t0 = time.monotonic()
     lab.power("ctl-2", False)  # IPMI: ipmitool chassis power off
     together = ("hosts.power_off:ctl-2", "galera.unreachable:ctl-2", "rabbitmq.unreachable:ctl-2",
@@ -100,18 +100,22 @@ def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, 
     assert "hosts.unreachable:ctl-2" not in w.open_ids()  # its BMC says off: not also "unreachable"
     rc, doc = check_json(cloud_config, env)
     assert rc == 2 and set(together) <= {f["id"] for f in doc["findings"]}
+    # one cause, its consequences folded under it
+    caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
+    assert caused["hosts.power_off:ctl-2"] is None
+    assert all(caused[fid] == "hosts.power_off:ctl-2" for fid in together[1:]), caused
     t1 = time.monotonic()
     lab.power("ctl-2", True)
     lab.wait_power("ctl-2", True)
     lab.reset()
     for fid in together:
         w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
-    w.wait_quiet(RECOVERY_WAIT)
+    w.wait_no_failure(RECOVERY_WAIT)
 
 
-def test_feed_off_powers_off_exactly_its_hosts(lab, cloud_config, watch):
+def test_feed_off_powers_off_exactly_its_hosts(lab, cloud_config, env, watch):
     w = watch(cloud_config)
-    w.wait_quiet(30)
+    w.wait_no_failure(30)
     feed = "pdu-a"
     on_feed = {h.name for h in cloud_lab.HOSTS.values() if h.feed == feed}
     assert on_feed == {"ctl-1", "ctl-2"}
@@ -122,17 +126,23 @@ def test_feed_off_powers_off_exactly_its_hosts(lab, cloud_config, watch):
         w.wait_opened(f"galera.unreachable:{name}", FAIL_WAIT, after=t0)
     _wait_set(w, "hosts.power_off:", on_feed, 1)
     assert "galera.unreachable:ctl-3" not in w.open_ids()
+    _, ev = w.wait_opened(f"hosts.feed_off:{feed}", FAIL_WAIT, after=t0)  # the feed named once
+    assert ev["finding"]["summary"].startswith("pdu-a: every host on this power feed is powered off (ctl-1, ctl-2)")
+    rc, doc = check_json(cloud_config, env)
+    caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
+    assert {caused[f"hosts.power_off:{n}"] for n in on_feed} == {f"hosts.feed_off:{feed}"}, caused
+    assert caused["galera.unreachable:ctl-1"] == f"hosts.feed_off:{feed}", caused
     t1 = time.monotonic()
     lab.feed(feed, True)
     lab.reset()
     for name in on_feed:
         w.wait_cleared(f"hosts.power_off:{name}", RECOVERY_WAIT, after=t1)
-    w.wait_quiet(RECOVERY_WAIT)
+    w.wait_no_failure(RECOVERY_WAIT)
 
 
-def test_switch_down_cuts_exactly_its_hosts(lab, cloud_config, watch):
+def test_switch_down_cuts_exactly_its_hosts(lab, cloud_config, env, watch):
     w = watch(cloud_config)
-    w.wait_quiet(30)
+    w.wait_no_failure(30)
     switch = "sw-1"
     on_switch = {h.name for h in cloud_lab.HOSTS.values() if h.switch == switch}
     assert on_switch == {"ctl-1", "ctl-3"}
@@ -142,9 +152,14 @@ def test_switch_down_cuts_exactly_its_hosts(lab, cloud_config, watch):
         w.wait_opened(f"hosts.unreachable:{name}", FAIL_WAIT, after=t0)
     _wait_set(w, "hosts.unreachable:", on_switch, 1)
     assert not _hosts_with(w, "hosts.power_off:")  # cut off, not powered off
+    w.wait_opened(f"hosts.switch_down:{switch}", FAIL_WAIT, after=t0)  # the switch named, once
+    rc, doc = check_json(cloud_config, env)
+    caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
+    assert {caused[f"hosts.unreachable:{n}"] for n in on_switch} == {f"hosts.switch_down:{switch}"}, caused
+    assert rc == 2
     t1 = time.monotonic()
     lab.switch(switch, True)
     lab.reset()
     for name in on_switch:
         w.wait_cleared(f"hosts.unreachable:{name}", RECOVERY_WAIT, after=t1)
-    w.wait_quiet(RECOVERY_WAIT)
+    w.wait_no_failure(RECOVERY_WAIT)
