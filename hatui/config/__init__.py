@@ -70,7 +70,8 @@ def parse(doc: dict[str, Any], file: str, *, resolve_secrets: bool = True) -> Co
     known = {"hatui", *SECTIONS}
     for key in doc:
         if key not in known:
-            raise ConfigError(file, key, f"one of the sections ({', '.join(sorted(known))})", "an unknown section")
+            raise ConfigError(file, key or '""', f"one of the sections ({', '.join(sorted(known))})",
+                              "an unknown section")
     settings = convert(doc["hatui"], Settings, file, "hatui") if "hatui" in doc else Settings()
     if settings.interval <= 0 or settings.timeout <= 0:
         raise ConfigError(file, "hatui.interval" if settings.interval <= 0 else "hatui.timeout", "a number > 0")

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hatui.config.schema import ConfigError, derived, required, resolve_secret, unique_names
-from hatui.secrets import Secret
+from hatui.secrets import Secret, redact
 
 # Binaries that should run on more than one host: exactly one up is a single point of failure.
 # Per-host agents (nova-compute, openvswitch/linuxbridge/metadata agents) are one per host by design.
@@ -167,10 +167,16 @@ def load_cloud(section: OpenStackSection, password: Secret | None, file: str) ->
         overrides["auth"] = {"password": password.reveal()}
     where = f"cloud {section.cloud!r}" if section.cloud else (
         f"cloud {os.environ['OS_CLOUD']!r} ($OS_CLOUD)" if os.environ.get("OS_CLOUD") else "OS_* variables")
+    loader = None
     try:
         with warnings.catch_warnings():  # openstacksdk's deprecation notices are not the operator's business
             warnings.simplefilter("ignore")
-            region = OpenStackConfig().get_one(cloud=section.cloud, **overrides)
+            loader = OpenStackConfig()
+            region = loader.get_one(cloud=section.cloud, **overrides)
+            region.get_requests_verify_args()  # verify/cacert/cert as the sources will read them
+            auth = region.config.get("auth") or {}
+            if not isinstance(auth, dict):
+                raise TypeError("auth is not a mapping")
     except sdk_exc.SDKException as exc:
         if section.region and "region" in str(exc):
             raise ConfigError(file, "openstack.region", f"a region of {where}", str(exc)) from None
@@ -178,7 +184,12 @@ def load_cloud(section: OpenStackSection, password: Secret | None, file: str) ->
                           str(exc)) from None
     except ks_exc.ClientException as exc:
         raise ConfigError(file, "openstack.cloud", f"complete credentials for {where}", str(exc)) from None
-    auth = region.config.get("auth") or {}
+    except Exception as exc:  # noqa: BLE001 - openstacksdk trips over a malformed entry (a number for a table ...)
+        clouds = (loader.config_filename if loader is not None else None) or \
+            os.environ.get("OS_CLIENT_CONFIG_FILE") or "clouds.yaml"
+        name = section.cloud or os.environ.get("OS_CLOUD") or "(OS_* variables)"
+        raise ConfigError(str(clouds), f"clouds.{name}", "a cloud as openstacksdk reads it (clouds.yaml / secure.yaml)",
+                          f"{type(exc).__name__}: {redact(str(exc))[:160]}") from None
     for secret_key in ("password", "application_credential_secret", "token"):
         if auth.get(secret_key):
             Secret(str(auth[secret_key]), f"{where} {secret_key}")  # registered: redacted everywhere

@@ -7,6 +7,7 @@ expected. Fields marked ``derived`` (resolved secrets) are never read from the f
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -64,9 +65,14 @@ def convert(value: Any, tp: Any, file: str, key: str) -> Any:
             raise ConfigError(file, key, "a table", type(value).__name__)
         return build(tp, value, file, key)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ConfigError(file, key, "a finite number", "an integer beyond any float") from None
     if (tp in (int, float) and isinstance(value, bool)) or not isinstance(value, tp):
         raise ConfigError(file, key, type_name(tp), f"{type(value).__name__} {value!r}")
+    if tp is float and not math.isfinite(value):  # TOML has nan and inf: no interval or timeout is either
+        raise ConfigError(file, key, "a finite number", repr(value))
     if tp in (int, float) and value < 0:
         raise ConfigError(file, key, "a number >= 0", repr(value))
     if tp is str and not value.strip():
