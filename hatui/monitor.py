@@ -82,6 +82,7 @@ class Monitor:
         self._previous: dict[tuple[str, str], Observation] = {}
         # (value, garbled reason) of the latest and previous observation: parsed once, on arrival
         self._parsed: dict[tuple[str, str], tuple[Any, str | None]] = {}
+        self._cloud: CloudState | None = None  # the last assessment's, lending its N-1 when nothing moved
         self._parsed_before: dict[tuple[str, str], tuple[Any, str | None]] = {}
         self._tracker = FindingTracker()
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
@@ -130,7 +131,8 @@ class Monitor:
 
     def assess(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Assessment:
         snap = self.snapshot(now, pending)
-        cloud = derive_cloud(snap, self.config)
+        cloud = derive_cloud(snap, self.config, self._cloud)
+        self._cloud = cloud
         found = evaluate(snap, cloud, self.config, self.specs, self.started_at)
         current, opened, cleared = self._tracker.update(now, found)
         # Causes among what is open (a cause still being confirmed explains nothing yet)

@@ -22,13 +22,13 @@ WORDS = {0: "OK to stop", 1: "OK to stop, but without redundancy after", 2: "NOT
 def _names(top: Topology, elements: tuple[Element, ...]) -> list[str]:
     """Hosts and domains by name; an instance as ``database ctl-2``, and left out when its host is listed."""
     hosts = {e.name for e in elements if e.kind == HOST}
-    by_name = {i.name: i for i in top.instances}
     out = []
     for e in elements:
-        if e.kind != INSTANCE:
+        inst = top.instance(e.name) if e.kind == INSTANCE else None
+        if inst is None:
             out.append(e.name)
-        elif by_name[e.name].placement.host not in hosts:
-            out.append(f"{by_name[e.name].service} {e.name}")
+        elif inst.placement.host not in hosts:
+            out.append(f"{inst.service} {inst.name}")
     return out
 
 
@@ -79,7 +79,7 @@ def run_ok_to_stop(config: Config, names: list[str], as_json: bool) -> int:
         else:
             elements.append(e)
     if unknown:
-        known = sorted({*top.hosts, *top.domains(), *(i.name for i in top.instances)})
+        known = sorted({*top.hosts, *top.domains(), *(i.key for i in top.instances)})
         print(f"hatui: cannot tell: no element named {', '.join(unknown)} (known: {', '.join(known)})")
         return 3
     v = ok_to_stop(top, elements)

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hatui.areas import BY_NAME, load
+from hatui.model.redundancy import Element, Loss, single_points
 from hatui.model.snapshot import Snapshot
 from hatui.model.topology import Topology, build
 
@@ -23,6 +24,8 @@ class CloudState:
     # area -> why its state could not be derived (a bug in hatui, shown as UNKNOWN, never as healthy)
     errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     topology: Topology | None = None  # what runs where, across the areas (None: could not be built)
+    # N-1 now: every host, domain or instance whose failure alone takes a service down, with what it takes
+    single_points: tuple[tuple[Element, dict[str, Loss]], ...] = ()
 
     def area(self, name: str) -> Any:
         return self.areas.get(name)
@@ -44,7 +47,9 @@ class CloudState:
         return self.areas.get("hosts")
 
 
-def derive_cloud(snapshot: Snapshot, config: Any) -> CloudState:
+def derive_cloud(snapshot: Snapshot, config: Any, previous: CloudState | None = None) -> CloudState:
+    """The state of the cloud now; ``previous`` (the last assessment's) lends its N-1 when the topology
+    is the same: most polls change a figure, not what runs where or what is up."""
     areas: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, section in config.sections.items():
@@ -52,9 +57,14 @@ def derive_cloud(snapshot: Snapshot, config: Any) -> CloudState:
             areas[name] = load(BY_NAME[name].derive)(snapshot, section)
         except Exception as exc:  # noqa: BLE001 - one area's bug must not blind the others
             errors[name] = f"{type(exc).__name__}: {exc}"
-    topology = None
+    topology: Topology | None = None
+    spofs: tuple[tuple[Element, dict[str, Loss]], ...] = ()
     try:
         topology = build(areas, config)
+        if previous is not None and previous.topology == topology:
+            spofs = previous.single_points
+        else:
+            spofs = tuple(single_points(topology))
     except Exception as exc:  # noqa: BLE001 - as above: the areas are still judged
         errors["topology"] = f"{type(exc).__name__}: {exc}"
-    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology)
+    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology, spofs)

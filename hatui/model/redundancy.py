@@ -40,45 +40,67 @@ def elements(top: Topology, instances: bool = True) -> list[Element]:
     out = [Element(HOST, h.name) for h in top.hosts.values() if h.up is not False]
     out += sorted(Element(kind, name) for name, (kind, _hosts) in top.domains().items())
     if instances:
-        out += [Element(INSTANCE, i.name) for i in top.instances if i.up]
+        out += [Element(INSTANCE, i.key) for i in top.instances if i.up]
     return out
 
 
 def find(top: Topology, name: str) -> Element | None:
-    """An element by the name an operator types: a host, a domain, or an instance."""
+    """An element by the name an operator types: a host, a domain, or an instance (``db-2`` where only
+    one instance has that name, else ``database/db-2``)."""
     if name in top.hosts:
         return Element(HOST, name)
     domains = top.domains()
     if name in domains:
         return Element(domains[name][0], name)
-    if any(i.name == name for i in top.instances):
+    if top.instance(name) is not None:
         return Element(INSTANCE, name)
-    return None
+    named = [i for i in top.instances if i.name == name]
+    return Element(INSTANCE, named[0].key) if len(named) == 1 else None
 
 
 def hosts_of(top: Topology, failed: Iterable[Element]) -> set[str]:
-    failed = set(failed)
-    names = {e.name for e in failed if e.kind != INSTANCE}
-    return {h.name for h in top.hosts.values() if h.name in names or any(d in names for _k, d in h.domains)}
+    domains = top.domains()
+    out: set[str] = set()
+    for e in failed:
+        if e.kind == HOST:
+            out.add(e.name)
+        elif e.kind != INSTANCE and e.name in domains:
+            out.update(domains[e.name][1])
+    return out
 
 
 def lost_instances(top: Topology, failed: Iterable[Element]) -> set[str]:
-    failed = set(failed)
-    hosts = hosts_of(top, failed)
-    named = {e.name for e in failed if e.kind == INSTANCE}
-    return {i.name for i in top.instances
-            if i.name in named or (i.placement.host is not None and i.placement.host in hosts)}
+    failed = tuple(failed)
+    lost = {e.name for e in failed if e.kind == INSTANCE}
+    for host in hosts_of(top, failed):
+        lost.update(i.key for i in top.on(host))
+    return lost
 
 
-def down(top: Topology, failed: Iterable[Element] = ()) -> dict[str, Loss]:
-    """Every service down once ``failed`` fails (with nothing failed: what is down now)."""
+def _direct(top: Topology, service: str, lost: set[str]) -> Loss | None:
+    svc = top.services[service]
+    alive = top.alive(service) - lost if lost else top.alive(service)
+    if svc.survival.survives(alive):
+        return None
+    gone = sorted(k.split("/", 1)[1] for k in top.alive(service) if k in lost)
+    return Loss(service, svc.survival.words(alive) + (f": {', '.join(gone)} lost" if gone else ""))
+
+
+def down(top: Topology, failed: Iterable[Element] = (), base: dict[str, Loss] | None = None) -> dict[str, Loss]:
+    """Every service down once ``failed`` fails (with nothing failed: what is down now). With ``base``
+    (what is down now), only the services that lose an instance are judged again."""
     lost = lost_instances(top, failed)
     out: dict[str, Loss] = {}
-    for svc in top.services.values():
-        alive = frozenset(i.name for i in top.of(svc.name) if i.up and i.name not in lost)
-        if not svc.survival.survives(alive):
-            gone = sorted(i.name for i in top.of(svc.name) if i.up and i.name in lost)
-            out[svc.name] = Loss(svc.name, svc.survival.words(alive) + (f": {', '.join(gone)} lost" if gone else ""))
+    if base is None:
+        for name in top.services:
+            if (loss := _direct(top, name, lost)) is not None:
+                out[name] = loss
+    else:
+        touched = {i.service for k in lost if (i := top.instance(k)) is not None}
+        out = {k: v for k, v in base.items() if not v.via and k not in touched}
+        for name in touched:
+            if (loss := _direct(top, name, lost)) is not None:
+                out[name] = loss
     changed = True
     while changed:  # a service needing a service that is down is down (the graph is small and acyclic)
         changed = False
@@ -95,7 +117,7 @@ def down(top: Topology, failed: Iterable[Element] = ()) -> dict[str, Loss]:
 def impact(top: Topology, failed: Iterable[Element], base: dict[str, Loss] | None = None) -> dict[str, Loss]:
     """The services ``failed`` takes down beyond those down already (``base``, default: now)."""
     before = down(top) if base is None else base
-    return {name: loss for name, loss in down(top, failed).items() if name not in before}
+    return {name: loss for name, loss in down(top, failed, before).items() if name not in before}
 
 
 def single_points(top: Topology, instances: bool = True) -> list[tuple[Element, dict[str, Loss]]]:

@@ -15,7 +15,7 @@ class Quorum:
     more than half of the previous Primary component's weight (Galera documentation, "Weighted Quorum";
     every node's ``pc.weight`` is 1 unless set; an arbitrator votes without holding data)."""
 
-    weights: Mapping[str, float]  # members of the last Primary component -> their pc.weight
+    weights: Mapping[str, float]  # members (instance keys) of the last Primary component -> their pc.weight
     size: int                     # the component's size as its members report it (may exceed weights)
 
     def survives(self, alive: frozenset[str]) -> bool:

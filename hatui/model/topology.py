@@ -48,10 +48,15 @@ class Placement:
 
 @dataclass(frozen=True, slots=True)
 class Instance:
-    name: str
+    name: str          # as configured or reported (``db-1``, ``nova-conductor@ctl-1``)
     service: str
     up: bool | None    # serving now; None: cannot tell (no fresh answer)
     placement: Placement
+
+    @property
+    def key(self) -> str:
+        """Unique across services (a Galera and a RabbitMQ node may both be called ``ctl-1``)."""
+        return f"{self.service}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,27 +78,44 @@ class Topology:
     hosts: Mapping[str, Host]
     services: Mapping[str, Service]
     instances: tuple[Instance, ...]
-    _by_service: dict[str, tuple[Instance, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # indexes, built once: the redundancy engine asks them for every element it tries
+    _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        groups: dict[str, list[Instance]] = {}
+        by_service: dict[str, list[Instance]] = {}
+        on_host: dict[str, list[Instance]] = {}
         for inst in self.instances:
-            groups.setdefault(inst.service, []).append(inst)
-        self._by_service.update({k: tuple(v) for k, v in groups.items()})
+            by_service.setdefault(inst.service, []).append(inst)
+            if inst.placement.host is not None:
+                on_host.setdefault(inst.placement.host, []).append(inst)
+        domains: dict[str, tuple[str, list[str]]] = {}
+        for h in self.hosts.values():
+            for kind, name in h.domains:
+                domains.setdefault(name, (kind, []))[1].append(h.name)
+        self._index.update(
+            by_service={k: tuple(v) for k, v in by_service.items()},
+            on_host={k: tuple(v) for k, v in on_host.items()},
+            alive={k: frozenset(i.key for i in v if i.up) for k, v in by_service.items()},
+            by_key={i.key: i for i in self.instances},
+            domains={name: (kind, tuple(hosts)) for name, (kind, hosts) in domains.items()},
+        )
 
     def of(self, service: str) -> tuple[Instance, ...]:
-        return self._by_service.get(service, ())
+        return self._index["by_service"].get(service, ())
 
     def on(self, host: str) -> tuple[Instance, ...]:
-        return tuple(i for i in self.instances if i.placement.host == host)
+        return self._index["on_host"].get(host, ())
+
+    def alive(self, service: str) -> frozenset[str]:
+        """The keys of its instances serving now."""
+        return self._index["alive"].get(service, frozenset())
+
+    def instance(self, key: str) -> Instance | None:
+        return self._index["by_key"].get(key)
 
     def domains(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Every failure domain: name -> (kind, the hosts in it)."""
-        out: dict[str, tuple[str, list[str]]] = {}
-        for h in self.hosts.values():
-            for kind, name in h.domains:
-                out.setdefault(name, (kind, []))[1].append(h.name)
-        return {name: (kind, tuple(hosts)) for name, (kind, hosts) in out.items()}
+        return self._index["domains"]
 
     def unplaced(self, service: str) -> tuple[str, ...]:
         return tuple(i.name for i in self.of(service) if i.placement.host is None)
@@ -153,7 +175,8 @@ def _galera(cluster: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[In
     if cluster is None or cluster.view is None:
         survival: Survival = Quorum(MappingProxyType({}), max(1, len(section.nodes)))  # no Primary: down
     else:
-        survival = Quorum(MappingProxyType({m: 1.0 for m in cluster.members}), cluster.size or len(members))
+        survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": 1.0 for m in cluster.members}),
+                          cluster.size or len(members))
     return Service(DATABASE, survival), instances
 
 

@@ -44,7 +44,7 @@ def _host_roots(findings: list[Finding], top: Topology) -> dict[str, str]:
 
 
 def _instance_hosts(top: Topology) -> dict[str, str]:
-    return {i.name: i.placement.host for i in top.instances if i.placement.host is not None}
+    return {i.key: i.placement.host for i in top.instances if i.placement.host is not None}
 
 
 def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
@@ -60,8 +60,10 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         host = None
         if f.source == "hosts" and f.subject in top.hosts:
             host = f.subject
-        elif f.source in INSTANCE_SOURCES or f.source == "services":
-            host = placed.get(f.subject)
+        elif f.source in INSTANCE_SOURCES:
+            host = placed.get(f"{INSTANCE_SOURCES[f.source]}/{f.subject}")
+        elif f.source == "services":
+            host = placed.get(f"{f.subject.split('@', 1)[0]}/{f.subject}")
         root = roots.get(host) if host is not None else None
         if root is not None and root != f.id:
             out[f.id] = root
@@ -70,7 +72,7 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         if cluster is None or f.id in out:
             continue
         missing = [i for i in top.of(cluster) if not i.up]
-        why = {roots.get(placed.get(i.name, "")) for i in missing}
+        why = {roots.get(placed.get(i.key, "")) for i in missing}
         root = next(iter(why)) if missing and len(why) == 1 else None
         if root is not None:
             out[f.id] = root

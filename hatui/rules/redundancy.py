@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.redundancy import HOST, Loss, single_points
+from hatui.model.redundancy import HOST, INSTANCE, Loss
 from hatui.model.topology import DOMAIN_WORDS, Topology
 from hatui.rules import RuleContext, finding
 
@@ -36,7 +36,9 @@ def equipment_spof(ctx: RuleContext) -> Iterator[Finding]:
     top = ctx.cloud.topology
     if top is None or not top.hosts:
         return
-    for element, losses in single_points(top, instances=False):
+    for element, losses in ctx.cloud.single_points:
+        if element.kind == INSTANCE:
+            continue  # the area rules name a single instance
         yield finding(SOURCE, "spof", element.name, Severity.WARNING,
                       f"{_what(top, element.kind, element.name)}: losing it takes down {chain(losses)}",
                       kind=FindingKind.SPOF)

@@ -26,11 +26,11 @@ def cloud(hosts, instances, services):
 
 
 def galera(members, size=None):
-    return Service(DATABASE, Quorum(MappingProxyType({m: 1.0 for m in members}), size or len(members)))
+    return Service(DATABASE, Quorum(MappingProxyType({f"{DATABASE}/{m}": 1.0 for m in members}), size or len(members)))
 
 
 def spof_names(top, instances=True):
-    return {e.name: set(losses) for e, losses in single_points(top, instances)}
+    return {e.name.split("/")[-1]: set(losses) for e, losses in single_points(top, instances)}
 
 
 # ctl-1 and ctl-2 on feed pdu-a, ctl-3 on pdu-b; every controller on its own switch and rack
@@ -125,7 +125,8 @@ def test_unknown_state_or_placement_is_never_counted_as_safe():
 def test_find_and_instances():
     top = cloud(HOSTS, DB, [galera(["db-1", "db-2", "db-3"])])
     assert find(top, "ctl-1") == Element(HOST, "ctl-1") and find(top, "pdu-b") == Element("power", "pdu-b")
-    assert find(top, "db-2") == Element(INSTANCE, "db-2") and find(top, "nope") is None
+    assert find(top, "db-2") == Element(INSTANCE, "database/db-2") == find(top, "database/db-2")
+    assert find(top, "nope") is None
 
 
 def test_pairs_are_risks_neither_of_which_is_a_spof_alone():
