@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hatui.areas import BY_NAME, load
-from hatui.model.redundancy import Element, Loss, single_points
+from hatui.model.redundancy import Element, Loss, down, single_points
 from hatui.model.snapshot import Snapshot
 from hatui.model.topology import Topology, build
 
@@ -26,6 +26,7 @@ class CloudState:
     topology: Topology | None = None  # what runs where, across the areas (None: could not be built)
     # N-1 now: every host, domain or instance whose failure alone takes a service down, with what it takes
     single_points: tuple[tuple[Element, dict[str, Loss]], ...] = ()
+    down: Mapping[str, Loss] = field(default_factory=lambda: MappingProxyType({}))  # services down now
 
     def area(self, name: str) -> Any:
         return self.areas.get(name)
@@ -59,12 +60,14 @@ def derive_cloud(snapshot: Snapshot, config: Any, previous: CloudState | None = 
             errors[name] = f"{type(exc).__name__}: {exc}"
     topology: Topology | None = None
     spofs: tuple[tuple[Element, dict[str, Loss]], ...] = ()
+    now_down: Mapping[str, Loss] = MappingProxyType({})
     try:
         topology = build(areas, config)
         if previous is not None and previous.topology == topology:
-            spofs = previous.single_points
+            spofs, now_down = previous.single_points, previous.down
         else:
-            spofs = tuple(single_points(topology))
+            spofs, now_down = tuple(single_points(topology)), MappingProxyType(down(topology))
     except Exception as exc:  # noqa: BLE001 - as above: the areas are still judged
         errors["topology"] = f"{type(exc).__name__}: {exc}"
-    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology, spofs)
+    return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology, spofs,
+                      now_down)

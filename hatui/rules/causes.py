@@ -21,10 +21,15 @@ from hatui.model.topology import DATABASE, QUEUE, Topology
 
 INSTANCE_SOURCES = {"galera": DATABASE, "rabbitmq": QUEUE, "rabbitmq-amqp": QUEUE}
 # findings that mean a service everyone needs is out, by condition
-SERVICE_OUT = {("galera", "no_primary"): DATABASE, ("galera", "non_primary"): DATABASE,
+SERVICE_OUT = {("galera", "no_primary"): DATABASE, ("galera", "non_primary"): DATABASE,  # cluster first
                ("rabbitmq", "no_majority"): QUEUE, ("rabbitmq", "publishers_blocked"): QUEUE,
                ("rabbitmq", "mem_alarm"): QUEUE, ("rabbitmq", "disk_alarm"): QUEUE}
 CLUSTER_SIZE = {("galera", "size"): DATABASE, ("rabbitmq", "size"): QUEUE}
+# APIs and the os-service lists (their targets are "nova", "neutron") answer from the database
+# (each project's architecture: every API worker reads its state there)
+API_NEEDS = {"identity": DATABASE, "compute": DATABASE, "network": DATABASE, "image": DATABASE,
+             "placement": DATABASE, "volumev3": DATABASE, "nova": DATABASE, "neutron": DATABASE}
+ALARMS = ("mem_alarm", "disk_alarm")
 
 
 def _host_roots(findings: list[Finding], top: Topology) -> dict[str, str]:
@@ -64,6 +69,8 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
             host = placed.get(f"{INSTANCE_SOURCES[f.source]}/{f.subject}")
         elif f.source == "services":
             host = placed.get(f"{f.subject.split('@', 1)[0]}/{f.subject}")
+        elif f.source == "haproxy" and f.condition == "server_down":
+            host = _host_named(top, f.subject.rsplit("/", 1)[-1])
         root = roots.get(host) if host is not None else None
         if root is not None and root != f.id:
             out[f.id] = root
@@ -76,17 +83,35 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         root = next(iter(why)) if missing and len(why) == 1 else None
         if root is not None:
             out[f.id] = root
-    out_services = {name: f.id for f in findings if (name := SERVICE_OUT.get((f.source, f.condition)))}
-    for f in findings:  # os-services failing on a service they need
-        if f.kind != FindingKind.FAILURE or f.source != "services" or f.id in out:
+    alarm = next((f.id for f in findings if f.source == "rabbitmq" and f.condition in ALARMS), None)
+    for f in findings:  # publishers blocked by a node's resource alarm
+        if f.source == "rabbitmq" and f.condition == "publishers_blocked" and alarm is not None:
+            out[f.id] = alarm
+    out_services: dict[str, str] = {}  # service -> the finding saying it is out, the first in SERVICE_OUT's order
+    for (source, condition), name in SERVICE_OUT.items():
+        hit = next((f.id for f in findings if (f.source, f.condition) == (source, condition)), None)
+        if hit is not None:
+            out_services.setdefault(name, hit)
+    for f in findings:  # os-services and APIs failing on a service they need
+        if f.kind != FindingKind.FAILURE or f.id in out:
             continue
-        binary = f.subject.split("@", 1)[0]
-        service = top.services.get(binary)
-        need = next((n for n in (service.needs if service else ()) if n in out_services), None)
+        needs: tuple[str, ...] = ()
+        if f.source == "services" and f.subject in API_NEEDS:
+            needs = (API_NEEDS[f.subject],)  # the service list itself: the API answers from the database
+        elif f.source == "services":
+            service = top.services.get(f.subject.split("@", 1)[0])
+            needs = service.needs if service else ()
+        elif f.source == "endpoint" and f.subject in API_NEEDS:
+            needs = (API_NEEDS[f.subject],)
+        need = next((n for n in needs if n in out_services), None)
         if need is not None:
             cause = out_services[need]
             out[f.id] = out.get(cause, cause)
     return out
+
+
+def _host_named(top: Topology, name: str) -> str | None:
+    return name if name in top.hosts else None
 
 
 def explain(findings: list[Finding], top: Topology | None) -> list[Finding]:

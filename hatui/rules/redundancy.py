@@ -26,22 +26,35 @@ def chain(losses: dict[str, Loss]) -> str:
 
 def _what(top: Topology, kind: str, name: str) -> str:
     if kind == HOST:
-        on = sorted(i.name for i in top.on(name) if i.up)
-        return f"{name} (host of {', '.join(on)})" if on else f"{name} (host)"
+        runs = sorted({i.service for i in top.on(name) if i.up})
+        return f"{name} (host running {', '.join(runs)})" if runs else f"{name} (host)"
     domain, hosts = top.domains()[name]
     return f"{name} ({DOMAIN_WORDS[domain]} of {', '.join(hosts)})"
 
 
 def equipment_spof(ctx: RuleContext) -> Iterator[Finding]:
+    """One finding per host or domain that alone takes a service down. A domain that does so only
+    through one of its hosts (the same losses) is said in that host's finding, not on its own."""
     top = ctx.cloud.topology
     if top is None or not top.hosts:
         return
-    for element, losses in ctx.cloud.single_points:
-        if element.kind == INSTANCE:
-            continue  # the area rules name a single instance
-        yield finding(SOURCE, "spof", element.name, Severity.WARNING,
-                      f"{_what(top, element.kind, element.name)}: losing it takes down {chain(losses)}",
-                      kind=FindingKind.SPOF)
+    points = [(e, losses) for e, losses in ctx.cloud.single_points if e.kind != INSTANCE]  # instances: areas'
+    by_host = {e.name: losses for e, losses in points if e.kind == HOST}
+    domains = top.domains()
+    via: dict[str, list[str]] = {}  # host -> its domains said with it
+    for e, losses in points:
+        if e.kind == HOST:
+            continue
+        host = next((h for h in domains[e.name][1] if by_host.get(h) == losses), None)
+        if host is not None:
+            via.setdefault(host, []).append(f"{DOMAIN_WORDS[e.kind]} {e.name}")
+            continue
+        yield finding(SOURCE, "spof", e.name, Severity.WARNING,
+                      f"{_what(top, e.kind, e.name)}: losing it takes down {chain(losses)}", kind=FindingKind.SPOF)
+    for name, losses in by_host.items():
+        also = f" (or its {', '.join(via[name])})" if name in via else ""
+        yield finding(SOURCE, "spof", name, Severity.WARNING,
+                      f"{_what(top, HOST, name)}: losing it{also} takes down {chain(losses)}", kind=FindingKind.SPOF)
 
 
 RULES = [equipment_spof]

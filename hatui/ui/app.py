@@ -57,6 +57,7 @@ class HatuiApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("f", "focus_pane('findings')", "Findings"),
+        Binding("n", "focus_pane('redundancy')", "N-1"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
     ]
 
@@ -75,6 +76,7 @@ class HatuiApp(App):
         with VerticalScroll(id="body"):
             yield AreaPane("findings", "Findings")
             with Grid(id="areas"):
+                yield AreaPane("redundancy", "Redundancy")
                 for area, title in AREAS:
                     yield AreaPane(area, title)
         yield Footer()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,13 @@ def hosts_toml() -> str:
     return "".join(out)
 
 
+def placed(toml: str) -> str:
+    """Galera and RabbitMQ nodes declared on the controllers (``runs_on``): in this lab they listen on
+    loopback, where no address says which host they belong to; node N is lab-ctl-(N-1)."""
+    return re.sub(r'^name = "(db|mq)-(\d)"$', lambda m: f'{m.group(0)}\nruns_on = "lab-ctl-{int(m.group(2)) - 1}"',
+                  toml, flags=re.M)
+
+
 def _nova_down(cloud: os_lab.Lab, host: str) -> bool:
     """nova calls every service of ``host`` down."""
     rows = [r for r in cloud.nova_services() if r.get("host") == host]
@@ -105,7 +113,7 @@ def main() -> int:
                     CANARY_PW_ENV: rabbit_lab.CANARY_PASSWORD, BMC_PW_ENV: hosts_lab.BMC_PASSWORD,
                     "OS_CLIENT_CONFIG_FILE": str(cloud.clouds_yaml()), "XDG_CACHE_HOME": str(Path(tmp) / "cache")})
         config = Path(tmp) / "hatui.toml"
-        config.write_text(galera_toml() + rabbit_toml() + openstack_toml() + hosts_toml())
+        config.write_text(placed(galera_toml() + rabbit_toml()) + openstack_toml() + hosts_toml())
         rec = subprocess.Popen([sys.executable, "-m", "hatui", "record", "-o", str(args.out), "--config",
                                 str(config)], env=env)
         t0 = time.time()

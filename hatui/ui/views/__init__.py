@@ -10,6 +10,7 @@ from hatui.areas import PANES, load
 from hatui.config import Config
 from hatui.monitor import Assessment
 from hatui.ui.views.common import PaneModel, findings_pane
+from hatui.ui.views.redundancy import redundancy_pane
 
 View = Callable[[Assessment, Config], PaneModel]
 
@@ -21,4 +22,6 @@ _VIEWS = {p.id: p.view for p in PANES}
 def pane_model(area: str, a: Assessment, config: Config) -> PaneModel:
     if area == "findings":
         return findings_pane(a)
+    if area == "redundancy":
+        return redundancy_pane(a, config)
     return load(_VIEWS[area])(a, config)

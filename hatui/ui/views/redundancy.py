@@ -1,0 +1,64 @@
+"""The redundancy pane: one line per service, whether it survives any single failure now, and if not,
+the hosts, domains or instances that would take it down (the CloudState's N-1, worked out once)."""
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.model.redundancy import INSTANCE, Element
+from hatui.monitor import Assessment
+from hatui.ui.views.common import Cell, PaneModel
+
+COLUMNS = ("", "service", "up", "placed", "survives")
+
+
+def _names(a: Assessment, elements: list[Element]) -> str:
+    """Equipment by name; an instance only when its host is not listed already."""
+    top = a.cloud.topology
+    assert top is not None
+    hosts = {e.name for e in elements if e.kind != INSTANCE}
+    out = [e.name for e in elements if e.kind != INSTANCE]
+    for e in elements:
+        inst = top.instance(e.name) if e.kind == INSTANCE else None
+        if inst is not None and inst.placement.host not in hosts:
+            out.append(inst.name)
+    return ", ".join(out)
+
+
+def redundancy_pane(a: Assessment, config: Config) -> PaneModel:
+    top = a.cloud.topology
+    if top is None:
+        why = a.cloud.errors.get("topology", "nothing configured")
+        return PaneModel("Redundancy", note=f"unknown: {why}", tone="unknown")
+    if not top.services:
+        return PaneModel("Redundancy", note="no service to judge: configure [galera], [rabbitmq] or [openstack]",
+                         tone="dim")
+    takes_down: dict[str, list[Element]] = {}
+    for element, losses in a.cloud.single_points:
+        for service in losses:
+            takes_down.setdefault(service, []).append(element)
+    now = a.cloud.down
+    rows: list[tuple[Cell, ...]] = []
+    for name in top.services:
+        instances = top.of(name)
+        up = sum(1 for i in instances if i.up)
+        unknown = [i.name for i in instances if i.up is None]
+        unplaced = top.unplaced(name)
+        placed: Cell = ("all", "dim") if not unplaced else (f"{len(unplaced)} unknown", "warning")
+        if name in now:
+            status, verdict = ("✖ DOWN", "critical"), (now[name].why, "critical")
+        elif name in takes_down:
+            status, verdict = ("◆ SPOF", "spof"), (f"not: {_names(a, takes_down[name])}", "spof")
+        elif unknown:
+            status, verdict = ("? UNKN", "unknown"), (f"cannot tell: no fresh answer from {', '.join(unknown)}",
+                                                      "unknown")
+        elif unplaced:
+            status, verdict = ("? UNKN", "unknown"), (f"cannot tell where {', '.join(unplaced)} run", "unknown")
+        else:
+            status, verdict = ("✔ OK", "ok"), ("any single failure", "ok")
+        rows.append((status, (name, ""), (f"{up}/{len(instances)}", "dim"), placed, verdict))
+    tones = {r[0][1] for r in rows}
+    tone = next((t for t in ("critical", "unknown", "spof") if t in tones), "ok")
+    exposed = sum(1 for r in rows if r[0][1] != "ok")
+    headline: tuple[Cell, ...] = ((f"{len(rows) - exposed} of {len(rows)} services survive any single failure",
+                                   "ok" if not exposed else tone),)
+    return PaneModel("Redundancy", headline, COLUMNS, tuple(rows), tone=tone, narrow_drop=("placed",),
+                     wrap=("survives",))
