@@ -37,7 +37,7 @@ _UNREACHABLE_WORDS = {4: {0: "network unreachable", 1: "host unreachable", 3: "p
                           9: "network prohibited", 10: "host prohibited", 13: "administratively prohibited"},
                       6: {0: "no route", 1: "administratively prohibited", 3: "address unreachable",
                           4: "port unreachable", 5: "source address failed policy", 6: "reject route"}}
-_PING_TIME = re.compile(r"time[=<]([\d.]+) ms")
+_PING_TIME = re.compile(r"time[=<](\d+(?:\.\d+)?) ms")  # iputils: "time=0.045 ms", "time<1 ms"
 
 
 def pick_icmp_mode() -> str:
@@ -235,13 +235,16 @@ async def ping_binary(address: str, timeout: float) -> dict[str, Any]:
             except ProcessLookupError:
                 pass
             await proc.wait()
-    text = out.decode("utf-8", "replace")
-    elapsed = time.monotonic() - t0
-    if proc.returncode == 0:
+    return ping_outcome(address, proc.returncode, out.decode("utf-8", "replace"), time.monotonic() - t0)
+
+
+def ping_outcome(address: str, returncode: int | None, text: str, elapsed: float) -> dict[str, Any]:
+    """What ``ping -n -c 1`` said (exit code and output) as a probe result."""
+    if returncode == 0:
         m = _PING_TIME.search(text)
         return probe_result(address, "icmp", "open", float(m.group(1)) / 1000 if m else elapsed)
     if "Port Unreachable" in text or "Prohibited" in text:
         return probe_result(address, "icmp", "refused", elapsed, "port unreachable")
-    if "Unreachable" in text or proc.returncode == 2:
+    if "Unreachable" in text or returncode == 2:
         return probe_result(address, "icmp", "unreachable", elapsed)
     return probe_result(address, "icmp", "timeout", elapsed)

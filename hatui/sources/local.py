@@ -24,7 +24,7 @@ COUNTERS = ("errin", "errout", "dropin", "dropout")
 def _read(path: Path) -> str | None:
     try:
         return path.read_text().strip()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a name read from another file, bytes not UTF-8
         return None
 
 

@@ -96,20 +96,20 @@ def test_the_bases_load(environment):
     assert load(str(path)).section("openstack").cloud_region.config["auth"]["password"] == "secure-yaml-pw"
 
 
-@fuzz(900)
+@fuzz(600)
 @given(st.sampled_from(DOCUMENTS).flatmap(mutated).map(tomlable))
 def test_fuzz_config_document(doc):
     loads_or_names_the_key(lambda: parse(doc, "fuzz.toml", resolve_secrets=False), "fuzz.toml")
 
 
-@fuzz(350)
+@fuzz(200)
 @given(st.sampled_from(DOCUMENTS[:1]).flatmap(mutated).map(tomlable))
 def test_fuzz_config_document_with_secrets_and_cloud(environment, doc):
     """Resolving the references too: password_env / password_file, and the cloud through openstacksdk."""
     loads_or_names_the_key(lambda: parse(doc, "fuzz.toml"), "fuzz.toml")
 
 
-@fuzz(400)
+@fuzz(250)
 @given(mutated_text(EXAMPLE))
 def test_fuzz_config_text(environment, text):
     path = environment / "hatui.toml"
@@ -135,7 +135,7 @@ def _cloud_loads_or_names_the_key(environment: Path, name: str, text: str) -> No
         (environment / "secure.yaml").write_text(yaml.safe_dump(SECURE))
 
 
-@fuzz(250)
+@fuzz(150)
 @given(st.sampled_from(["clouds.yaml", "secure.yaml"]).flatmap(
     lambda n: st.tuples(st.just(n), mutated(CLOUDS if n == "clouds.yaml" else SECURE))))
 def test_fuzz_clouds_yaml(environment, name_doc):
@@ -143,7 +143,7 @@ def test_fuzz_clouds_yaml(environment, name_doc):
     _cloud_loads_or_names_the_key(environment, name, yaml.safe_dump(doc, allow_unicode=True))
 
 
-@fuzz(150)
+@fuzz(100)
 @given(st.sampled_from(["clouds.yaml", "secure.yaml"]).flatmap(
     lambda n: st.tuples(st.just(n), mutated_text(yaml.safe_dump(CLOUDS if n == "clouds.yaml" else SECURE)))))
 def test_fuzz_clouds_yaml_text(environment, name_text):

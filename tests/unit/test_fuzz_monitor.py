@@ -101,7 +101,7 @@ def test_every_source_has_worlds():
 
 
 @pytest.mark.parametrize("source", sorted(FEEDS))
-@fuzz(220)
+@fuzz(250)
 @given(data=st.data())
 def test_fuzz_monitor(source, data):
     world, target, answer = data.draw(cases(source))

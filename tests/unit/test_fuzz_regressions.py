@@ -188,3 +188,20 @@ def test_clouds_yaml_openstacksdk_cannot_read(clouds, tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as err:
         parse({"openstack": {"cloud": "lab"}}, "t.toml")
     assert (err.value.file, err.value.key) in ((str(path), "clouds.lab"), ("t.toml", "openstack.cloud"))
+
+
+def test_ping_time_that_is_not_a_number():
+    from hatui.sources.icmp import ping_outcome
+
+    text = "64 bytes from 10.0.0.9: icmp_seq=1 ttl=64 time=1.2.3 ms\n"  # ValueError: float("1.2.3")
+    assert ping_outcome("10.0.0.9", 0, text, 0.5)["outcome"] == "open"
+
+
+def test_bond_slave_name_with_a_nul(tmp_path):
+    from hatui.sources.local import bond_state
+
+    (tmp_path / "bond0" / "bonding").mkdir(parents=True)
+    (tmp_path / "bond0" / "bonding" / "slaves").write_text("eth0 e\x00th1\n")  # ValueError: embedded null byte
+    (tmp_path / "bond0" / "bonding" / "mode").write_bytes(b"active-backup \xff1\n")  # UnicodeDecodeError
+    bond = bond_state("bond0", tmp_path)
+    assert bond == {"mode": "", "slaves": {"eth0": "unknown", "e\x00th1": "unknown"}, "active": None}
