@@ -69,6 +69,7 @@ import contextlib
 import fcntl
 import os
 import pickle
+import shutil
 import signal
 import sqlite3
 import string
@@ -80,7 +81,7 @@ from pathlib import Path
 
 import httpx
 
-from . import galera, rabbit
+from . import galera, openstack, rabbit
 from .common import LAB_BASE, LabError, pid_alive, port_open, run, wait_until
 from .hosts import BANNER, BMC_PASSWORD, BMC_USER, LISTENER_CODE, TEMPLATES, _pids_with, _proc_state
 
@@ -231,7 +232,7 @@ query_cache_size=0
 innodb_autoinc_lock_mode=2
 binlog_format=ROW
 default_storage_engine=InnoDB
-max_connections=50
+max_connections=200
 wsrep_on=ON
 wsrep_provider={galera.PROVIDER}
 wsrep_cluster_name=hatui-cloud
@@ -390,6 +391,27 @@ management.rates_mode = basic
                     out.append(f"{h.name}: {k.name} partitioned from {x['partitions']}")
         return out
 
+    def _boot_failed(self, h: Host) -> bool:
+        """The node's last start ended in BOOT FAILED (seen at a first boot on a loaded machine: a joiner
+        copied the schema before the feature flags were enabled, ``schema_integrity_check_failed``)."""
+        try:
+            text = (self.dir(h) / "log" / "stdout.log").read_text(errors="replace")
+        except OSError:
+            return False
+        return "BOOT FAILED" in text.rsplit("\n=== ", 1)[-1]
+
+    def _rebuild(self, h: Host) -> None:
+        """A node that cannot boot from its own data: forgotten by a running peer, its data wiped, booted
+        again as a new joiner (the cluster's state lives on in its peers)."""
+        for peer in CONTROLLERS:
+            if peer != h and self.pid(peer):
+                with contextlib.suppress(LabError, subprocess.TimeoutExpired):
+                    self.ctl(peer, "forget_cluster_node", self.node_name(h), timeout=60)
+                break
+        shutil.rmtree(self.dir(h) / "mnesia", ignore_errors=True)
+        (self.dir(h) / "mnesia").mkdir()
+        self.boot(h)
+
     def ensure_users(self) -> None:
         h = CONTROLLERS[0]
 
@@ -421,6 +443,10 @@ management.rates_mode = basic
                 break
             if time.monotonic() > deadline:
                 raise LabError(f"RabbitMQ on the cloud hosts not healthy after {timeout:.0f}s: {probs}")
+            for h in CONTROLLERS:
+                if h.name not in restarted and self.pid(h) is None and HostPower.booted(h) and self._boot_failed(h):
+                    restarted.add(h.name)
+                    self._rebuild(h)
             for h in CONTROLLERS:  # a partition that stays (handling = ignore): restart the app of one side
                 if any(f"{h.name}: " in p and "partitioned" in p for p in probs) and h.name not in restarted:
                     restarted.add(h.name)
@@ -431,6 +457,200 @@ management.rates_mode = basic
             time.sleep(0.5)
         if not (self.base / "users-ok").exists():
             self.ensure_users()
+
+
+# ---------------------------------------------------------------------------------------------- OpenStack
+VIP = "10.216.1.10"  # the API VIP: a second address on ctl-1's eth0, HAProxy's frontends on standard ports
+KEYSTONE_PORT, NOVA_API_PORT, PLACEMENT_PORT, GLANCE_PORT, NEUTRON_PORT, LB_STATS_PORT = (
+    5000, 8774, 8778, 9292, 9696, 8404)
+# what each host runs besides Galera and RabbitMQ (binary, port); HAProxy on ctl-1 only, glance-api and
+# neutron-server on ctl-1 only (behind the VIP: SPOFs by construction), placement on ctl-1 and ctl-2
+OPENSTACK: dict[str, tuple[tuple[str, int | None], ...]] = {
+    "ctl-1": (("haproxy", LB_STATS_PORT), ("keystone", KEYSTONE_PORT), ("nova-api", NOVA_API_PORT),
+              ("nova-conductor", None), ("nova-scheduler", None), ("placement-api", PLACEMENT_PORT),
+              ("glance-api", GLANCE_PORT), ("neutron-server", NEUTRON_PORT), ("neutron-rpc-server", None),
+              ("neutron-metadata-agent", None)),
+    "ctl-2": (("keystone", KEYSTONE_PORT), ("nova-api", NOVA_API_PORT), ("nova-conductor", None),
+              ("nova-scheduler", None), ("placement-api", PLACEMENT_PORT)),
+    "ctl-3": (("keystone", KEYSTONE_PORT), ("nova-api", NOVA_API_PORT), ("nova-conductor", None),
+              ("nova-scheduler", None)),
+    "cmp-1": (("nova-compute", None),),
+}
+_COMPONENT = {"haproxy": "haproxy", "keystone": "keystone", "placement-api": "placement", "glance-api": "glance"}
+_WSGI_MODULE = {"keystone": "keystone.wsgi.api", "nova-api": "nova.wsgi.osapi_compute",
+                "placement-api": "placement.wsgi.api", "glance-api": "glance.wsgi.api",
+                "neutron-server": "neutron.wsgi.api"}
+LB_BACKENDS = ("keystone", "nova_api", "placement", "glance_api", "neutron_api")
+# SPOFs by construction, as hatui names them with the config of Lab.config(): one glance-api and one
+# neutron-server behind the VIP
+KNOWN_SPOFS = frozenset({"haproxy.backend_spof:lb/glance_api", "haproxy.backend_spof:lb/neutron_api"})
+
+
+class OpenStackOnHosts(openstack.Lab):
+    """The OpenStack lab's services (its config templates and launch code) placed on the cloud's hosts:
+    each instance in its host's namespace on the host's address, reporting the host's name; MariaDB
+    through HAProxy's Galera VIP on ctl-1 (ctl-1's node active, the others backup), RabbitMQ on the
+    three controllers, keystone on Galera too (no sqlite shared across hosts)."""
+
+    keystone_sqlite = False
+    cloud_prefix = "hatui-cloud"
+    main_host = "ctl-1"
+    metadata_host = VIP
+    keystone_url = f"http://{VIP}:{KEYSTONE_PORT}"
+    haproxy_defaults = ("    option redispatch", "    retries 2")
+    start_timeout = 360.0  # ~20 instances importing at once on 2 cores
+
+    def __init__(self, base: Path, galera_lab: GaleraOnHosts):
+        self.base = base
+        self.etc, self.log, self.rundir, self.state = base / "etc", base / "log", base / "run", base / "state"
+        self.clouds_yaml_path = base / "clouds.yaml"
+        self.haproxy_socket = self.rundir / "haproxy.sock"
+        self.haproxy_stats_url = f"http://{self.stats_bind}/;csv"
+        self.compute_urls = [f"http://{a}:{NOVA_API_PORT}/v2.1" for a in (VIP, *self._addresses("nova-api"))]
+        self.network_urls = [f"http://{a}:{NEUTRON_PORT}" for a in (VIP, *self._addresses("neutron-server"))]
+        self.catalog = (("nova", "compute", f"http://{VIP}:{NOVA_API_PORT}/v2.1"),
+                        ("placement", "placement", f"http://{VIP}:{PLACEMENT_PORT}"),
+                        ("glance", "image", f"http://{VIP}:{GLANCE_PORT}"),
+                        ("neutron", "network", f"http://{VIP}:{NEUTRON_PORT}"))
+        self.admin = openstack._Admin([f"http://{a}:{KEYSTONE_PORT}/v3"
+                                       for a in (VIP, *self._addresses("keystone"))])
+        self._galera = galera_lab
+        super().__init__(components=" ".join(openstack.COMPONENTS), infra_up=False)
+
+    @staticmethod
+    def _addresses(binary: str) -> list[str]:
+        return [HOSTS[h].address for h, svcs in OPENSTACK.items() if binary in (b for b, _ in svcs)]
+
+    def _instances(self) -> list[openstack.Instance]:
+        out = []
+        for hname, svcs in OPENSTACK.items():
+            h = HOSTS[hname]
+            for binary, port in svcs:
+                kind = "haproxy" if binary == "haproxy" else "wsgi" if binary in _WSGI_MODULE else "daemon"
+                comp = _COMPONENT.get(binary) or binary.split("-", 1)[0]
+                out.append(openstack.Instance(f"{binary}@{hname}", binary, hname, comp, kind, port,
+                                              _WSGI_MODULE.get(binary, ""), h.address, h.netns, self.etc))
+        return out
+
+    def on(self, h: Host) -> list[openstack.Instance]:
+        return [i for i in self.instances if i.host == h.name]
+
+    # ------------------------------------------------------------------ where things are
+    @property
+    def vips(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        names = {"keystone": "keystone", "nova_api": "nova-api", "placement": "placement-api",
+                 "glance_api": "glance-api", "neutron_api": "neutron-server"}
+        return {vip: (f"{VIP}:{port}", path, tuple(i.name for i in self._of(names[vip])))
+                for vip, (port, path) in {"keystone": (KEYSTONE_PORT, "/v3"), "nova_api": (NOVA_API_PORT, "/"),
+                                          "placement": (PLACEMENT_PORT, "/"), "glance_api": (GLANCE_PORT, "/"),
+                                          "neutron_api": (NEUTRON_PORT, "/")}.items()}
+
+    @property
+    def stats_bind(self) -> str:
+        return f"{HOSTS['ctl-1'].address}:{LB_STATS_PORT}"
+
+    @property
+    def db_host(self) -> str:
+        return VIP
+
+    @property
+    def db_port(self) -> int:
+        return GALERA_PORT
+
+    @property
+    def db_vip_bind(self) -> str:
+        return f"{VIP}:{GALERA_PORT}"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.keystone_url}/v3"
+
+    def _db_backends(self) -> list[tuple[str, str, int]]:
+        return [(h.name, h.address, GALERA_PORT) for h in CONTROLLERS]
+
+    def _infra_info(self) -> dict:
+        if self._infra is None:
+            self._infra = {"galera": self._galera, "db_port": GALERA_PORT,
+                           "amqp": [f"{h.address}:{AMQP_PORT}" for h in CONTROLLERS],
+                           "mgmt_urls": [f"http://{h.address}:{MGMT_PORT}/api" for h in CONTROLLERS],
+                           "mq_admin": (rabbit.ADMIN_USER, rabbit.ADMIN_PASSWORD)}
+        return self._infra
+
+    def _wsgi_conf_dir(self, inst: openstack.Instance) -> Path:
+        d = super()._wsgi_conf_dir(inst)
+        return d / inst.host if inst.binary in ("placement-api", "glance-api") else d
+
+    def _instance_conf(self, inst: openstack.Instance) -> str:
+        conf = super()._instance_conf(inst) + f"my_ip = {inst.address}\n"
+        if inst.binary == "nova-compute":
+            state = self.base / "nova" / inst.host
+            (state / "lock").mkdir(parents=True, exist_ok=True)
+            conf += (f"compute_driver = fake.FakeDriver\nstate_path = {state}\n"
+                     f"instances_path = {state / 'instances'}\n[oslo_concurrency]\nlock_path = {state / 'lock'}\n")
+        if inst.binary == "neutron-metadata-agent":
+            conf += f"metadata_proxy_socket = {self.base / 'neutron' / f'metadata_proxy-{inst.host}'}\n"
+        return conf
+
+    # ------------------------------------------------------------------ processes
+    def _launch(self, inst: openstack.Instance, argv: list[str], env: dict, out) -> int | None:
+        """In the host's namespace, detached (setsid -f): no zombie is left to the launcher (powerd
+        launches at boot), and the instance is found by its marker in /proc."""
+        subprocess.run(["ip", "netns", "exec", inst.netns, "setsid", "-f", *argv], stdin=subprocess.DEVNULL,
+                       stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(self.base), check=True, timeout=10)
+        return None
+
+    def _wait_apis(self, deadline: float | None = None) -> None:
+        """Until HAProxy serves keystone and placement through the VIP (it marks a started server UP ~2 s
+        after it answers)."""
+        def serving() -> bool:
+            return all(openstack.http("GET", f"http://{VIP}:{port}/", timeout=3)[0] < 500
+                       for port in (KEYSTONE_PORT, PLACEMENT_PORT))
+        wait_until(serving, max(5.0, (deadline or time.monotonic() + 60) - time.monotonic()), 0.3,
+                   "keystone and placement through the VIP")
+
+    def _hang_pids(self) -> dict[int, int]:
+        return {}  # the loopback lab's hang listeners are not this lab's (and it has none)
+
+    def boot(self, h: Host) -> None:
+        """What the host starts at boot (no wait): its servers, daemons last (they need the APIs)."""
+        if not self._ready_stamps():
+            return  # never set up: up() does it, in order
+        for inst in sorted(self.on(h), key=lambda i: i.kind == "daemon"):
+            with contextlib.suppress(LabError, subprocess.SubprocessError):
+                self._spawn(inst)
+
+    # ------------------------------------------------------------------ lifecycle
+    def up(self) -> str:
+        """Idempotent (Galera and RabbitMQ must be up): venv, configs, databases, HAProxy, keystone, catalog,
+        schemas, every instance serving."""
+        t0 = time.monotonic()
+        venv_s = self.ensure_venv()
+        if not venv_s and self._ready_stamps() and not self.problems():
+            return f"healthy ({time.monotonic() - t0:.1f}s)"
+        self._defaults_restore()
+        self._write_configs()
+        self._ensure_databases()
+        self._ensure_mq_user()
+        self._up_haproxy()
+        self._wait_db_vip()
+        self._keystone_db()
+        self._start_many(self._of("keystone"), self.start_timeout)
+        wait_until(lambda: openstack.http("GET", f"{self.keystone_url}/v3", timeout=3)[0] < 500, 60, 0.3,
+                   "keystone through the VIP")
+        self._catalog()
+        synced = self._sync_schemas()
+        started = self._start_many(self.instances, self.start_timeout)
+        self._wait_healthy(self.start_timeout)
+        return f"up in {time.monotonic() - t0:.1f}s; synced {synced or 'nothing'}; started {len(started)}"
+
+    def reset(self) -> str:
+        probs = self.problems()
+        if not probs:
+            return "healthy"
+        self._defaults_restore()
+        started = self._start_many(self.instances, self.start_timeout)
+        self._wait_healthy(self.start_timeout)
+        return f"reset (was: {'; '.join(probs)}; started {started or 'nothing'})"
 
 
 # ---------------------------------------------------------------------------------------------- power
@@ -511,8 +731,10 @@ class HostPower:
 
     @staticmethod
     def boot(h: Host) -> None:
-        """Power is back: the link comes up and the host starts its servers."""
+        """Power is back: the link comes up (with its route: a link down drops it) and the host starts its
+        servers."""
         _ip("link", "set", "eth0", "up", netns=h.netns, check=False)
+        _ip("route", "replace", CIDR, "dev", "eth0", netns=h.netns, check=False)
         (HostPower.state_dir() / f"{h.name}.off").unlink(missing_ok=True)
         lab = Lab()
         lab.boot_host(h)
@@ -549,6 +771,7 @@ class Lab:
         self.base = Path(base)
         self.galera = GaleraOnHosts(self.base / "galera")
         self.rabbit = RabbitOnHosts(self.base / "rabbit")
+        self.openstack = OpenStackOnHosts(self.base / "openstack", self.galera)
 
     # ------------------------------------------------------------------ lock
     @contextlib.contextmanager
@@ -603,6 +826,8 @@ class Lab:
                 _ip("link", "add", h.veth, "type", "veth", "peer", "name", "eth0", "netns", h.netns)
             _ip("link", "set", h.veth, "master", SWITCHES[h.switch].bridge, "up")
             _ip("addr", "replace", f"{h.address}/24", "dev", "eth0", netns=h.netns)
+            if h.name == "ctl-1":  # the API VIP lives (and dies) with ctl-1
+                _ip("addr", "replace", f"{VIP}/24", "dev", "eth0", netns=h.netns)
             _ip("link", "set", "lo", "up", netns=h.netns)
             if HostPower.booted(h):
                 _ip("link", "set", "eth0", "up", netns=h.netns)
@@ -679,7 +904,7 @@ class Lab:
     def _listener_tag(self, h: Host) -> str:
         return f"--hatui-lab-listener={self.base}/{h.name}"
 
-    def boot_host(self, h: Host) -> None:
+    def boot_host(self, h: Host, with_openstack: bool = True) -> None:
         """Start what the host runs at boot (no wait): its :22 listener, then its servers."""
         if not _pids_with(self._listener_tag(h)):
             _spawn([sys.executable, "-c", LISTENER_CODE, self._listener_tag(h), BANNER, "16",
@@ -688,6 +913,8 @@ class Lab:
             self.galera.boot(h.index)
         if "rabbitmq" in h.roles:
             self.rabbit.boot(h)
+        if with_openstack:
+            self.openstack.boot(h)
 
     # ------------------------------------------------------------------ lifecycle
     def up(self) -> str:
@@ -706,7 +933,7 @@ class Lab:
             self.rabbit.write_files()
             for h in HOSTS.values():
                 if not _pids_with(self._listener_tag(h)):
-                    self.boot_host(h)
+                    self.boot_host(h, with_openstack=False)  # after Galera and RabbitMQ, below
             for h in CONTROLLERS:
                 self.rabbit.boot(h)  # boots in the background while Galera comes up
             g = self.galera.up()
@@ -715,7 +942,10 @@ class Lab:
                 self.rabbit.ensure_users()
             for h in HOSTS.values():
                 wait_until(lambda h=h: port_open(h.address, SSH_PORT, 0.5), 20, 0.1, f"{h.name}:22")
-        return f"up in {time.monotonic() - t0:.1f}s (galera: {g}); RSS {self.rss_mb():.0f} MB"
+            t1 = time.monotonic()
+            o = self.openstack.up()
+        return (f"up in {time.monotonic() - t0:.1f}s (galera: {g}; openstack {time.monotonic() - t1:.1f}s: {o}); "
+                f"RSS {self.rss_mb():.0f} MB")
 
     def _restore_power(self) -> None:
         """Feeds on, BMCs On, switches and links up: the default state (powerd then boots what is off)."""
@@ -748,6 +978,7 @@ class Lab:
                 self.boot_host(h)
             self.galera.up()
             self.rabbit.repair()
+            self.openstack.reset()
         return f"reset in {time.monotonic() - t0:.1f}s"
 
     def _is_default(self) -> bool:
@@ -760,7 +991,7 @@ class Lab:
                 return False
         if any(self._operstate(s.bridge) not in ("up", "unknown") for s in SWITCHES.values()):
             return False
-        return self.galera._is_default() and not self.rabbit.problems()
+        return self.galera._is_default() and not self.rabbit.problems() and not self.openstack.problems()
 
     @staticmethod
     def _operstate(dev: str) -> str | None:
@@ -820,6 +1051,7 @@ class Lab:
         lines.append("galera:\n  " + self.galera.status().replace("\n", "\n  "))
         probs = self.rabbit.problems()
         lines.append("rabbitmq: " + ("healthy" if not probs else "; ".join(probs)))
+        lines.append("openstack:\n  " + self.openstack.status().replace("\n", "\n  "))
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ faults
@@ -934,13 +1166,21 @@ class Lab:
             out.append(f'\n[[hosts.host]]\nname = "{h.name}"\naddresses = ["{h.address}"]\nports = [{SSH_PORT}]\n'
                        f'banner_ports = [{SSH_PORT}]\npower_feed = "{h.feed}"\nrack = "{h.rack}"\n'
                        f'switch = "{h.switch}"\nbmc = {bmc}\n')
+        os_lab = self.openstack
+        out.append(f'\n[openstack]\ncloud = "{os_lab.cloud_prefix}-admin"\nname = "cloud"\ninterval = 1.0\n'
+                   f'timeout = 3.0\nservice_down_time = {os_lab.service_down_time}\n'
+                   f'report_interval = {os_lab.report_interval}\nagent_down_time = {os_lab.agent_down_time}\n'
+                   f'agent_report_interval = {os_lab.agent_report_interval}\n'
+                   f'\n[[openstack.haproxy]]\nname = "lb"\nurl = "{os_lab.haproxy_stats_url}"\n'
+                   f'backends = [{", ".join(f"{b!r}" for b in LB_BACKENDS)}]\n'.replace("'", '"'))
         return "".join(out)
 
     @staticmethod
     def secrets_env() -> dict[str, str]:
-        """The environment the config's password references need."""
+        """The environment the config's password references need, and the clouds.yaml (as for the
+        openstack CLI: its cloud ``hatui-cloud-admin`` authenticates at the keystone VIP on ctl-1)."""
         return {GALERA_PW_ENV: galera.MONITOR_PASSWORD, RABBIT_PW_ENV: rabbit.MONITOR_PASSWORD,
-                BMC_PW_ENV: BMC_PASSWORD}
+                BMC_PW_ENV: BMC_PASSWORD, "OS_CLIENT_CONFIG_FILE": str(BASE / "openstack" / "clouds.yaml")}
 
 
 GALERA_PW_ENV = "HATUI_CLOUD_GALERA_PW"

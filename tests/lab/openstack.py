@@ -183,6 +183,9 @@ class Instance:
     kind: str          # wsgi | daemon | haproxy
     port: int | None = None
     module: str = ""   # WSGI application module (kind wsgi)
+    address: str = "127.0.0.1"  # where it listens (the cloud lab: its host's address)
+    netns: str | None = None    # the cloud lab: its host's network namespace
+    etc: Path = ETC             # the lab's config folder (a daemon's marker is its config file there)
 
     @property
     def marker(self) -> str:
@@ -190,8 +193,8 @@ class Instance:
         if self.kind == "wsgi":
             return f"hatui-os-{self.name}"  # gunicorn --name; setproctitle keeps it: "master [hatui-os-...]"
         if self.kind == "haproxy":
-            return str(ETC / "haproxy" / "haproxy.cfg")
-        return str(ETC / self.component / f"{self.name}.conf")
+            return str(self.etc / "haproxy" / "haproxy.cfg")
+        return str(self.etc / self.component / f"{self.name}.conf")
 
 
 def _all_instances(components: set[str]) -> list[Instance]:
@@ -325,10 +328,10 @@ def http(method: str, url: str, body: object = None, headers: dict | None = None
         return exc.code, dict(exc.headers), exc.read()
 
 
-def _answers(port: int, path: str = "/", timeout: float = 2.0) -> bool:
-    """True when something answers HTTP on 127.0.0.1:port (any status)."""
+def _answers(port: int, path: str = "/", timeout: float = 2.0, host: str = "127.0.0.1") -> bool:
+    """True when something answers HTTP on host:port (any status)."""
     try:
-        http("GET", f"http://127.0.0.1:{port}{path}", timeout=timeout)
+        http("GET", f"http://{host}:{port}{path}", timeout=timeout)
         return True
     except (OSError, ValueError):
         return False
@@ -354,14 +357,17 @@ class _Admin:
     token: str | None = None
     expires: float = 0.0
 
+    def __init__(self, auth_urls: list[str] | None = None):
+        self.auth_urls = auth_urls or [f"http://127.0.0.1:{port}/v3" for port in (5000, 5001, 15000)]
+
     def get_token(self, fresh: bool = False) -> str:
         if self.token and not fresh and time.monotonic() < self.expires:
             return self.token
         last: Exception | None = None
-        for port in (5000, 5001, 15000):
+        for auth_url in self.auth_urls:
             try:
                 self.token, _ = password_auth(ADMIN_USER, ADMIN_PASSWORD, project=ADMIN_PROJECT,
-                                              auth_url=f"http://127.0.0.1:{port}/v3", timeout=4)
+                                              auth_url=auth_url, timeout=4)
                 self.expires = time.monotonic() + 1800
                 return self.token
             except (OSError, LabError) as exc:
@@ -404,6 +410,17 @@ class Lab:
     haproxy_stats_url = HAPROXY_STATS_URL
     haproxy_socket = HAPROXY_SOCKET
     base = BASE
+    # Where things are: the cloud lab (tests/lab/cloud.py) subclasses this Lab with its own folders,
+    # instances on its hosts' addresses, its Galera and RabbitMQ, and its HAProxy's VIPs.
+    etc, log, rundir, state, clouds_yaml_path = ETC, LOG, RUN, STATE, CLOUDS_YAML
+    keystone_url = "http://127.0.0.1:5000"  # the services' (authtoken, placement client) and the harness's
+    compute_urls, network_urls, catalog = COMPUTE_URLS, NETWORK_URLS, CATALOG
+    admin = _ADMIN
+    cloud_prefix = "hatui-lab"  # clouds.yaml names: <prefix>-admin, -reader, -system-reader
+    keystone_sqlite = True  # keystone on sqlite (no infra); else on the Galera VIP like the others
+    metadata_host = "127.0.0.1"  # the metadata agent's nova_metadata_host
+    main_host = "lab-ctl-0"  # [DEFAULT] host of the shared nova.conf / neutron.conf (each instance has its own)
+    haproxy_defaults: tuple[str, ...] = ()  # extra lines of haproxy.cfg's defaults section
 
     def __init__(self, components: str | None = None, infra_up: bool | None = None):
         """``components``: space-separated subset of COMPONENTS (keystone always); default all, or the
@@ -419,9 +436,46 @@ class Lab:
             raise LabError(f"unknown OpenStack lab components {sorted(unknown)}; known: {COMPONENTS}")
         if "nova" in self.components:
             self.components.add("placement")  # conductors/schedulers exit without placement
-        self.instances = _all_instances(self.components)
+        self.instances = self._instances()
         self._by_name = {i.name: i for i in self.instances}
         self._infra: dict | None = None
+
+    def _instances(self) -> list[Instance]:
+        return _all_instances(self.components)
+
+    def _of(self, binary: str) -> list[Instance]:
+        return [i for i in self.instances if i.binary == binary]
+
+    @property
+    def vips(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        """HAProxy frontends: name -> (bind address:port, health-check path, backend instance names)."""
+        return {vip: (f"127.0.0.1:{port}", path, backends) for vip, (port, path, backends) in VIPS.items()}
+
+    @property
+    def stats_bind(self) -> str:
+        return f"127.0.0.1:{STATS_PORT}"
+
+    @property
+    def db_host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def db_vip_bind(self) -> str:
+        return f"127.0.0.1:{DB_VIP_PORT}"
+
+    def _db_backends(self) -> list[tuple[str, str, int]]:
+        """The Galera VIP's servers: (name, address, port); node DB_NODE active, the others backup."""
+        from . import galera
+        return [(f"node{n}", "127.0.0.1", galera.CLIENT_PORTS[n]) for n in galera.NODES]
+
+    def _wsgi_conf_dir(self, inst: Instance) -> Path:
+        """OS_<COMPONENT>_CONFIG_DIR of a WSGI instance (placement and glance read only fixed names there)."""
+        comp = {"placement-api": "placement"}.get(inst.binary, inst.component)
+        return self.etc / comp
+
+    def _instance_conf(self, inst: Instance) -> str:
+        """The instance's own config file (read last): nova and neutron report ``host``."""
+        return f"[DEFAULT]\nhost = {inst.host}\nlog_file = {self.log / (inst.name + '.log')}\n"
 
     @property
     def _catalog_stamp(self) -> str:
@@ -445,13 +499,13 @@ class Lab:
     def _leader(self, inst: Instance, procs: dict[int, _Proc] | None = None) -> int | None:
         """Group leader pid of a running instance: the pid file if /proc agrees, else a /proc scan."""
         procs = _procs() if procs is None else procs
-        pidfile = RUN / f"{inst.name}.pid"
+        pidfile = self.rundir / f"{inst.name}.pid"
         pid = read_pid(pidfile)
         if pid in procs and inst.marker in procs[pid].cmdline and procs[pid].pgid == pid:
             return pid
         leaders = sorted(p.pid for p in procs.values() if p.pgid == p.pid and inst.marker in p.cmdline)
         if leaders:
-            RUN.mkdir(parents=True, exist_ok=True)
+            self.rundir.mkdir(parents=True, exist_ok=True)
             pidfile.write_text(f"{leaders[0]}\n")
             return leaders[0]
         return None
@@ -461,7 +515,7 @@ class Lab:
         leader = self._leader(inst, procs)
         # a dead master's orphaned worker keeps the old group id (from the stale pid file); cotyledon
         # workers are titled "nova-conductor: ServiceWrapper worker(0)": no marker, but the binary name
-        old = None if leader else read_pid(RUN / f"{inst.name}.pid")
+        old = None if leader else read_pid(self.rundir / f"{inst.name}.pid")
         mine = (p for p in procs.values()
                 if (leader and p.pgid == leader) or inst.marker in p.cmdline
                 or (old and p.pgid == old and inst.binary in p.cmdline))
@@ -490,7 +544,7 @@ class Lab:
 
     def log_tail(self, name: str, lines: int = 25) -> str:
         inst = self.instance(name)
-        return "\n".join(_tail(LOG / f"{inst.name}{sfx}", lines) for sfx in (".out", ".log"))
+        return "\n".join(_tail(self.log / f"{inst.name}{sfx}", lines) for sfx in (".out", ".log"))
 
     # ------------------------------------------------------------------ venv
     def ensure_venv(self) -> float:
@@ -525,15 +579,15 @@ class Lab:
             self._infra = {
                 "db_port": galera.CLIENT_PORTS[DB_NODE],
                 "galera": galera.Lab(),
-                "amqp_ports": [rabbit.amqp_port(n) for n in rabbit.NODES],
-                "mgmt_ports": [rabbit.mgmt_port(n) for n in rabbit.NODES],
+                "amqp": [f"127.0.0.1:{rabbit.amqp_port(n)}" for n in rabbit.NODES],
+                "mgmt_urls": [f"http://127.0.0.1:{rabbit.mgmt_port(n)}/api" for n in rabbit.NODES],
                 "mq_admin": (rabbit.ADMIN_USER, rabbit.ADMIN_PASSWORD),
             }
         return self._infra
 
     def transport_url(self) -> str:
-        ports = self._infra_info()["amqp_ports"]
-        return "rabbit://" + ",".join(f"{RABBIT_USER}:{RABBIT_PASSWORD}@127.0.0.1:{p}" for p in ports) + "/"
+        nodes = self._infra_info()["amqp"]
+        return "rabbit://" + ",".join(f"{RABBIT_USER}:{RABBIT_PASSWORD}@{a}" for a in nodes) + "/"
 
     @property
     def db_port(self) -> int:
@@ -542,7 +596,7 @@ class Lab:
         return DB_VIP_PORT if "haproxy" in self.components else self._infra_info()["db_port"]
 
     def _db_url(self, user: str, db: str) -> str:
-        return f"mysql+pymysql://{user}:{db_password(user)}@127.0.0.1:{self.db_port}/{db}"
+        return f"mysql+pymysql://{user}:{db_password(user)}@{self.db_host}:{self.db_port}/{db}"
 
     def _galera_sql(self, statement: str) -> list[tuple]:
         """One statement as root on the first Galera node that takes it (node 1 first)."""
@@ -558,7 +612,8 @@ class Lab:
 
     def _ensure_databases(self) -> None:
         dbs = {"placement": ["placement"], "nova": ["nova_api", "nova", "nova_cell0"],
-               "glance": ["glance"], "neutron": ["neutron"]}
+               "glance": ["glance"], "neutron": ["neutron"], **({} if self.keystone_sqlite else
+                                                                {"keystone": ["keystone"]})}
         for user, names in dbs.items():
             if user not in self.components:
                 continue
@@ -578,7 +633,7 @@ class Lab:
         while time.monotonic() < deadline:
             try:
                 rows = [r for r in self.haproxy_csv()
-                        if r["pxname"] == "galera" and r["svname"].startswith("node")]
+                        if r["pxname"] == "galera" and r["svname"] not in ("FRONTEND", "BACKEND")]
             except (OSError, LabError):
                 rows = []
             if any(r["status"] == "UP" for r in rows):
@@ -593,8 +648,7 @@ class Lab:
         auth = base64.b64encode(":".join(info["mq_admin"]).encode()).decode()
         hdr = {"Authorization": f"Basic {auth}"}
         last: object = None
-        for port in info["mgmt_ports"]:
-            api = f"http://127.0.0.1:{port}/api"
+        for api in info["mgmt_urls"]:
             try:
                 s1, _, b1 = http("PUT", f"{api}/users/{RABBIT_USER}",
                                  {"password": RABBIT_PASSWORD, "tags": ""}, headers=hdr, timeout=10)
@@ -608,11 +662,10 @@ class Lab:
         raise LabError(f"could not create RabbitMQ user {RABBIT_USER}: {last}")
 
     # ------------------------------------------------------------------ config files
-    @staticmethod
-    def _authtoken(user: str) -> str:
+    def _authtoken(self, user: str) -> str:
         return f"""[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000/
-auth_url = http://127.0.0.1:5000/
+www_authenticate_uri = {self.keystone_url}/
+auth_url = {self.keystone_url}/
 auth_type = password
 project_domain_name = Default
 user_domain_name = Default
@@ -631,16 +684,21 @@ max_pool_size = 2
 max_overflow = 4
 """
 
+    def _keystone_database(self, ks: Path) -> str:
+        if not self.keystone_sqlite:
+            return f"connection = {self._db_url('keystone', 'keystone')}\nmax_pool_size = 2\nmax_overflow = 4"
+        return ("# two keystones share this file: WAL (set after db_sync) + a 30 s busy timeout, else concurrent"
+                " logins\n# fail with \"database is locked\" (UPDATE user SET last_active_at) under load\n"
+                f"connection = sqlite:///{ks}/keystone.db?timeout=30")
+
     def _write_keystone_configs(self) -> None:
         """Keystone needs no infra: its config is written before Galera/RabbitMQ are up."""
-        for d in (ETC, LOG, RUN, STATE):
+        for d in (self.etc, self.log, self.rundir, self.state):
             d.mkdir(parents=True, exist_ok=True)
-        ks = BASE / "keystone"
-        _write(ETC / "keystone" / "keystone.conf", f"""[DEFAULT]
+        ks = self.base / "keystone"
+        _write(self.etc / "keystone" / "keystone.conf", f"""[DEFAULT]
 [database]
-# two keystones share this file: WAL (set after db_sync) + a 30 s busy timeout, else concurrent logins
-# fail with "database is locked" (UPDATE user SET last_active_at) under load
-connection = sqlite:///{ks}/keystone.db?timeout=30
+{self._keystone_database(ks)}
 [identity]
 # bcrypt cost 4 instead of 12: password auth ~60 ms instead of ~280 ms (applies to passwords set later)
 password_hash_rounds = 4
@@ -656,8 +714,8 @@ key_repository = {ks}/credential-keys
 """)
         for inst in self.instances:
             if inst.component == "keystone":
-                _write(ETC / "keystone" / f"{inst.name}.conf",
-                       f"[DEFAULT]\nlog_file = {LOG / (inst.name + '.log')}\n")
+                _write(self.etc / "keystone" / f"{inst.name}.conf",
+                       f"[DEFAULT]\nlog_file = {self.log / (inst.name + '.log')}\n")
         self._write_clouds_yaml()
 
     def _write_configs(self) -> bool:
@@ -665,21 +723,20 @@ key_repository = {ks}/credential-keys
         self._write_keystone_configs()
         for inst in self.instances:
             if inst.component in ("nova", "neutron"):
-                _write(ETC / inst.component / f"{inst.name}.conf",
-                       f"[DEFAULT]\nhost = {inst.host}\nlog_file = {LOG / (inst.name + '.log')}\n")
-        if "placement" in self.components:
-            _write(ETC / "placement" / "placement.conf",
-                   f"[DEFAULT]\nlog_file = {LOG / 'placement-api@lab-ctl-0.log'}\n"
+                _write(self.etc / inst.component / f"{inst.name}.conf", self._instance_conf(inst))
+        for inst in self._of("placement-api"):
+            _write(self._wsgi_conf_dir(inst) / "placement.conf",
+                   f"[DEFAULT]\nlog_file = {self.log / (inst.name + '.log')}\n"
                    "[api]\nauth_strategy = keystone\n"
                    + self._dbsec("placement_database", "placement", "placement")
                    + self._authtoken("placement"))
         if "nova" in self.components:
-            (BASE / "nova" / "lock").mkdir(parents=True, exist_ok=True)
-            _write(ETC / "nova" / "api-paste.ini", (VENV / "etc" / "nova" / "api-paste.ini").read_text())
-            _write(ETC / "nova" / "nova.conf", f"""[DEFAULT]
-host = lab-ctl-0
+            (self.base / "nova" / "lock").mkdir(parents=True, exist_ok=True)
+            _write(self.etc / "nova" / "api-paste.ini", (VENV / "etc" / "nova" / "api-paste.ini").read_text())
+            _write(self.etc / "nova" / "nova.conf", f"""[DEFAULT]
+host = {self.main_host}
 my_ip = 127.0.0.1
-state_path = {BASE / 'nova'}
+state_path = {self.base / 'nova'}
 transport_url = {self.transport_url()}
 report_interval = {REPORT_INTERVAL}
 service_down_time = {SERVICE_DOWN_TIME}
@@ -689,7 +746,7 @@ auth_strategy = keystone
                 + self._authtoken("nova") + f"""[placement]
 region_name = {REGION}
 auth_type = password
-auth_url = http://127.0.0.1:5000/v3
+auth_url = {self.keystone_url}/v3
 project_domain_name = Default
 user_domain_name = Default
 project_name = service
@@ -700,19 +757,21 @@ workers = 1
 [scheduler]
 workers = 1
 [oslo_concurrency]
-lock_path = {BASE / 'nova' / 'lock'}
+lock_path = {self.base / 'nova' / 'lock'}
 [wsgi]
-api_paste_config = {ETC / 'nova' / 'api-paste.ini'}
+api_paste_config = {self.etc / 'nova' / 'api-paste.ini'}
 """)
         if "glance" in self.components:
-            g = BASE / "glance"
+            g = self.base / "glance"
             for sub in ("images", "staging", "tasks", "lock"):
                 (g / sub).mkdir(parents=True, exist_ok=True)
-            _write(ETC / "glance" / "glance-api-paste.ini",
+            _write(self.etc / "glance" / "glance-api-paste.ini",
                    (VENV / "etc" / "glance" / "glance-api-paste.ini").read_text())
-            _write(ETC / "glance" / "glance-api.conf", f"""[DEFAULT]
-log_file = {LOG / 'glance-api@lab-ctl-0.log'}
-worker_self_reference_url = http://127.0.0.1:9292
+        for inst in self._of("glance-api"):
+            g = self.base / "glance"
+            _write(self._wsgi_conf_dir(inst) / "glance-api.conf", f"""[DEFAULT]
+log_file = {self.log / (inst.name + '.log')}
+worker_self_reference_url = http://{inst.address}:{inst.port}
 enabled_backends = fs:file
 [glance_store]
 default_backend = fs
@@ -724,22 +783,22 @@ filesystem_store_datadir = {g / 'staging'}
 filesystem_store_datadir = {g / 'tasks'}
 [paste_deploy]
 flavor = keystone
-config_file = {ETC / 'glance' / 'glance-api-paste.ini'}
+config_file = {self.etc / 'glance' / 'glance-api-paste.ini'}
 [oslo_concurrency]
 lock_path = {g / 'lock'}
 """ + self._dbsec("database", "glance", "glance") + self._authtoken("glance"))
         if "neutron" in self.components:
-            (BASE / "neutron" / "lock").mkdir(parents=True, exist_ok=True)
-            _write(ETC / "neutron" / "api-paste.ini",
+            (self.base / "neutron" / "lock").mkdir(parents=True, exist_ok=True)
+            _write(self.etc / "neutron" / "api-paste.ini",
                    (VENV / "etc" / "neutron" / "api-paste.ini").read_text())
-            _write(ETC / "neutron" / "neutron.conf", f"""[DEFAULT]
-host = lab-ctl-0
+            _write(self.etc / "neutron" / "neutron.conf", f"""[DEFAULT]
+host = {self.main_host}
 core_plugin = ml2
 service_plugins =
 auth_strategy = keystone
 transport_url = {self.transport_url()}
-state_path = {BASE / 'neutron'}
-api_paste_config = {ETC / 'neutron' / 'api-paste.ini'}
+state_path = {self.base / 'neutron'}
+api_paste_config = {self.etc / 'neutron' / 'api-paste.ini'}
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
 agent_down_time = {AGENT_DOWN_TIME}
@@ -748,9 +807,9 @@ rpc_state_report_workers = 0
 [agent]
 report_interval = {AGENT_REPORT_INTERVAL}
 [oslo_concurrency]
-lock_path = {BASE / 'neutron' / 'lock'}
+lock_path = {self.base / 'neutron' / 'lock'}
 """ + self._dbsec("database", "neutron", "neutron") + self._authtoken("neutron"))
-            _write(ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", """[ml2]
+            _write(self.etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini", """[ml2]
 type_drivers = flat
 tenant_network_types =
 mechanism_drivers =
@@ -758,15 +817,15 @@ extension_drivers = port_security
 [ml2_type_flat]
 flat_networks = *
 """)
-            _write(ETC / "neutron" / "metadata_agent.ini", f"""[DEFAULT]
-metadata_proxy_socket = {BASE / 'neutron' / 'metadata_proxy'}
-nova_metadata_host = 127.0.0.1
+            _write(self.etc / "neutron" / "metadata_agent.ini", f"""[DEFAULT]
+metadata_proxy_socket = {self.base / 'neutron' / 'metadata_proxy'}
+nova_metadata_host = {self.metadata_host}
 metadata_proxy_shared_secret = hatui-lab-metadata-secret
 metadata_workers = 1
 """)
         changed = False
         if "haproxy" in self.components:
-            changed = _write(ETC / "haproxy" / "haproxy.cfg", self._haproxy_cfg())
+            changed = _write(self.etc / "haproxy" / "haproxy.cfg", self._haproxy_cfg())
         self._write_clouds_yaml()
         return changed
 
@@ -776,7 +835,7 @@ metadata_workers = 1
             "    maxconn 512",
             "    external-check",
             "    insecure-fork-wanted",
-            f"    stats socket {HAPROXY_SOCKET} mode 600 level admin",
+            f"    stats socket {self.haproxy_socket} mode 600 level admin",
             "defaults",
             "    mode http",
             "    timeout connect 2s",
@@ -784,41 +843,46 @@ metadata_workers = 1
             "    timeout server 30s",
             "    timeout check 2s",
             "    default-server inter 1s fall 2 rise 2",
+            *self.haproxy_defaults,
             "frontend stats",
-            f"    bind 127.0.0.1:{STATS_PORT}",
+            f"    bind {self.stats_bind}",
             "    stats enable",
             "    stats uri /",
             "    stats refresh 5s",
         ]
         if self.needs_infra:
-            from . import galera
             # external check (like kolla's clustercheck): UP only when the node is Synced; a plain
             # mysql-check passes on a non-Primary node ("WSREP has not yet prepared node")
-            lines += ["listen galera", f"    bind 127.0.0.1:{DB_VIP_PORT}", "    mode tcp",
+            lines += ["listen galera", f"    bind {self.db_vip_bind}", "    mode tcp",
                       "    timeout client 3600s", "    timeout server 3600s",
                       "    option external-check", '    external-check path "/usr/bin:/bin"',
                       f"    external-check command {HERE / 'galera_check.sh'}",
                       "    default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions"
                       " on-marked-up shutdown-backup-sessions"]
-            lines += [f"    server node{n} 127.0.0.1:{galera.CLIENT_PORTS[n]} check"
-                      + ("" if n == DB_NODE else " backup") for n in galera.NODES]
-        for vip, (port, path, backends) in VIPS.items():
+            lines += [f"    server {name} {addr}:{port} check" + ("" if i + 1 == DB_NODE else " backup")
+                      for i, (name, addr, port) in enumerate(self._db_backends())]
+        for vip, (bind, path, backends) in self.vips.items():
             members = [self._by_name[b] for b in backends if b in self._by_name]
             if not members:
                 continue
-            lines += [f"frontend {vip}_vip", f"    bind 127.0.0.1:{port}", f"    default_backend {vip}",
+            lines += [f"frontend {vip}_vip", f"    bind {bind}", f"    default_backend {vip}",
                       f"backend {vip}", f"    option httpchk GET {path}",
                       "    http-check expect rstatus ^[23]"]
-            lines += [f"    server {m.host} 127.0.0.1:{m.port} check" for m in members]
+            lines += [f"    server {m.host} {m.address}:{m.port} check" for m in members]
         return "\n".join(lines) + "\n"
 
     def clouds_yaml(self) -> Path:
         """Path of the clouds.yaml with clouds hatui-lab-admin, hatui-lab-reader, hatui-lab-system-reader."""
-        return CLOUDS_YAML
+        return self.clouds_yaml_path
+
+    @property
+    def auth_url(self) -> str:
+        """The clouds.yaml's auth_url: the keystone VIP."""
+        port = VIPS["keystone"][0] if "haproxy" in self.components else 5000
+        return f"http://127.0.0.1:{port}/v3"
 
     def _write_clouds_yaml(self) -> None:
-        port = VIPS["keystone"][0] if "haproxy" in self.components else 5000
-        auth_url = f"http://127.0.0.1:{port}/v3"
+        auth_url = self.auth_url
 
         def cloud(name: str, user: str, pw: str, scope: str) -> str:
             return (f"  {name}:\n    auth:\n      auth_url: {auth_url}\n      username: {user}\n"
@@ -826,42 +890,43 @@ metadata_workers = 1
                     f"    region_name: {REGION}\n    interface: public\n    identity_api_version: 3\n")
 
         proj = lambda p: f"      project_name: {p}\n      project_domain_name: Default\n"  # noqa: E731
-        _write(CLOUDS_YAML, "# written by tests/lab/openstack.py (OS_CLIENT_CONFIG_FILE=this file)\nclouds:\n"
-               + cloud("hatui-lab-admin", ADMIN_USER, ADMIN_PASSWORD, proj(ADMIN_PROJECT))
-               + cloud("hatui-lab-reader", READER_USER, READER_PASSWORD, proj(READER_PROJECT))
-               + cloud("hatui-lab-system-reader", READER_USER, READER_PASSWORD, "      system_scope: all\n"))
+        _write(self.clouds_yaml_path, "# written by tests/lab/openstack.py (OS_CLIENT_CONFIG_FILE=this file)\nclouds:\n"
+               + cloud(f"{self.cloud_prefix}-admin", ADMIN_USER, ADMIN_PASSWORD, proj(ADMIN_PROJECT))
+               + cloud(f"{self.cloud_prefix}-reader", READER_USER, READER_PASSWORD, proj(READER_PROJECT))
+               + cloud(f"{self.cloud_prefix}-system-reader", READER_USER, READER_PASSWORD,
+                       "      system_scope: all\n"))
 
     # ------------------------------------------------------------------ spawning
     def _command(self, inst: Instance) -> tuple[list[str], dict]:
         env = {**os.environ, **PY_ENV}
         if inst.kind == "wsgi":
             comp = {"placement-api": "placement"}.get(inst.binary, inst.component)
-            env[f"OS_{comp.upper()}_CONFIG_DIR"] = str(ETC / comp)
+            env[f"OS_{comp.upper()}_CONFIG_DIR"] = str(self._wsgi_conf_dir(inst))
             files = {"keystone": "keystone.conf;{n}.conf",
                      "nova": "api-paste.ini;nova.conf;{n}.conf",
                      "neutron": "neutron.conf;plugins/ml2/ml2_conf.ini;{n}.conf"}.get(comp)
             if files:
                 env[f"OS_{comp.upper()}_CONFIG_FILES"] = files.format(n=inst.name)
-            argv = [str(BIN / "gunicorn"), "--name", inst.marker, "--chdir", str(BASE),
-                    "--pythonpath", str(HERE), "-b", f"127.0.0.1:{inst.port}", "-w", "1", "--threads", "4",
+            argv = [str(BIN / "gunicorn"), "--name", inst.marker, "--chdir", str(self.base),
+                    "--pythonpath", str(HERE), "-b", f"{inst.address}:{inst.port}", "-w", "1", "--threads", "4",
                     "--timeout", "120", "--graceful-timeout", "5", "--no-control-socket",
-                    "--access-logfile", str(LOG / f"{inst.name}-access.log"),
-                    "--error-logfile", str(LOG / f"{inst.name}-gunicorn.log"),
+                    "--access-logfile", str(self.log / f"{inst.name}-access.log"),
+                    "--error-logfile", str(self.log / f"{inst.name}-gunicorn.log"),
                     f'osshim:app("{inst.module}")']
             return argv, env
         if inst.kind == "haproxy":
             return ["haproxy", "-db", "-f", inst.marker], env
         own = inst.marker
         if inst.component == "nova":
-            return [str(BIN / inst.binary), "--config-file", str(ETC / "nova" / "nova.conf"),
+            return [str(BIN / inst.binary), "--config-file", str(self.etc / "nova" / "nova.conf"),
                     "--config-file", own], env
-        n = ETC / "neutron"
+        n = self.etc / "neutron"
         second = (n / "plugins" / "ml2" / "ml2_conf.ini" if inst.binary == "neutron-rpc-server"
                   else n / "metadata_agent.ini")
         return [str(BIN / inst.binary), "--config-file", str(n / "neutron.conf"),
                 "--config-file", str(second), "--config-file", own], env
 
-    def _spawn(self, inst: Instance) -> int:
+    def _spawn(self, inst: Instance) -> int | None:
         procs = _procs()
         if self._leader(inst, procs):
             return self._leader(inst, procs)  # type: ignore[return-value]
@@ -870,31 +935,38 @@ metadata_workers = 1
                 os.kill(p.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if inst.port and port_open("127.0.0.1", inst.port, 0.3):
+        if inst.port and port_open(inst.address, inst.port, 0.3):
             raise LabError(f"{inst.name}: port {inst.port} is held by something else "
                            f"(a hang_endpoint? {self._hang_pids().get(inst.port)})")
         argv, env = self._command(inst)
-        LOG.mkdir(parents=True, exist_ok=True)
+        self.log.mkdir(parents=True, exist_ok=True)
         if inst.kind == "haproxy":  # a running haproxy never re-reads its config: remember what it got
-            shutil.copyfile(inst.marker, RUN / "haproxy.cfg.running")
-        with open(LOG / f"{inst.name}.out", "ab") as out:
+            shutil.copyfile(inst.marker, self.rundir / "haproxy.cfg.running")
+        with open(self.log / f"{inst.name}.out", "ab") as out:
             out.write(f"\n==== {time.strftime('%F %T')} start {' '.join(argv)}\n".encode())
             out.flush()
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    env=env, cwd=str(BASE), start_new_session=True)
+            pid = self._launch(inst, argv, env, out)
+        if pid:
+            (self.rundir / f"{inst.name}.pid").write_text(f"{pid}\n")
+        return pid
+
+    def _launch(self, inst: Instance, argv: list[str], env: dict, out) -> int | None:
+        """Start argv in a session of its own (the group leader's pid, or None when it is found by its
+        marker in /proc later)."""
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                env=env, cwd=str(self.base), start_new_session=True)
         with _CHILDREN_LOCK:
             _CHILDREN.append(proc)
-        (RUN / f"{inst.name}.pid").write_text(f"{proc.pid}\n")
         return proc.pid
 
     # ------------------------------------------------------------------ readiness
     def nova_services(self) -> list[dict]:
         """GET /os-services (microversion 2.53) as admin, from whichever nova-api answers."""
-        return _ADMIN.get(COMPUTE_URLS, "/os-services", {"OpenStack-API-Version": "compute 2.53"})["services"]
+        return self.admin.get(self.compute_urls, "/os-services", {"OpenStack-API-Version": "compute 2.53"})["services"]
 
     def neutron_agents(self) -> list[dict]:
         """GET /v2.0/agents as admin."""
-        return _ADMIN.get(NETWORK_URLS, "/v2.0/agents")["agents"]
+        return self.admin.get(self.network_urls, "/v2.0/agents")["agents"]
 
     def _fresh(self, inst: Instance, since: dt.datetime | None, rows: list[dict], ts_key: str,
                up_key: str) -> bool:
@@ -916,9 +988,10 @@ metadata_workers = 1
             if not self._leader(inst, procs):
                 raise _Exited(inst)
             if inst.kind == "wsgi":
-                ok = _answers(inst.port, timeout=2)
+                ok = _answers(inst.port, timeout=2, host=inst.address)
             elif inst.kind == "haproxy":
-                ok = _answers(STATS_PORT, "/;csv", timeout=2)
+                host, port = self.stats_bind.rsplit(":", 1)
+                ok = _answers(int(port), "/;csv", timeout=2, host=host)
             elif inst.component == "nova":
                 if svc_rows is None:
                     try:
@@ -932,7 +1005,7 @@ metadata_workers = 1
                         agent_rows = self.neutron_agents()
                     except LabError:
                         agent_rows = []
-                agent = self._by_name.get("neutron-metadata-agent@lab-ctl-0")
+                agent = next(iter(self._of("neutron-metadata-agent")), None)
                 if inst.binary == "neutron-rpc-server":
                     # no readiness signal of its own: the agent's state reports are stored by the rpc
                     # server, so a heartbeat newer than the rpc server's start proves it consumes.
@@ -962,13 +1035,19 @@ metadata_workers = 1
             self._wait_ready({i: pending.get(i) for i in need if i in pending}, deadline)
             for i in need:
                 pending.pop(i, None)
-            if not _answers(8778) or not (_answers(5000) or _answers(5001)):
+            if not any(_answers(i.port, host=i.address) for i in self._of("placement-api")) or not any(
+                    _answers(i.port, host=i.address) for i in self._of("keystone")):
                 raise LabError("placement/keystone do not answer: nova daemons would exit")
+            self._wait_apis(deadline)
             for inst in nova_daemons:
                 pending[inst] = _utcnow()
                 self._spawn(inst)
         self._wait_ready(pending, deadline)
         return [i.name for i in todo]
+
+    def _wait_apis(self, deadline: float) -> None:
+        """Until the daemons can reach keystone and placement the way they are configured to (direct
+        URLs here: nothing more to wait for)."""
 
     def _wait_ready(self, pending: dict[Instance, dt.datetime | None], deadline: float,
                     respawns: int = 2) -> None:
@@ -1000,13 +1079,15 @@ metadata_workers = 1
 
     # ------------------------------------------------------------------ schema and catalog
     def _keystone_manage(self, *args: str, timeout: float = 300) -> None:
-        env = {**os.environ, **PY_ENV, "OS_KEYSTONE_CONFIG_DIR": str(ETC / "keystone")}
-        run([str(BIN / "keystone-manage"), "--config-file", str(ETC / "keystone" / "keystone.conf"), *args],
+        env = {**os.environ, **PY_ENV, "OS_KEYSTONE_CONFIG_DIR": str(self.etc / "keystone")}
+        run([str(BIN / "keystone-manage"), "--config-file", str(self.etc / "keystone" / "keystone.conf"), *args],
             timeout=timeout, env=env)
 
     def _keystone_db(self) -> None:
-        ks = BASE / "keystone"
-        stamp = STATE / "keystone-bootstrapped"
+        ks = self.base / "keystone"
+        stamp = self.state / "keystone-bootstrapped"
+        if stamp.exists() and not self.keystone_sqlite and (ks / "fernet-keys" / "0").exists():
+            return
         if stamp.exists() and (ks / "keystone.db").exists() and (ks / "fernet-keys" / "0").exists():
             with sqlite3.connect(ks / "keystone.db", timeout=30) as db:
                 if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -1014,27 +1095,28 @@ metadata_workers = 1
             return
         ks.mkdir(parents=True, exist_ok=True)
         self._keystone_manage("db_sync")
-        with sqlite3.connect(ks / "keystone.db", timeout=30) as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        if self.keystone_sqlite:
+            with sqlite3.connect(ks / "keystone.db", timeout=30) as db:
+                db.execute("PRAGMA journal_mode=WAL")
         if not (ks / "fernet-keys" / "0").exists():
             self._keystone_manage("fernet_setup", "--keystone-user", "root", "--keystone-group", "root")
         if not (ks / "credential-keys" / "0").exists():
             self._keystone_manage("credential_setup", "--keystone-user", "root", "--keystone-group", "root")
-        url = "http://127.0.0.1:5000/v3/"
+        url = f"{self.keystone_url}/v3/"
         self._keystone_manage("bootstrap", "--bootstrap-password", ADMIN_PASSWORD,
                               "--bootstrap-admin-url", url, "--bootstrap-internal-url", url,
                               "--bootstrap-public-url", url, "--bootstrap-region-id", REGION)
         stamp.write_text("ok\n")
-        for old in STATE.glob(f"{CATALOG_STAMP}*"):
+        for old in self.state.glob(f"{CATALOG_STAMP}*"):
             old.unlink()
 
     def _catalog(self) -> None:
         """Idempotent: projects, roles, services + endpoints, service users, the reader (REST, as admin)."""
-        stamp = STATE / self._catalog_stamp
+        stamp = self.state / self._catalog_stamp
         if stamp.exists():
             return
-        ks = "http://127.0.0.1:5000/v3"
-        tok, _ = password_auth(ADMIN_USER, ADMIN_PASSWORD, project=ADMIN_PROJECT)
+        ks = f"{self.keystone_url}/v3"
+        tok, _ = password_auth(ADMIN_USER, ADMIN_PASSWORD, project=ADMIN_PROJECT, auth_url=ks)
         hdr = {"X-Auth-Token": tok}
 
         def call(method: str, path: str, body: object = None, ok=(200, 201, 204)) -> dict:
@@ -1054,7 +1136,7 @@ metadata_workers = 1
         for r in ("service", "reader"):
             if r not in roles:
                 roles[r] = call("POST", "/roles", {"role": {"name": r}})["role"]["id"]
-        for name, stype, url in CATALOG:
+        for name, stype, url in self.catalog:
             if name not in self.components:
                 continue  # (endpoints registered by an earlier, larger lab stay)
             svc = find_or_create("services", "service", name, {"name": name, "type": stype, "enabled": True})
@@ -1100,7 +1182,7 @@ metadata_workers = 1
         if "neutron" in self.components:
             jobs["neutron"] = (["neutron"], self._sync_neutron)
         todo = {c: fn for c, (dbs, fn) in jobs.items()
-                if not (STATE / f"{c}-synced").exists() or any(tables.get(d, 0) == 0 for d in dbs)}
+                if not (self.state / f"{c}-synced").exists() or any(tables.get(d, 0) == 0 for d in dbs)}
         if not todo:
             return []
         with concurrent.futures.ThreadPoolExecutor(len(todo)) as pool:
@@ -1109,7 +1191,7 @@ metadata_workers = 1
             for c, fut in futs.items():
                 try:
                     fut.result()
-                    (STATE / f"{c}-synced").write_text("ok\n")
+                    (self.state / f"{c}-synced").write_text("ok\n")
                 except LabError as exc:
                     failed[c] = exc
         # Parallel schema changes on Galera (TOI) can collide on a fresh cluster (seen once in a CI dry run:
@@ -1118,15 +1200,15 @@ metadata_workers = 1
             print(f"openstack lab: schema sync of {c} failed in parallel, retrying alone: {str(exc)[-300:]}",
                   file=sys.stderr)
             todo[c]()
-            (STATE / f"{c}-synced").write_text("ok\n")
+            (self.state / f"{c}-synced").write_text("ok\n")
         return sorted(todo)
 
     def _sync_placement(self) -> None:
         self._venv_run([str(BIN / "placement-manage"), "--config-file",
-                        str(ETC / "placement" / "placement.conf"), "db", "sync"])
+                        str(self._wsgi_conf_dir(self._of("placement-api")[0]) / "placement.conf"), "db", "sync"])
 
     def _sync_nova(self) -> None:
-        nm = [str(BIN / "nova-manage"), "--config-file", str(ETC / "nova" / "nova.conf")]
+        nm = [str(BIN / "nova-manage"), "--config-file", str(self.etc / "nova" / "nova.conf")]
         self._venv_run(nm + ["api_db", "sync"])
         self._venv_run(nm + ["cell_v2", "map_cell0"])
         if not self._galera_sql("SELECT 1 FROM nova_api.cell_mappings WHERE name='cell1'"):
@@ -1134,13 +1216,14 @@ metadata_workers = 1
         self._venv_run(nm + ["db", "sync"])
 
     def _sync_glance(self) -> None:
-        self._venv_run([str(BIN / "glance-manage"), "--config-file", str(ETC / "glance" / "glance-api.conf"),
+        self._venv_run([str(BIN / "glance-manage"), "--config-file",
+                        str(self._wsgi_conf_dir(self._of("glance-api")[0]) / "glance-api.conf"),
                         "db_sync"])
 
     def _sync_neutron(self) -> None:
         self._venv_run([str(BIN / "neutron-db-manage"),
-                        "--config-file", str(ETC / "neutron" / "neutron.conf"),
-                        "--config-file", str(ETC / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
+                        "--config-file", str(self.etc / "neutron" / "neutron.conf"),
+                        "--config-file", str(self.etc / "neutron" / "plugins" / "ml2" / "ml2_conf.ini"),
                         "upgrade", "heads"])
 
     # ------------------------------------------------------------------ lifecycle
@@ -1176,7 +1259,7 @@ metadata_workers = 1
         """Keystone bootstrapped, catalog done, schemas synced (as far as this machine remembers)."""
         names = ["keystone-bootstrapped", self._catalog_stamp] + [
             f"{c}-synced" for c in ("placement", "nova", "glance", "neutron") if c in self.components]
-        return all((STATE / n).exists() for n in names)
+        return all((self.state / n).exists() for n in names)
 
     def _up_keystone(self) -> None:
         self._write_keystone_configs()
@@ -1198,11 +1281,12 @@ metadata_workers = 1
         """Start haproxy; restart it when its config changed (a running haproxy never re-reads it)."""
         if "haproxy" not in self.components:
             return
-        started_cfg = RUN / "haproxy.cfg.running"
-        if self.pid("haproxy@lab-ctl-0") and (
+        started_cfg = self.rundir / "haproxy.cfg.running"
+        lb = self._of("haproxy")[0]
+        if self.pid(lb.name) and (
                 not started_cfg.exists() or started_cfg.read_text() != self._haproxy_cfg()):
-            self.stop("haproxy@lab-ctl-0")
-        self._start_many([self._by_name["haproxy@lab-ctl-0"]])
+            self.stop(lb.name)
+        self._start_many([lb])
 
     def reset(self) -> str:
         """Back to the default healthy state: hang listeners gone, everything thawed, missing instances
@@ -1227,7 +1311,7 @@ metadata_workers = 1
             for p in self._members(inst, procs):
                 if p.state in "Tt":
                     os.kill(p.pid, signal.SIGCONT)
-        if "haproxy" in self.components and HAPROXY_SOCKET.exists() and self.pid("haproxy@lab-ctl-0"):
+        if "haproxy" in self.components and self.haproxy_socket.exists() and self.pid(self._of("haproxy")[0].name):
             try:
                 for row in self.haproxy_csv():
                     if row["svname"] not in ("FRONTEND", "BACKEND") and (
@@ -1247,7 +1331,7 @@ metadata_workers = 1
                 out.append(f"{inst.name} not running")
             elif any(p.state in "Tt" for p in members):
                 out.append(f"{inst.name} frozen")
-            elif inst.kind == "wsgi" and not _answers(inst.port, timeout=2):
+            elif inst.kind == "wsgi" and not _answers(inst.port, timeout=2, host=inst.address):
                 out.append(f"{inst.name} does not answer on :{inst.port}")
         if self._hang_pids():
             out.append(f"hang listeners on {sorted(self._hang_pids())}")
@@ -1298,15 +1382,16 @@ metadata_workers = 1
         msg = f"stopped {len(stopped)} instance(s)"
         if wipe:
             try:
-                for db in ("nova_api", "nova", "nova_cell0", "placement", "glance", "neutron"):
+                for db in ("nova_api", "nova", "nova_cell0", "placement", "glance", "neutron",
+                           *(() if self.keystone_sqlite else ("keystone",))):
                     self._galera_sql(f"DROP DATABASE IF EXISTS {db}")
                 msg += ", dropped Galera databases"
             except Exception as exc:  # noqa: BLE001 - the Galera lab may be down: wipe the rest anyway
                 msg += f", could not drop Galera databases ({exc})"
-            for child in BASE.iterdir() if BASE.exists() else []:
+            for child in self.base.iterdir() if self.base.exists() else []:
                 if child.resolve() != VENV.resolve():
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
-            msg += f", {BASE} wiped (venv kept)"
+            msg += f", {self.base} wiped (venv kept)"
         return msg
 
     def status(self) -> str:
@@ -1317,7 +1402,7 @@ metadata_workers = 1
                          f"{s['rss_mb']:>7.0f}")
         for port, pid in sorted(self._hang_pids().items()):
             lines.append(f"{'hang listener':34} {pid:>7} {port:>5} {'running':8}")
-        lines.append(f"total RSS {sum(s['rss_mb'] for s in rows):.0f} MB; clouds.yaml {CLOUDS_YAML}")
+        lines.append(f"total RSS {sum(s['rss_mb'] for s in rows):.0f} MB; clouds.yaml {self.clouds_yaml_path}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ faults
@@ -1393,7 +1478,7 @@ metadata_workers = 1
                         os.kill(p.pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-            (RUN / f"{inst.name}.pid").unlink(missing_ok=True)
+            (self.rundir / f"{inst.name}.pid").unlink(missing_ok=True)
         if victims:
             wait_deadline = time.monotonic() + 5
             while time.monotonic() < wait_deadline and any(
@@ -1421,17 +1506,16 @@ metadata_workers = 1
         """Write ETC/<component>/policy.yaml; oslo.policy re-reads it on the next request (no restart).
         E.g. ``set_policy("nova", {"os_compute_api:os-services:list": "role:reader"})`` lets the reader
         list nova services. reset() removes every override."""
-        path = ETC / component / "policy.yaml"
+        path = self.etc / component / "policy.yaml"
         _write(path, "".join(f'"{k}": "{v}"\n' for k, v in rules.items()))
         return path
 
     def clear_policy(self, component: str | None = None) -> None:
         for comp in [component] if component else COMPONENTS:
-            (ETC / comp / "policy.yaml").unlink(missing_ok=True)
+            (self.etc / comp / "policy.yaml").unlink(missing_ok=True)
 
-    @staticmethod
-    def _policy_overrides() -> list[str]:
-        return sorted(p.parent.name for p in ETC.glob("*/policy.yaml"))
+    def _policy_overrides(self) -> list[str]:
+        return sorted(p.parent.name for p in self.etc.glob("*/policy.yaml"))
 
     # ------------------------------------------------------------------ hanging endpoints
     _HANG = ("import socket,sys\n"
@@ -1483,7 +1567,7 @@ metadata_workers = 1
         """One command on the HAProxy admin socket, e.g. 'disable server keystone/lab-ctl-1'."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
-            s.connect(str(HAPROXY_SOCKET))
+            s.connect(str(self.haproxy_socket))
             s.sendall(command.encode() + b"\n")
             chunks = []
             while True:
@@ -1495,9 +1579,9 @@ metadata_workers = 1
 
     def haproxy_csv(self, timeout: float = 3.0) -> list[dict]:
         """The stats CSV over HTTP as a list of dicts (pxname, svname, status, ...)."""
-        status, _, data = http("GET", HAPROXY_STATS_URL, timeout=timeout)
+        status, _, data = http("GET", self.haproxy_stats_url, timeout=timeout)
         if status != 200:
-            raise LabError(f"{HAPROXY_STATS_URL} -> {status}")
+            raise LabError(f"{self.haproxy_stats_url} -> {status}")
         lines = data.decode().splitlines()
         head = lines[0].lstrip("# ").split(",")
         return [dict(zip(head, line.split(","), strict=False)) for line in lines[1:] if line]

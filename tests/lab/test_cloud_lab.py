@@ -4,10 +4,16 @@ kills every process of its host at once, a feed's BMCs report Off, a switch cuts
 Opt-in like tests/integration/cloud: runs only with ``HATUI_LAB_CLOUD=1``."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from tests.integration.hatui_proc import Watcher, check_json
 from tests.lab import cloud
 from tests.lab.common import port_open, run, wait_until
 from tests.lab.fixtures import lab_fixtures
@@ -57,3 +63,70 @@ def test_switch_down_cuts_exactly_its_hosts(lab):
     lab.switch("sw-2", False)
     wait_until(lambda: not port_open("10.216.2.12", 22, 0.3) and not port_open("10.216.2.21", 22, 0.3), 10)
     assert port_open("10.216.1.11", 22, 1) and port_open("10.216.1.13", 22, 1)
+
+
+# ---------------------------------------------------------------------------------------------- OpenStack
+NOVA = {(b, h) for h, svcs in cloud.OPENSTACK.items() for b, _ in svcs if b.startswith("nova-") and b != "nova-api"}
+SERVICE_DOWN_WAIT = 60  # nova calls a service down service_down_time (6 s) after its last beat; hatui polls at 1 s
+RECOVERY_WAIT = 240  # powerd boots ctl-2's servers; nova daemons import for 10-60 s on this machine, then beat
+
+
+@pytest.fixture
+def hatui_config(lab, tmp_path) -> tuple[Path, dict[str, str]]:
+    """What ``python -m tests.lab config`` prints, and the environment its references need."""
+    path = tmp_path / "hatui.toml"
+    path.write_text(lab.config())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(cloud.Lab.secrets_env(), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    return path, env
+
+
+def _nova_as_hatui_sees_it(config: Path, env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """(binary, host) -> state, from the last nova os-services answer of a short ``hatui record``."""
+    out = config.parent / "rec.jsonl"
+    out.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "hatui", "record", "-o", str(out), "--duration", "4", "--config",
+                    str(config)], env=env, capture_output=True, timeout=60, check=True)
+    rows = None
+    for line in out.read_text().splitlines():
+        obs = json.loads(line)
+        if obs.get("source") == "services" and obs.get("target") == "nova" and obs.get("data"):
+            rows = obs["data"]["services"]
+    return {} if rows is None else {(r["binary"], r["host"]): r["state"] for r in rows}
+
+
+def test_hatui_sees_every_os_service_up_on_its_host(lab, hatui_config):
+    config, env = hatui_config
+    want = {key: "up" for key in NOVA}
+    assert {h for _, h in want} == {"ctl-1", "ctl-2", "ctl-3", "cmp-1"}
+    wait_until(lambda: _nova_as_hatui_sees_it(config, env) == want, 60, 0, "hatui to see every nova service up")
+    _, doc = check_json(config, env)  # (its status is not asserted: the SPOFs by construction are open)
+    found = {f["id"] for f in doc["findings"]}
+    assert not {i for i in found if i.startswith(("services.", "keystone.", "endpoint."))}, doc
+    assert cloud.KNOWN_SPOFS <= found  # one glance-api, one neutron-server behind the VIP
+    assert not {i for i in found if i.startswith("haproxy.") and i not in cloud.KNOWN_SPOFS}, doc
+
+
+def test_ctl2_power_off_takes_its_conductor_and_scheduler_down_in_nova(lab, hatui_config):
+    config, env = hatui_config
+    w = Watcher(config, env)
+    try:
+        ours = {f"services.down:{b}@ctl-2" for b in ("nova-conductor", "nova-scheduler")}
+        t0 = time.monotonic()
+        lab.power("ctl-2", False)  # IPMI
+        lab.wait_power("ctl-2", False)
+        for fid in sorted(ours):
+            w.wait_opened(fid, SERVICE_DOWN_WAIT, after=t0)
+        others = {i for i in w.open_ids() if i.startswith(("services.down:", "services.none_up:", "services.spof:"))}
+        assert others == ours, others  # the same binaries on ctl-1 and ctl-3 (and cmp-1's compute) stay up
+        states = _nova_as_hatui_sees_it(config, env)
+        assert {k for k, s in states.items() if s != "up"} == {("nova-conductor", "ctl-2"), ("nova-scheduler", "ctl-2")}
+        t1 = time.monotonic()
+        lab.power("ctl-2", True)
+        lab.wait_power("ctl-2", True)
+        for fid in sorted(ours):  # powerd booted ctl-2's servers: no repair by the harness
+            w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
+        wait_until(lambda: _nova_as_hatui_sees_it(config, env) == {key: "up" for key in NOVA}, 60, 0,
+                   "every nova service up again")
+    finally:
+        w.stop()
