@@ -98,7 +98,7 @@ def down(top: Topology, failed: Iterable[Element] = (), base: dict[str, Loss] | 
     else:
         touched = {i.service for k in lost if (i := top.instance(k)) is not None}
         out = {k: v for k, v in base.items() if not v.via and k not in touched}
-        for name in touched:
+        for name in sorted(touched):  # in a stable order: the summaries name the losses in it
             if (loss := _direct(top, name, lost)) is not None:
                 out[name] = loss
     changed = True
