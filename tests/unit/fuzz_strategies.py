@@ -155,7 +155,44 @@ def _unicode(draw: Any, v: Any) -> Any:
                             | st.text(min_size=1, max_size=4)) + text[at:]
 
 
-def _new_value(draw: Any, op: str, old: Any) -> Any:
+_WORDS: dict[int, list[str]] = {}
+
+
+def _words(base: Any) -> list[str]:
+    """Every string in a base answer (cached: bases are module constants): another field's word in this one
+    makes odd answers that still parse ("Primary" where a state was, "down" for "up", a host for a name)."""
+    if id(base) not in _WORDS:
+        out: set[str] = set()
+        stack = [base]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, dict):
+                stack += [*v.keys(), *v.values()]
+            elif isinstance(v, list):
+                stack += v
+            elif isinstance(v, str) and len(v) < 200:
+                out.add(v)
+        _WORDS[id(base)] = sorted(out) or [""]
+    return _WORDS[id(base)]
+
+
+NUMBERS = st.sampled_from([0, -1, 1, 2, 3, -3, 2**31, 2**53 + 1, 10**12, -(10**9)]) | st.integers() | st.floats(
+    allow_nan=False, allow_infinity=False) | st.sampled_from(FLOATS)
+
+
+def _number(draw: Any, old: Any) -> Any:
+    """Another number where one was (also inside a numeric string, as Galera and HAProxy send them)."""
+    n = draw(NUMBERS)
+    if isinstance(old, str):
+        return str(n)
+    return n
+
+
+def _new_value(draw: Any, op: str, old: Any, base: Any = None) -> Any:
+    if op == "number":
+        return _number(draw, old)
+    if op == "word":
+        return draw(st.sampled_from(_words(base)))
     if op == "swap":
         return _swapped(draw, old)
     if op == "truncate":
@@ -169,7 +206,7 @@ def _new_value(draw: Any, op: str, old: Any) -> Any:
     return draw(GARBAGE)
 
 
-OPS = ("drop", "garbage", "swap", "truncate", "extreme", "unicode", "empty", "extra")
+OPS = ("drop", "garbage", "swap", "truncate", "extreme", "unicode", "empty", "extra", "number", "word", "number")
 
 
 @st.composite
@@ -195,7 +232,7 @@ def mutated(draw: Any, base: Any, max_mutations: int = 3, keep_root: bool = True
                 again = st.sampled_from(old or [None]).map(copy.deepcopy)
                 old.insert(draw(st.integers(0, len(old))), draw(GARBAGE | again))
                 continue
-        value = _set(value, path, _new_value(draw, op, old))
+        value = _set(value, path, _new_value(draw, op, old, base))
     return value
 
 

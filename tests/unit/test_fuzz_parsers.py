@@ -517,3 +517,53 @@ def test_fuzz_bonding_sysfs(files):
         nic["bond"] = bond
     nics = parsed_or_garbled(parse_links, {"interfaces": {"bond0": nic}}, typed=tuple)
     assert nics is not None  # what the kernel's files say is always readable
+
+
+def _redfish_capture(name: str) -> dict:
+    return json.loads((FIXTURES / "hosts" / f"redfish_{name}.json").read_text())
+
+
+REDFISH_SYSTEM_PATH = "/redfish/v1/Systems/11111111-0000-4000-8000-000000000001"
+REDFISH_BMC = {"/redfish/v1/": _redfish_capture("service_root"), "/redfish/v1/Systems": _redfish_capture("systems"),
+               REDFISH_SYSTEM_PATH: _redfish_capture("system_on")}
+
+
+@fuzz(150)
+@given(mutated(REDFISH_BMC), st.sampled_from([None, "hostA", "11111111-0000-4000-8000-000000000001"]))
+def test_fuzz_redfish_bmc(routes, system):
+    """The lab BMC's service root, Systems collection and system, mutated, through the Redfish source's walk."""
+    import asyncio
+
+    import httpx
+
+    from hatui.config.hosts import BmcConfig, HostEntry
+    from hatui.model import Failure
+    from hatui.schedule import TargetSpec
+    from hatui.sources.redfish import RedfishPowerSource
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raw = routes.get(request.url.path) if isinstance(routes, dict) else None
+        if not isinstance(raw, dict):
+            raw = {"status": 404, "body": {}}
+        status = raw.get("status")
+        status = status if isinstance(status, int) and not isinstance(status, bool) and 100 <= status < 600 else 200
+        body = json.dumps(raw.get("body"), allow_nan=True, default=str).encode("utf-8", "surrogatepass")
+        return httpx.Response(status, content=body, headers={"Content-Type": "application/json"})
+
+    bmc = BmcConfig(type="redfish", url="http://bmc.test", system=system, user="hatui-bmc")
+    src = RedfishPowerSource(TargetSpec("power", "hostX", 1.0, 1.0, 4.0), HostEntry(name="hostX", bmc=bmc), bmc,
+                             transport=httpx.MockTransport(handler))
+
+    async def poll():
+        try:
+            return await src.poll()
+        finally:
+            await src.aclose()
+
+    try:
+        data = asyncio.run(poll())
+    except SourceError as exc:
+        assert isinstance(src.classify(exc), Failure)
+        return
+    json.dumps(data)
+    parsed_or_garbled(parse_power, data, typed=PowerStatus | MissingSystem)
