@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
+from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict
+from hatui.model.topology import Topology
 
 
 def subject_words(source: str, target: str) -> str:
@@ -62,3 +64,43 @@ def human_age(seconds: float | None) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.0f} h"
     return f"{seconds / 86400:.0f} d"
+
+
+# ---- redundancy: elements and ok-to-stop verdicts ------------------------------------------------------
+
+VERDICT_WORDS = {0: "OK to stop", 1: "OK to stop, but without redundancy after", 2: "NOT OK to stop",
+                 3: "cannot tell whether it is OK to stop"}
+
+
+def element_names(top: Topology, elements: tuple[Element, ...]) -> list[str]:
+    """Hosts and domains by name; an instance as ``database ctl-2``, and left out when its host is listed."""
+    hosts = {e.name for e in elements if e.kind == HOST}
+    out = []
+    for e in elements:
+        inst = top.instance(e.name) if e.kind == INSTANCE else None
+        if inst is None:
+            out.append(e.name)
+        elif inst.placement.host not in hosts:
+            out.append(f"{inst.service} {inst.name}")
+    return out
+
+
+def verdict_lines(v: Verdict, top: Topology) -> list[str]:
+    """``hatui ok-to-stop``'s answer, as the CLI prints it and the UI shows it."""
+    lines = [f"{VERDICT_WORDS[v.code]}: {', '.join(element_names(top, v.stopped))}"]
+    for name, loss in v.down_now.items():
+        lines.append(f"  down already: {name} ({loss.why})")
+    for name, loss in v.down.items():
+        lines.append(f"  goes down: {name} ({loss.why})")
+    for name, inst in v.unknown.items():
+        lines.append(f"  state unknown: {', '.join(inst)} ({name}): no fresh answer")
+    for name, by in v.exposed.items():
+        now = v.exposed_now.get(name, ())
+        was = f"; now only {', '.join(element_names(top, now))}" if now else "; now none"
+        if set(by) == set(now):
+            was = " (as now)"
+        then = ", ".join(element_names(top, by))
+        lines.append(f"  left without redundancy: {name}: then down with any one of {then}{was}")
+    for name, inst in v.unplaced.items():
+        lines.append(f"  cannot tell where {', '.join(inst)} ({name}) run: a shared host would be a SPOF")
+    return lines

@@ -62,7 +62,7 @@ def derive_cloud(snapshot: Snapshot, config: Any, previous: CloudState | None = 
     spofs: tuple[tuple[Element, dict[str, Loss]], ...] = ()
     now_down: Mapping[str, Loss] = MappingProxyType({})
     try:
-        topology = build(areas, config)
+        topology = build(areas, config, snapshot)
         if previous is not None and previous.topology == topology:
             spofs, now_down = previous.single_points, previous.down
         else:

@@ -159,14 +159,17 @@ def _host_up(view: Any) -> bool | None:
     return None
 
 
-def _galera(cluster: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[Instance]]:
+def _galera(cluster: Any, section: Any, hosts: _Hosts, snapshot: Any) -> tuple[Service, list[Instance]]:
     members = set(cluster.members) if cluster is not None and cluster.view is not None else set()
     instances = []
     for node in section.nodes:
+        st = snapshot.get("galera", node.name) if snapshot is not None else None
         if node.name in members:
             up: bool | None = True
         elif cluster is not None and cluster.node(node.name) is not None:
             up = False  # answers, outside the Primary component: holds no vote
+        elif st is not None and st.failed:
+            up = False  # a fresh failure: refused, unreachable, timed out
         else:
             up = None
         placed = hosts.place([(hosts.by_address.get(node.host), f"answers at {node.host}")],
@@ -206,8 +209,9 @@ def _os_services(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instanc
     return [Service(b, AtLeast(1), NEEDS.get(b, ())) for b in binaries], instances
 
 
-def build(areas: Mapping[str, Any], config: Any) -> Topology:
-    """The topology at one instant, from every area's derived state (hatui.model.cloud)."""
+def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topology:
+    """The topology at one instant, from every area's derived state (hatui.model.cloud) and the
+    snapshot (a node whose latest poll is a fresh failure is down, not unknown)."""
     hosts_section = config.section("hosts")
     match = _Hosts(hosts_section)
     host_views = {v.host.name: v for v in areas["hosts"].hosts} if areas.get("hosts") is not None else {}
@@ -216,7 +220,7 @@ def build(areas: Mapping[str, Any], config: Any) -> Topology:
     services: list[Service] = []
     instances: list[Instance] = []
     if config.section("galera") is not None:
-        svc, inst = _galera(areas.get("galera"), config.section("galera"), match)
+        svc, inst = _galera(areas.get("galera"), config.section("galera"), match, snapshot)
         services.append(svc)
         instances += inst
     if config.section("rabbitmq") is not None:

@@ -22,6 +22,7 @@ from hatui.areas import PANES
 from hatui.config import Config
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
+from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
 from hatui.ui.views import AREAS, pane_model
 from hatui.ui.views.common import insecure_sections
@@ -58,6 +59,7 @@ class HatuiApp(App):
         Binding("q", "quit", "Quit"),
         Binding("f", "focus_pane('findings')", "Findings"),
         Binding("n", "focus_pane('redundancy')", "N-1"),
+        Binding("o", "ok_to_stop", "Ok-to-stop?"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
     ]
 
@@ -124,6 +126,9 @@ class HatuiApp(App):
         pane = self.query_one(f"#pane-{area}", AreaPane)
         pane.focus()
         pane.scroll_visible()
+
+    def action_ok_to_stop(self) -> None:
+        self.push_screen(OkToStop(lambda: self.assessment.cloud.topology if self.assessment else None))
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "feed")

@@ -3,24 +3,12 @@ the hosts, domains or instances that would take it down (the CloudState's N-1, w
 from __future__ import annotations
 
 from hatui.config import Config
-from hatui.model.redundancy import INSTANCE, Element
+from hatui.model.redundancy import Element
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel
+from hatui.words import element_names
 
 COLUMNS = ("", "service", "up", "placed", "survives")
-
-
-def _names(a: Assessment, elements: list[Element]) -> str:
-    """Equipment by name; an instance only when its host is not listed already."""
-    top = a.cloud.topology
-    assert top is not None
-    hosts = {e.name for e in elements if e.kind != INSTANCE}
-    out = [e.name for e in elements if e.kind != INSTANCE]
-    for e in elements:
-        inst = top.instance(e.name) if e.kind == INSTANCE else None
-        if inst is not None and inst.placement.host not in hosts:
-            out.append(inst.name)
-    return ", ".join(out)
 
 
 def redundancy_pane(a: Assessment, config: Config) -> PaneModel:
@@ -46,7 +34,8 @@ def redundancy_pane(a: Assessment, config: Config) -> PaneModel:
         if name in now:
             status, verdict = ("✖ DOWN", "critical"), (now[name].why, "critical")
         elif name in takes_down:
-            status, verdict = ("◆ SPOF", "spof"), (f"not: {_names(a, takes_down[name])}", "spof")
+            by = ", ".join(element_names(top, tuple(takes_down[name])))
+            status, verdict = ("◆ SPOF", "spof"), (f"not: {by}", "spof")
         elif unknown:
             status, verdict = ("? UNKN", "unknown"), (f"cannot tell: no fresh answer from {', '.join(unknown)}",
                                                       "unknown")

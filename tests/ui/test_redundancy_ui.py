@@ -1,0 +1,55 @@
+"""The redundancy pane and the ok-to-stop dialog, fed by the recorded lab incident (its controllers
+lab-ctl-0..2 carry the Galera and RabbitMQ nodes, nova's services and the HAProxy servers)."""
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from tests.ui.scenario import incident_app, moment
+from tests.ui.test_app import pane_text
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
+async def ask(pilot, app, names: str) -> str:
+    await pilot.press("o")
+    await pilot.pause(0.1)
+    for key in names:
+        await pilot.press(key if key != " " else "space")
+    await pilot.press("enter")
+    await pilot.pause(0.1)
+    return str(app.screen.query_one("#ok-to-stop-answer", Static).render())
+
+
+async def test_ok_to_stop_in_the_ui_answers_from_the_live_state():
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        one = await ask(pilot, app, "lab-ctl-1")
+        assert one.startswith("OK to stop, but without redundancy after: lab-ctl-1"), one
+        assert "left without redundancy: database: then down with any one of lab-ctl-0, lab-ctl-2" in one
+        await pilot.press("escape")
+        two = await ask(pilot, app, "lab-ctl-0 lab-ctl-1")
+        assert two.startswith("NOT OK to stop") and "goes down: database (quorum lost (1 of 3 left)" in two, two
+        assert "goes down: nova-conductor (no instance left: nova-conductor@lab-ctl-0, nova-conductor@lab-ctl-1" in two
+        await pilot.press("escape")
+        nope = await ask(pilot, app, "ctl-9")
+        assert nope.startswith("no element named 'ctl-9'"), nope
+
+
+async def test_redundancy_pane_names_what_would_take_each_service_down():
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(0.3)
+        text = pane_text(app, "redundancy")
+        lines = {line.split()[2]: line for line in text.splitlines() if line.startswith(("◆", "✔", "✖", "?"))}
+        # lab-ctl-1 is off: the database (2 of 3) and nova-conductor (1 of 2) go with either survivor's host
+        assert "not: lab-ctl-0" in lines["database"] and "lab-ctl-2" in lines["database"], text
+        assert lines["nova-conductor"].startswith("◆ SPOF") and "lab-ctl-0" in lines["nova-conductor"], text
+        assert "lab-ctl-1" not in lines["database"].split("not:")[1]  # already down: not a SPOF
