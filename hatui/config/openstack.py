@@ -60,6 +60,7 @@ class HaproxyStats:
     ca_file: str | None = None
     insecure: bool = False
     backends: list[str] | None = None  # only these backends (default: every backend)
+    runs_on: str | None = None         # the [[hosts.host]] it runs on, where its URL's address does not say
     interval: float | None = None
     timeout: float | None = None
     password: Secret | None = derived()

@@ -23,6 +23,7 @@ from hatui.model.survival import AtLeast, Majority, Quorum, Survival
 OBSERVED, DECLARED, UNKNOWN = "observed", "declared", "unknown"
 DOMAIN_WORDS = {"power": "power feed", "rack": "rack", "switch": "switch"}
 DATABASE, QUEUE = "database", "message queue"
+LOAD_BALANCER = "load balancer"  # "load balancer <name>": one HAProxy
 # What a service cannot work without (nova's and neutron's own architecture documents): the database
 # for state, the message queue for RPC. Only edges to services that exist in the topology are used.
 NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -209,6 +210,41 @@ def _os_services(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instanc
     return [Service(b, AtLeast(1), NEEDS.get(b, ())) for b in binaries], instances
 
 
+def _address(url: str | None) -> str | None:
+    """The host part of a URL or of ``addr:port`` (IPv6 in brackets)."""
+    if not url:
+        return None
+    rest = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    if rest.startswith("["):
+        return rest[1:].split("]", 1)[0]
+    return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
+
+
+def _load_balancers(state: Any, section: Any, hosts: _Hosts, snapshot: Any) -> tuple[list[Service], list[Instance]]:
+    """Each HAProxy is a service of one instance (the process on its host); each of its backends a service
+    that needs it, up while one server behind it is (HAProxy's own UP, backups included)."""
+    services: list[Service] = []
+    instances: list[Instance] = []
+    backends = state.backends if state is not None else {}
+    for stats in section.haproxy:
+        lb = f"{LOAD_BALANCER} {stats.name}"
+        st = snapshot.get("haproxy", stats.name) if snapshot is not None else None
+        up = True if stats.name in backends else False if st is not None and st.failed else None
+        where = _address(stats.url)
+        placed = hosts.place([(hosts.by_address.get(where or ""), f"stats at {where}")], stats.runs_on)
+        services.append(Service(lb, AtLeast(1)))
+        instances.append(Instance(stats.name, lb, up, placed))
+        for b in backends.get(stats.name, ()):
+            name = f"backend {stats.name}/{b.name}"
+            services.append(Service(name, AtLeast(1), (lb,)))
+            for srv in b.servers:
+                addr = _address(srv.addr)
+                observed = [(hosts.by_address.get(addr or ""), f"HAProxy server at {srv.addr}"),
+                            (hosts.named(srv.name), f"HAProxy server named {srv.name}")]
+                instances.append(Instance(srv.name, name, srv.serving, hosts.place(observed, None)))
+    return services, instances
+
+
 def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topology:
     """The topology at one instant, from every area's derived state (hatui.model.cloud) and the
     snapshot (a node whose latest poll is a fresh failure is down, not unknown)."""
@@ -229,6 +265,9 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         instances += inst
     if config.section("openstack") is not None:
         svcs, inst = _os_services(areas.get("openstack"), match)
+        services += svcs
+        instances += inst
+        svcs, inst = _load_balancers(areas.get("openstack"), config.section("openstack"), match, snapshot)
         services += svcs
         instances += inst
     names = {s.name for s in services}

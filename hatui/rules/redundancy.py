@@ -1,8 +1,9 @@
-"""Equipment SPOFs: a host or a failure domain (power feed, rack, switch) whose failure alone would take
-a service down now, with the chain of what follows (hatui.model.redundancy).
+"""SPOFs from the model: a host or a failure domain (power feed, rack, switch) whose failure alone would
+take a service down now, with the chain of what follows (hatui.model.redundancy); and a load balancer
+that is the only way to its backends.
 
-A single instance that is a SPOF is reported by its area's rules (``galera.quorum_spof:db-1``, the
-services' 1/1 rows): this rule names the equipment under them, which no area can see on its own.
+A single Galera or RabbitMQ node or os-service that is a SPOF is reported by its area's rules
+(``galera.quorum_spof:db-1``, the services' 1/1 rows): these rules name what no area can see on its own.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.redundancy import HOST, INSTANCE, Loss
-from hatui.model.topology import DOMAIN_WORDS, Topology
+from hatui.model.topology import DOMAIN_WORDS, LOAD_BALANCER, Topology
 from hatui.rules import RuleContext, finding
 
 SOURCE = "redundancy"
@@ -57,4 +58,16 @@ def equipment_spof(ctx: RuleContext) -> Iterator[Finding]:
                       f"{_what(top, HOST, name)}: losing it{also} takes down {chain(losses)}", kind=FindingKind.SPOF)
 
 
-RULES = [equipment_spof]
+def load_balancer_spof(ctx: RuleContext) -> Iterator[Finding]:
+    top = ctx.cloud.topology
+    for e, losses in ctx.cloud.single_points:
+        inst = top.instance(e.name) if top is not None and e.kind == INSTANCE else None
+        if inst is None or not inst.service.startswith(LOAD_BALANCER):
+            continue
+        where = f"on {inst.placement.host}" if inst.placement.host else "on a host hatui cannot tell"
+        yield finding(SOURCE, "spof", inst.name, Severity.WARNING,
+                      f"{inst.name} (the only HAProxy of {inst.service}, {where}): losing it takes down "
+                      f"{chain(losses)}", kind=FindingKind.SPOF)
+
+
+RULES = [equipment_spof, load_balancer_spof]

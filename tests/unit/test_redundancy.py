@@ -34,7 +34,8 @@ def spof_names(top, instances=True):
 
 
 # ctl-1 and ctl-2 on feed pdu-a, ctl-3 on pdu-b; every controller on its own switch and rack
-HOSTS = [host("ctl-1", "pdu-a", "sw-1", "r1"), host("ctl-2", "pdu-a", "sw-2", "r2"), host("ctl-3", "pdu-b", "sw-3", "r3")]
+HOSTS = [host("ctl-1", "pdu-a", "sw-1", "r1"), host("ctl-2", "pdu-a", "sw-2", "r2"),
+         host("ctl-3", "pdu-b", "sw-3", "r3")]
 DB = [inst(f"db-{n}", DATABASE, f"ctl-{n}") for n in (1, 2, 3)]
 
 
@@ -138,3 +139,17 @@ def test_pairs_are_risks_neither_of_which_is_a_spof_alone():
 
 def test_needs_only_name_services_hatui_knows():
     assert set(NEEDS["nova-conductor"]) == {DATABASE, QUEUE}
+
+
+def test_the_load_balancer_on_one_host_makes_that_host_a_spof_of_every_backend_behind_it():
+    from hatui.model.topology import LOAD_BALANCER
+
+    lb = f"{LOAD_BALANCER} lb"
+    servers = [inst(f"ctl-{n}", f"backend lb/{api}", f"ctl-{n}") for api in ("keystone", "nova_api") for n in (1, 2, 3)]
+    top = cloud(HOSTS, [inst("lb", lb, "ctl-1"), *servers],
+                [Service(lb, AtLeast(1)), Service("backend lb/keystone", AtLeast(1), (lb,)),
+                 Service("backend lb/nova_api", AtLeast(1), (lb,))])
+    found = {e.name: hit for e, hit in single_points(top, instances=False)}
+    assert set(found) == {"ctl-1", "pdu-a", "r1", "sw-1"}
+    assert set(found["ctl-1"]) == {lb, "backend lb/keystone", "backend lb/nova_api"}
+    assert found["ctl-1"]["backend lb/keystone"].via == lb  # its servers on ctl-2, ctl-3 are up, unreachable
