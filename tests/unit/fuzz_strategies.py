@@ -155,25 +155,20 @@ def _unicode(draw: Any, v: Any) -> Any:
                             | st.text(min_size=1, max_size=4)) + text[at:]
 
 
-_WORDS: dict[int, list[str]] = {}
-
-
 def _words(base: Any) -> list[str]:
-    """Every string in a base answer (cached: bases are module constants): another field's word in this one
-    makes odd answers that still parse ("Primary" where a state was, "down" for "up", a host for a name)."""
-    if id(base) not in _WORDS:
-        out: set[str] = set()
-        stack = [base]
-        while stack:
-            v = stack.pop()
-            if isinstance(v, dict):
-                stack += [*v.keys(), *v.values()]
-            elif isinstance(v, list):
-                stack += v
-            elif isinstance(v, str) and len(v) < 200:
-                out.add(v)
-        _WORDS[id(base)] = sorted(out) or [""]
-    return _WORDS[id(base)]
+    """Every string in a base answer: another field's word in this one makes odd answers that still parse
+    ("Primary" where a state was, "down" for "up", a host for a name)."""
+    out: set[str] = set()
+    stack = [base]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack += [*v.keys(), *v.values()]
+        elif isinstance(v, list):
+            stack += v
+        elif isinstance(v, str) and len(v) < 200:
+            out.add(v)
+    return sorted(out) or [""]
 
 
 NUMBERS = st.sampled_from([0, -1, 1, 2, 3, -3, 2**31, 2**53 + 1, 10**12, -(10**9)]) | st.integers() | st.floats(
