@@ -66,7 +66,7 @@ def load_balancer_spof(ctx: RuleContext) -> Iterator[Finding]:
             continue
         where = f"on {inst.placement.host}" if inst.placement.host else "on a host hatui cannot tell"
         yield finding(SOURCE, "spof", inst.name, Severity.WARNING,
-                      f"{inst.name} (the only HAProxy of {inst.service}, {where}): losing it takes down "
+                      f"{inst.name} (the only HAProxy in front of its backends, {where}): losing it takes down "
                       f"{chain(losses)}", kind=FindingKind.SPOF)
 
 

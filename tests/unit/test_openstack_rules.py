@@ -21,8 +21,9 @@ from tests.fixtures_openstack import (
 )
 
 # HAProxy in front of one placement, one glance-api and one neutron-server: SPOFs by construction.
+# by construction: three backends with one server each, and one HAProxy in front of them all
 LAB_SPOFS = {"haproxy.backend_spof:lb/placement", "haproxy.backend_spof:lb/glance_api",
-             "haproxy.backend_spof:lb/neutron_api"}
+             "haproxy.backend_spof:lb/neutron_api", "redundancy.spof:lb"}
 
 
 def assess(observations: list[Observation], config=None, at: float = 100.0):
@@ -51,6 +52,9 @@ def test_healthy_lab_has_only_the_single_backend_vips_as_spofs():
     f = by_id(a)["haproxy.backend_spof:lb/placement"]
     assert f.kind == FindingKind.SPOF and f.area == "endpoints"
     assert f.summary == "lb/placement: lab-ctl-0 is the only server configured: its loss takes placement down"
+    lb = by_id(a)["redundancy.spof:lb"].summary
+    assert lb.startswith("lb (the only HAProxy in front of its backends, on a host hatui cannot tell): losing it takes "
+                         "down the load balancer lb (no instance left: lb lost) -> backend lb/"), lb
 
 
 def test_conductor_killed_is_down_and_the_survivor_a_spof():
