@@ -16,9 +16,10 @@ LAB_TIMING = (f"service_down_time = {os_lab.SERVICE_DOWN_TIME}\nreport_interval 
 EXTRA_URLS = {"keystone-vip": "http://127.0.0.1:15000/", "keystone-2": "http://127.0.0.1:5001/",
               "nova-vip": "http://127.0.0.1:18774/"}
 BACKENDS = ["keystone", "nova_api", "placement", "glance_api", "neutron_api"]  # the Galera VIP is not ours
-# HAProxy fronts one placement, one glance-api and one neutron-server: SPOFs by construction.
+# HAProxy fronts one placement, one glance-api and one neutron-server, and is itself the only HAProxy:
+# SPOFs by construction.
 LAB_SPOFS = {"haproxy.backend_spof:lb/placement", "haproxy.backend_spof:lb/glance_api",
-             "haproxy.backend_spof:lb/neutron_api"}
+             "haproxy.backend_spof:lb/neutron_api", "redundancy.spof:lb"}
 
 
 def admin_toml(interval: float = 1.0) -> str:
