@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import combinations
 
 from hatui.model.topology import DOMAIN_WORDS, Topology
 
@@ -73,7 +72,7 @@ def lost_instances(top: Topology, failed: Iterable[Element]) -> set[str]:
     failed = tuple(failed)
     lost = {e.name for e in failed if e.kind == INSTANCE}
     for host in hosts_of(top, failed):
-        lost.update(i.key for i in top.on(host))
+        lost.update(top.keys_on(host))
     return lost
 
 
@@ -120,29 +119,80 @@ def impact(top: Topology, failed: Iterable[Element], base: dict[str, Loss] | Non
     return {name: loss for name, loss in down(top, failed, before).items() if name not in before}
 
 
+def _fatal(top: Topology, lost: set[str], base: dict[str, Loss]) -> dict[str, int]:
+    """Service -> the fewest more of its live instances whose loss takes it down (services up only)."""
+    out = {}
+    for name, svc in top.services.items():
+        if name not in base:
+            alive = top.alive(name) - lost if lost else top.alive(name)
+            out[name] = svc.survival.fatal(alive)
+    return out
+
+
+def _may_kill(top: Topology, lost: set[str], fatal: dict[str, int]) -> bool:
+    """Whether losing ``lost`` (more) could take some service down directly: without that, nothing that
+    needs a service can go down either. Exact pruning: N-1 tries only these elements."""
+    counts: dict[str, int] = {}
+    for key in lost:
+        service = top.live_service(key)
+        if service is not None and service in fatal:
+            counts[service] = counts.get(service, 0) + 1
+            if counts[service] >= fatal[service]:
+                return True
+    return False
+
+
 def single_points(top: Topology, instances: bool = True) -> list[tuple[Element, dict[str, Loss]]]:
     """N-1: every element whose failure alone takes a service down now."""
     base = down(top)
+    fatal = _fatal(top, set(), base)
     found = []
     for e in elements(top, instances):
+        if not _may_kill(top, lost_instances(top, [e]), fatal):
+            continue
         hit = impact(top, [e], base)
         if hit:
             found.append((e, hit))
     return found
 
 
-def pairs(top: Topology) -> list[tuple[Element, Element, dict[str, Loss]]]:
+def pairs(top: Topology, alone: Iterable[Element] | None = None) -> list[tuple[Element, Element, dict[str, Loss]]]:
     """N-2 as risk: pairs of hosts and domains that take a service down together while neither does
-    alone (instances left out: with many instances the pairs are the hosts' pairs anyway)."""
+    alone (instances left out: with many instances the pairs are the hosts' pairs anyway). Only pairs
+    that lose, between them, at least a service's ``fatal`` count of its live instances are tried.
+    ``alone``: the single points already known (the CloudState's), else worked out here."""
     base = down(top)
-    alone = {e for e, _ in single_points(top, instances=False)}
-    cands = [e for e in elements(top, instances=False) if e not in alone]
+    spofs = set(alone) if alone is not None else {e for e, _ in single_points(top, instances=False)}
+    cands = [e for e in elements(top, instances=False) if e not in spofs]
+    counts: dict[str, dict[int, int]] = {}  # service -> candidate's index -> live instances of it lost
+    for n, e in enumerate(cands):
+        for key in lost_instances(top, [e]):
+            service = top.live_service(key)
+            if service is not None:
+                per = counts.setdefault(service, {})
+                per[n] = per.get(n, 0) + 1
+    tried: set[tuple[int, int]] = set()
     found = []
-    for a, b in combinations(cands, 2):
-        hit = impact(top, [a, b], base)
-        if hit:
-            found.append((a, b, hit))
-    return found
+    for service, per in counts.items():
+        if service in base:
+            continue
+        need = top.services[service].survival.fatal(top.alive(service))
+        ranked = sorted(per.items(), key=lambda kv: -kv[1])
+        for i, (a, ca) in enumerate(ranked):
+            if i + 1 == len(ranked) or ca + ranked[i + 1][1] < need:
+                break  # no partner left that loses enough with it (the rest lose fewer still)
+            for b, cb in ranked[i + 1:]:
+                if ca + cb < need:
+                    break
+                pair = (a, b) if a < b else (b, a)
+                if pair in tried:
+                    continue
+                tried.add(pair)
+                hit = impact(top, (cands[pair[0]], cands[pair[1]]), base)
+                if hit:
+                    first, second = sorted((cands[pair[0]], cands[pair[1]]))
+                    found.append((first, second, hit))
+    return sorted(found, key=lambda t: (t[0], t[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +221,13 @@ class Verdict:
 def _exposure(top: Topology, failed: tuple[Element, ...], base: dict[str, Loss]) -> dict[str, tuple[Element, ...]]:
     """Service -> the single further elements that would take it down once ``failed`` has failed."""
     gone = hosts_of(top, failed)
+    lost = lost_instances(top, failed)
+    fatal = _fatal(top, lost, base)
     out: dict[str, list[Element]] = {}
     for e in elements(top):
         if e in failed or (e.kind == HOST and e.name in gone):
+            continue
+        if not _may_kill(top, lost_instances(top, [e]) - lost, fatal):
             continue
         for name in impact(top, [*failed, e], base):
             out.setdefault(name, []).append(e)

@@ -1,7 +1,7 @@
 """When a service survives the loss of some of its instances: one small rule per kind of service.
 
-Each rule answers for a set of instances still alive; the redundancy engine (hatui.model.redundancy)
-asks it for every failure it tries. Rules are data, each with its source.
+Each rule answers for a set of instances still alive (``survives``), and says the fewest of them whose
+loss is fatal (``fatal``: the redundancy engine prunes N-2 with it). Rules are data, each with its source.
 """
 from __future__ import annotations
 
@@ -26,6 +26,17 @@ class Quorum:
         kept = sorted(m for m in self.weights if m in alive)
         return f"quorum lost ({len(kept)} of {self.size} left)"
 
+    def fatal(self, alive: frozenset[str]) -> int:
+        """The fewest of ``alive`` whose loss loses quorum (the heaviest first)."""
+        total = sum(self.weights.values()) + (self.size - len(self.weights))
+        weights = sorted((w for m, w in self.weights.items() if m in alive), reverse=True)
+        left = sum(weights)
+        for n, w in enumerate(weights):
+            if 2 * left <= total:
+                return n
+            left -= w
+        return len(weights)
+
 
 @dataclass(frozen=True, slots=True)
 class Majority:
@@ -40,6 +51,9 @@ class Majority:
     def words(self, alive: frozenset[str]) -> str:
         return f"majority lost ({len(alive)} of {self.expected} running, {self.expected // 2 + 1} needed)"
 
+    def fatal(self, alive: frozenset[str]) -> int:
+        return max(0, len(alive) - self.expected // 2)
+
 
 @dataclass(frozen=True, slots=True)
 class AtLeast:
@@ -53,6 +67,9 @@ class AtLeast:
 
     def words(self, alive: frozenset[str]) -> str:
         return "no instance left" if not alive else f"{len(alive)} left, {self.k} needed"
+
+    def fatal(self, alive: frozenset[str]) -> int:
+        return max(0, len(alive) - self.k + 1)
 
 
 Survival = Quorum | Majority | AtLeast

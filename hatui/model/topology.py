@@ -98,6 +98,8 @@ class Topology:
             on_host={k: tuple(v) for k, v in on_host.items()},
             alive={k: frozenset(i.key for i in v if i.up) for k, v in by_service.items()},
             by_key={i.key: i for i in self.instances},
+            keys_on_host={k: tuple(i.key for i in v) for k, v in on_host.items()},
+            live_service={i.key: i.service for i in self.instances if i.up},
             domains={name: (kind, tuple(hosts)) for name, (kind, hosts) in domains.items()},
         )
 
@@ -113,6 +115,13 @@ class Topology:
 
     def instance(self, key: str) -> Instance | None:
         return self._index["by_key"].get(key)
+
+    def keys_on(self, host: str) -> tuple[str, ...]:
+        return self._index["keys_on_host"].get(host, ())
+
+    def live_service(self, key: str) -> str | None:
+        """The service of an instance serving now (None: not serving, or no such instance)."""
+        return self._index["live_service"].get(key)
 
     def domains(self) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Every failure domain: name -> (kind, the hosts in it)."""

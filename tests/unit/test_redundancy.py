@@ -153,3 +153,25 @@ def test_the_load_balancer_on_one_host_makes_that_host_a_spof_of_every_backend_b
     assert set(found) == {"ctl-1", "pdu-a", "r1", "sw-1"}
     assert set(found["ctl-1"]) == {lb, "backend lb/keystone", "backend lb/nova_api"}
     assert found["ctl-1"]["backend lb/keystone"].via == lb  # its servers on ctl-2, ctl-3 are up, unreachable
+
+
+def test_pruned_pairs_are_exactly_the_brute_force_pairs():
+    """N-2's pruning (by each service's fatal count) drops no pair that a full search finds."""
+    import itertools
+    import random
+
+    from hatui.model.redundancy import elements, impact
+
+    rng = random.Random(7)
+    for _ in range(30):
+        hosts = [host(f"h{n}", f"pdu-{rng.randint(1, 3)}", f"sw-{rng.randint(1, 3)}", f"r{rng.randint(1, 4)}")
+                 for n in range(6)]
+        db = [inst(f"db-{n}", DATABASE, f"h{rng.randint(0, 5)}") for n in range(rng.choice((3, 5)))]
+        mq = [inst(f"mq-{n}", QUEUE, f"h{rng.randint(0, 5)}") for n in range(3)]
+        cond = [inst(f"c{n}", "nova-conductor", f"h{rng.randint(0, 5)}") for n in range(rng.randint(1, 4))]
+        top = cloud(hosts, db + mq + cond, [galera([i.name for i in db]), Service(QUEUE, Majority(3)),
+                                            Service("nova-conductor", AtLeast(rng.randint(1, 2)), (DATABASE,))])
+        alone = {e for e, _ in single_points(top, instances=False)}
+        cands = [e for e in elements(top, instances=False) if e not in alone]
+        brute = {(a, b) for a, b in itertools.combinations(sorted(cands), 2) if impact(top, [a, b])}
+        assert {(a, b) for a, b, _ in pairs(top)} == brute
