@@ -15,11 +15,11 @@ def rows(name: str) -> dict[str, tuple[str, ...]]:
 
 def test_healthy_rows_and_headline():
     p = pane("healthy")
-    assert p.columns == ("", "host", "power", "BMC", "network", "latency", "domains")
+    assert p.columns == ("", "host", "power", "BMC", "network", "latency", "runs", "domains")
     r = rows("healthy")
     assert r["hostA"][:5] == ("✔ OK", "hostA", "on", "redfish", "up")
     assert r["hostC"][2:5] == ("on", "ipmi", "up")
-    assert r["hostA"][6] == "pdu-a·r1·sw-1"
+    assert r["hostA"][6:8] == ("-", "pdu-a·r1·sw-1")  # the hosts lab's hosts run nothing
     assert r["dual"][2:5] == ("-", "-", "2/2 links")
     assert "".join(t for t, _ in p.headline) == "4 hosts: 3/3 powered on  4/4 reachable  │  jump: br-hatui up"
     assert p.tone == "ok"

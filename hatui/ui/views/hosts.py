@@ -15,7 +15,7 @@ from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_cell, failure_words
 
-COLUMNS = ("", "host", "power", "BMC", "network", "latency", "domains")
+COLUMNS = ("", "host", "power", "BMC", "network", "latency", "runs", "domains")
 WAITING: Cell = ("…", "dim")
 # Cells are short (the pane may be half a screen wide); the findings pane has the full sentences.
 OUTCOME_SHORT = {"open": "up", "silent": "silent", "refused": "refused", "timeout": "timeout",
@@ -126,7 +126,7 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
         powered += power[1] == "ok"
         reachable += net[1] in ("ok", "warning", "spof")
         domains = "·".join(v for _k, v in host.domains) or "-"
-        rows.append((word, (host.name, ""), power, bmc, net, latency, (domains, "dim")))
+        rows.append((word, (host.name, ""), power, bmc, net, latency, _runs(a, host.name), (domains, "dim")))
     n = len(section.hosts)
     with_bmc = sum(1 for h in section.hosts if h.bmc is not None)
     with_net = sum(1 for h in section.hosts if h.addresses)
@@ -141,4 +141,22 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     tone = worst_tone(findings)
     if tone == "ok" and any(f.kind == FindingKind.SPOF for f in findings):
         tone = "spof"
-    return PaneModel("Hosts", tuple(headline), COLUMNS, tuple(rows), tone=tone)
+    return PaneModel("Hosts", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("runs",),
+                     wrap=("runs",))
+
+
+# short names for what runs on a host (the redundancy pane has the services' own words)
+SHORT_SERVICE = {"database": "db", "message queue": "mq"}
+
+
+def _runs(a: Assessment, host: str) -> Cell:
+    """What the model places on the host, as ``db mq nova-conductor ...`` (down ones marked)."""
+    top = a.cloud.topology
+    placed = top.on(host) if top is not None else ()
+    if not placed:
+        return "-", "dim"
+    names = []
+    for i in placed:
+        word = SHORT_SERVICE.get(i.service, i.service.removeprefix("backend ").removeprefix("load balancer "))
+        names.append(word if i.up else f"{word}✗")
+    return " ".join(dict.fromkeys(names)), "dim"
