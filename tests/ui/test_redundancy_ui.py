@@ -53,3 +53,16 @@ async def test_redundancy_pane_names_what_would_take_each_service_down():
         assert "not: lab-ctl-0" in lines["database"] and "lab-ctl-2" in lines["database"], text
         assert lines["nova-conductor"].startswith("◆ SPOF") and "lab-ctl-0" in lines["nova-conductor"], text
         assert "lab-ctl-1" not in lines["database"].split("not:")[1]  # already down: not a SPOF
+
+
+async def test_host_rows_show_what_runs_there_and_what_went_down_with_it():
+    from hatui.ui.views import pane_model
+
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause(0.3)
+        model = pane_model("hosts", app.assessment, app.config)
+        runs = {r[1][0]: r[model.columns.index("runs")][0] for r in model.rows}
+        assert runs["lab-ctl-1"].startswith("db✗ mq✗ nova-conductor✗ nova-scheduler✗"), runs
+        assert runs["lab-ctl-0"].startswith("db mq nova-conductor nova-scheduler"), runs
+        assert "runs" in pane_text(app, "hosts")  # shown at this width
