@@ -9,6 +9,7 @@ clouds.yaml) get text mutations: truncation, a slice cut out, garbage inserted, 
 ``fuzz(n)`` is the one settings decorator of every fuzz test: n examples, no deadline, derandomized
 (the same cases on every run, so CI is reproducible), no example database; and it counts every example
 as it runs (``CASES``), for the "fuzz: N cases" line of the test run's summary (tests/unit/conftest.py).
+``HATUI_FUZZ_SCALE=10`` runs ten times the cases, new ones each run (a deeper hunt; CI runs the default).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import copy
 import functools
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 CASES: Counter[str] = Counter()  # test name -> examples executed in this run
+SCALE = float(os.environ.get("HATUI_FUZZ_SCALE") or 1)
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
           HealthCheck.function_scoped_fixture]
@@ -41,8 +44,8 @@ def fuzz(max_examples: int) -> Callable:
             return inner(*args, **kwargs)
 
         test.hypothesis.inner_test = counted
-        return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
-                        suppress_health_check=HEALTH)(test)
+        return settings(max_examples=max(1, int(max_examples * SCALE)), deadline=None, derandomize=SCALE == 1,
+                        database=None, suppress_health_check=HEALTH)(test)
     return decorate
 
 
