@@ -67,8 +67,11 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], list[Observation]]
         raise RecordingError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise RecordingError(f"{path}: line 1: not JSON ({exc.msg})") from None
+    config = header.get("config") or {}
+    if not isinstance(config, dict):
+        raise RecordingError(f"{path}: line 1: the header's config is not a table")
     observations.sort(key=lambda o: o.observed_at)
-    return header.get("config") or {}, observations
+    return config, observations
 
 
 def _observations(path: Path, lines: Iterator[str]) -> Iterator[Observation]:
@@ -77,5 +80,5 @@ def _observations(path: Path, lines: Iterator[str]) -> Iterator[Observation]:
             continue
         try:
             yield Observation.from_json(json.loads(line))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:  # OverflowError: a time beyond a float
             raise RecordingError(f"{path}: line {n}: not an observation ({exc})") from None

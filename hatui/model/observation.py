@@ -104,10 +104,13 @@ class Observation:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Observation:
         failure = raw.get("failure")
+        at = float(raw["at"])
+        if not math.isfinite(at):  # a NaN time would keep the target fresh for ever
+            raise ValueError(f"at is {raw['at']!r}, not a time")
         return cls(
             source=str(raw["source"]),
             target=str(raw["target"]),
-            observed_at=float(raw["at"]),
+            observed_at=at,
             latency=None if raw.get("latency") is None else float(raw["latency"]),
             data=raw.get("data") or {},
             failure=Failure.from_json(failure) if failure else None,

@@ -148,3 +148,38 @@ def test_fuzz_clouds_yaml(environment, name_doc):
     lambda n: st.tuples(st.just(n), mutated_text(yaml.safe_dump(CLOUDS if n == "clouds.yaml" else SECURE)))))
 def test_fuzz_clouds_yaml_text(environment, name_text):
     _cloud_loads_or_names_the_key(environment, *name_text)
+
+
+RECORDING = (ROOT / "tests" / "fixtures" / "rabbit" / "recorded" / "mem_alarm.jsonl").read_text().splitlines()[:12]
+
+
+@fuzz(120)
+@given(st.integers(0, len(RECORDING) - 1).flatmap(lambda i: st.tuples(st.just(i), mutated(json.loads(RECORDING[i])))),
+       st.booleans())
+def test_fuzz_recording(environment, row_line, and_text):
+    """A recording (replay, demo) with a mutated line: it is read, or RecordingError names the file; what is
+    read replays through the Monitor with its own config without a hatui bug."""
+    from hatui.feed.recording import RecordingError, read_recording
+    from hatui.monitor import Monitor
+
+    row, line = row_line
+    lines = list(RECORDING)
+    lines[row] = json.dumps(line, allow_nan=True, default=str)
+    if and_text:  # the line cut short too, as a recording whose writer died mid-line
+        lines[row] = lines[row][: len(lines[row]) * 2 // 3]
+    path = environment / "fuzz.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    try:
+        doc, observations = read_recording(path)
+    except RecordingError as exc:
+        assert str(exc).startswith(f"{path}: "), exc
+        return
+    try:
+        config = parse(doc, str(path), resolve_secrets=False)
+    except ConfigError:
+        return
+    m = Monitor(config, started_at=min((o.observed_at for o in observations), default=0.0))
+    for o in observations:
+        m.ingest(o)
+    a = m.assess(max((o.observed_at for o in observations), default=0.0) + 0.01)
+    assert not [f for f in a.findings if f.id.startswith(("hatui.rule_error", "hatui.state_error"))]

@@ -205,3 +205,27 @@ def test_bond_slave_name_with_a_nul(tmp_path):
     (tmp_path / "bond0" / "bonding" / "mode").write_bytes(b"active-backup \xff1\n")  # UnicodeDecodeError
     bond = bond_state("bond0", tmp_path)
     assert bond == {"mode": "", "slaves": {"eth0": "unknown", "e\x00th1": "unknown"}, "active": None}
+
+
+@pytest.mark.parametrize("line, why", [
+    ('{"source": "galera", "target": "db-1", "at": 1e400}', "not a time"),       # at = inf: fresh for ever
+    ('{"source": "galera", "target": "db-1", "at": NaN}', "not a time"),
+    ('{"source": "galera", "target": "db-1", "at": 1' + "0" * 400 + "}", "int too large"),  # OverflowError
+])
+def test_recording_line_with_a_time_that_is_not_one(tmp_path, line, why):
+    from hatui.feed.recording import RecordingError, read_recording
+
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"hatui_recording": 1, "config": {}}\n' + line + "\n")
+    with pytest.raises(RecordingError, match=f"line 2: not an observation .*{why}"):
+        read_recording(path)
+
+
+@pytest.mark.parametrize("config", ["5", "[{}]"])
+def test_recording_header_config_not_a_table(tmp_path, config):
+    from hatui.feed.recording import RecordingError, read_recording
+
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"hatui_recording": 1, "config": ' + config + "}\n")
+    with pytest.raises(RecordingError, match="line 1: the header's config is not a table"):
+        read_recording(path)  # parse() then raised TypeError: 'int' is not iterable / unhashable dict
