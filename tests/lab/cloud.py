@@ -30,6 +30,26 @@ Topology (module constants; everything under ``LAB_BASE/cloud``, default /tmp/ha
   ``rabbit.MONITOR_USER`` / ``rabbit.CANARY_USER``, same passwords). Each host runs an SSH-like banner
   listener on :22 (as the hosts lab does).
 
+  OpenStack (``OpenStackOnHosts``: the loopback lab's tests/lab/openstack.py, its config templates and
+  launch code, placed on the hosts; the same venv), each instance in its host's namespace on the host's
+  address, standard ports, 1 worker per service, nova and neutron ``host = <host name>``:
+
+    ctl-1  haproxy (stats http://10.216.1.11:8404/;csv; the API VIP 10.216.1.10, a second address on
+           ctl-1's eth0: keystone :5000, nova_api :8774, placement :8778, glance_api :9292,
+           neutron_api :9696, galera :3306 tcp: ctl-1's node active, ctl-2/ctl-3 backup, UP when Synced),
+           keystone, nova-api, nova-conductor, nova-scheduler, placement-api, glance-api, neutron-server
+           + neutron-rpc-server, neutron-metadata-agent
+    ctl-2  keystone, nova-api, nova-conductor, nova-scheduler, placement-api
+    ctl-3  keystone, nova-api, nova-conductor, nova-scheduler
+    cmp-1  nova-compute (compute_driver = fake.FakeDriverWithoutFakeNodes: one node, named cmp-1)
+
+  SPOFs by construction: HAProxy and its VIP (ctl-1), one glance-api and one neutron-server behind it
+  (``KNOWN_SPOFS``: hatui's haproxy.backend_spof findings), the metadata agent. Every service reaches
+  MariaDB (keystone too: no sqlite shared across hosts) and the APIs through the VIP, RabbitMQ through
+  the three controllers' addresses (transport_url), as in a real cloud. The catalog's URLs are the VIP's;
+  clouds.yaml (``BASE/openstack/clouds.yaml``: hatui-cloud-admin, -reader, -system-reader) authenticates
+  at http://10.216.1.10:5000/v3. nova report_interval 2 s / service_down_time 6 s, neutron 2 s / 6 s.
+
 Power (``powerd``, one daemon in the root namespace, ``python -m tests.lab.cloud powerd``): every 0.2 s
 it reads each host's power as the BMC has it (Redfish: a GET through the emulator, which is what applies
 the fake driver's pending change; IPMI: the chassis_control power file) and the feeds' state
@@ -37,17 +57,17 @@ the fake driver's pending change; IPMI: the chassis_control power file) and the 
 process in its namespace (``ip netns pids``) gets SIGKILL at once and its eth0 goes down (its address
 stops answering); a feed off also sets the BMCs of its hosts Off (out of band), so they report Off. When
 power comes back the daemon sets eth0 up and boots the host's servers (the listener, mariadbd as a
-joiner, rabbitmq-server), the way the host would at start; ``Lab.up()`` / ``reset()`` then repair the
-clusters (a Galera cluster that lost its Primary component is bootstrapped again, as galera.Lab does).
+joiner, rabbitmq-server, its OpenStack services, daemons last), the way the host would at start;
+``Lab.up()`` / ``reset()`` then repair the clusters (a Galera cluster that lost its Primary component is
+bootstrapped again, as galera.Lab does; a RabbitMQ node whose boot failed is forgotten, wiped and joins
+again) and start any OpenStack service that exited while its dependencies were away.
 
 Faults: ``power(host, on)`` through the BMC's own API (IPMI: at once; Redfish: the emulator applies it
 1-11 s later, see hosts.py), ``feed(name, on)``, ``switch(name, up)`` (the bridge and every port on it
 down), ``link(host, up)`` (the host's bridge-side veth), and per service ``kill`` / ``freeze`` / ``thaw``
 / ``stop`` / ``start`` for ``galera`` and ``rabbitmq``.
 
-Not built yet (issue 9, left for the next session): the OpenStack services on the hosts (keystone,
-nova-*, placement, glance, neutron, HAProxy on ctl-1, nova-compute with the fake driver on cmp-1), a bonded
-host on both switches.
+Not built yet (issue 9): a bonded host on both switches.
 
 Measured on this machine (2 cores, 24 GiB, other agents' labs and tests running beside it), 2026-12-02:
   RSS of the whole lab (every process of the 4 namespaces, the 4 BMCs, powerd): 0.90-0.94 GB
@@ -585,7 +605,9 @@ class OpenStackOnHosts(openstack.Lab):
         if inst.binary == "nova-compute":
             state = self.base / "nova" / inst.host
             (state / "lock").mkdir(parents=True, exist_ok=True)
-            conf += (f"compute_driver = fake.FakeDriver\nstate_path = {state}\n"
+            # like a real single-node driver: a stable node name and the node identity in state_path/compute_id
+            # (plain FakeDriver writes none: the second start refuses, "No local node identity found")
+            conf += (f"compute_driver = fake.FakeDriverWithoutFakeNodes\nstate_path = {state}\n"
                      f"instances_path = {state / 'instances'}\n[oslo_concurrency]\nlock_path = {state / 'lock'}\n")
         if inst.binary == "neutron-metadata-agent":
             conf += f"metadata_proxy_socket = {self.base / 'neutron' / f'metadata_proxy-{inst.host}'}\n"

@@ -31,6 +31,11 @@ all three lab nodes (transport_url lists 5672, 5673, 5674; user ``openstack`` on
 module through the management API with the rabbit lab's administrator). Knob: ``Lab(components=...)`` or
 HATUI_LAB_OPENSTACK="keystone placement nova haproxy" (drops glance + neutron: -0.8 GB RSS).
 
+The cloud lab (tests/lab/cloud.py, ``OpenStackOnHosts``) runs these same services with these same
+templates and launch code on its hosts: ``Lab``'s folders, instances (``_instances``, ``Instance.address`` /
+``netns``), URLs, Galera/RabbitMQ (``_infra_info``), HAProxy frontends (``vips``) and ``_launch`` are what it
+overrides.
+
 Catalog (RegionOne, public = internal = admin): identity http://127.0.0.1:5000/v3/, compute
 http://127.0.0.1:8774/v2.1, placement http://127.0.0.1:8778, image http://127.0.0.1:9292, network
 http://127.0.0.1:9696 (direct URLs, as in the reference; the VIPs are extra addresses for a monitor).
