@@ -75,6 +75,19 @@ Measured on this machine (2 cores, 24 GiB, other agents' labs and tests running 
   up() from nothing (no base dir, no namespaces):  15.2-17.8 s (Galera bootstrap + 2 rsync SSTs ~14 s,
     RabbitMQ boots and clusters at the same time)
   up() when healthy: 0.3 s (0.7 s with the interpreter's start)
+With the OpenStack services (2026-12-03, load average 5-8 from other sessions' tests):
+  RSS of the whole lab: 4.64 GB after up(), 4.82-4.83 GB steady and at the peak sampled every 5 s through
+    tests/lab/test_cloud_lab.py and tests/integration/cloud (OpenStack 3.7-3.8 GB of it: 20 instances,
+    ~40 processes; a nova daemon ~250 MB, a gunicorn API ~120-190 MB, HAProxy 15 MB)
+  up() from nothing (no base dir, no namespaces; the OpenStack venv of tests/lab/openstack.py installed):
+    216-226 s (2 runs: Galera 18 s, then OpenStack 196-197 s: databases, keystone db_sync and bootstrap,
+    4 schema syncs, 16 instances importing at once); budget 6 min
+  up() when healthy: 2.8 s (3.7 s with the interpreter's start: OpenStack problems() asks nova and neutron)
+  kill of nova-compute@cmp-1 -> reset() until it beats again: 17 s
+  ctl-2 powered off through IPMI -> its nova-conductor and nova-scheduler 'down' in os-services: 6.0 s;
+    powered on -> both 'up' again 25 s later from powerd's boot alone (reset() then finds the whole lab,
+    Galera and RabbitMQ included, healthy: 1.5 s)
+  tests/lab/test_cloud_lab.py (7 tests, 2 of them OpenStack): 125 s; its ctl-2 power-off test 44 s
   power off through IPMI -> every process of the namespace gone: 1.3 s (ipmitool ~1 s, powerd <= 0.2 s);
     through Redfish: 6.1 s (the fake driver applies a ForceOff 1-11 s after the request)
   reset() after ctl-2 powered off and on again (IST, RabbitMQ rejoin): 6.3 s; after feed pdu-b off plus
