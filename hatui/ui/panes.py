@@ -63,8 +63,11 @@ class AreaPane(Static):
             for i in keep:
                 col = model.columns[i]
                 wraps = col in model.wrap
+                # the status word ("◆ SPOF") is never squeezed into the next cell when space runs short
+                least = max((len(r[i][0]) for r in model.rows), default=0) + 1 if i == keep[0] else None
                 table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
-                                 ratio=3 if wraps else None, justify="right" if i == keep[-1] else "left")
+                                 ratio=3 if wraps else None, justify="right" if i == keep[-1] else "left",
+                                 min_width=least)
             for row in model.rows:
                 table.add_row(*(Text(row[i][0], style=self._style(row[i][1])) for i in keep))
             parts.append(table)

@@ -24,6 +24,7 @@ class FrozenReplay:
         self.t0 = observations[0].observed_at
         self.now = self.t0 + at
         self.observations = [o for o in observations if o.observed_at <= self.now]
+        self.delivered = False  # every observation handed to the app: the screen shows the moment
 
     def clock(self) -> float:
         return self.now
@@ -37,6 +38,7 @@ class FrozenReplay:
             self.now = obs.observed_at
             sink(obs)
         self.now = end
+        self.delivered = True
         await asyncio.Event().wait()
 
 
@@ -45,6 +47,19 @@ def incident_app(at: float, path: Path = INCIDENT) -> HatuiApp:
     config = parse(doc, str(path), resolve_secrets=False)
     feed = FrozenReplay(observations, at)
     return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)")
+
+
+async def settled(pilot, timeout: float = 60.0) -> None:
+    """Until the frozen replay has delivered its moment and the app has drawn it: a loaded machine
+    takes longer, and a test must wait for the state it asserts, not a fixed pause."""
+    app = pilot.app
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not app.feed.delivered:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the replay did not deliver its moment within {timeout} s")
+        await pilot.pause(0.05)
+    app.redraw()
+    await pilot.pause(0.1)
 
 
 def moment(kind: str, path: Path = INCIDENT) -> float:

@@ -9,7 +9,7 @@ from rich.console import Console
 from hatui.areas import PANES
 from hatui.model import FindingKind
 from hatui.ui.panes import AreaPane
-from tests.ui.scenario import incident_app, moment
+from tests.ui.scenario import incident_app, moment, settled
 
 
 def pane_text(app, area: str) -> str:
@@ -35,7 +35,7 @@ def utc(monkeypatch):
 async def test_killed_node_and_the_spofs_it_leaves_are_highlighted():
     app = incident_app(moment("survivors_are_spofs"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         findings = pane_text(app, "findings")
         assert "✖ CRIT" in findings and "db-3: connection refused" in findings
         assert "db-1: 1 of 2 nodes in the Primary component" in findings
@@ -49,7 +49,7 @@ async def test_killed_node_and_the_spofs_it_leaves_are_highlighted():
 async def test_quorum_lost_reads_as_critical_and_names_non_primary():
     app = incident_app(moment("quorum_lost"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         findings = pane_text(app, "findings")
         assert "no Primary component" in findings
         assert "db-1: in a non-Primary component" in findings
@@ -59,7 +59,7 @@ async def test_quorum_lost_reads_as_critical_and_names_non_primary():
 async def test_healthy_moment_says_so_and_every_area_is_recorded():
     app = incident_app(moment("healthy"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "0 failure(s)" in pane_text(app, "findings")
         assert "can lose 1 node(s)" in pane_text(app, "galera")
         for pane in PANES:
@@ -74,7 +74,7 @@ async def test_healthy_moment_says_so_and_every_area_is_recorded():
 async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
     app = incident_app(moment("healthy"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         app.feed.now += 30  # thirty seconds pass without a single answer
         app.redraw()
         await pilot.pause(0.1)
@@ -87,7 +87,7 @@ async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
 async def test_small_terminal_keys_focus_panes_and_q_quits():
     app = incident_app(moment("survivors_are_spofs"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert app.query_one("#pane-findings").region.y < 24  # findings first, on screen
         await pilot.press("g")
         assert app.focused is app.query_one("#pane-galera")
@@ -101,13 +101,14 @@ async def test_small_terminal_keys_focus_panes_and_q_quits():
 @pytest.mark.parametrize("pane", PANES, ids=lambda p: p.id)
 def test_snapshot(snap_compare, pane, size):
     """Every pane, focused with its key, while controller lab-ctl-1 is down: each has a failure to show."""
-    assert snap_compare(incident_app(moment("controller_down")), press=[pane.key, "_"], terminal_size=size)
+    assert snap_compare(incident_app(moment("controller_down")), press=[pane.key, "_"], terminal_size=size,
+                        run_before=settled)
 
 
 async def test_a_lost_controller_shows_in_every_pane():
     app = incident_app(moment("controller_down"))
     async with app.run_test(size=(200, 60)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         for pane in PANES:  # each pane has a failure to show, none says healthy or not configured
             widget = app.query_one(f"#pane-{pane.id}")
             assert widget.has_class("-critical") or widget.has_class("-warning"), pane.id
@@ -125,7 +126,7 @@ async def test_a_lost_controller_shows_in_every_pane():
 async def test_rabbit_memory_alarm_names_the_node_and_blocked_publishers():
     app = incident_app(moment("publishers_blocked"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         findings = pane_text(app, "findings")
         assert "mq-2: memory alarm (" in findings and "publishers blocked cluster-wide" in findings
         blocked = next(f for f in app.assessment.findings if f.id == "rabbitmq.publishers_blocked:hatui-lab")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from tests.ui.scenario import incident_app, moment
+from tests.ui.scenario import incident_app, moment, settled
 from tests.ui.test_app import pane_text
 
 
@@ -30,7 +30,7 @@ async def ask(pilot, app, names: str) -> str:
 async def test_ok_to_stop_in_the_ui_answers_from_the_live_state():
     app = incident_app(moment("healthy"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         one = await ask(pilot, app, "lab-ctl-1")
         assert one.startswith("OK to stop, but without redundancy after: lab-ctl-1"), one
         assert "left without redundancy: database: then down with any one of lab-ctl-0, lab-ctl-2" in one
@@ -46,7 +46,7 @@ async def test_ok_to_stop_in_the_ui_answers_from_the_live_state():
 async def test_redundancy_pane_names_what_would_take_each_service_down():
     app = incident_app(moment("controller_down"))
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         text = pane_text(app, "redundancy")
         lines = {line.split()[2]: line for line in text.splitlines() if line.startswith(("◆", "✔", "✖", "?"))}
         # lab-ctl-1 is off: the database (2 of 3) and nova-conductor (1 of 2) go with either survivor's host
@@ -60,7 +60,7 @@ async def test_host_rows_show_what_runs_there_and_what_went_down_with_it():
 
     app = incident_app(moment("controller_down"))
     async with app.run_test(size=(200, 60)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot)
         model = pane_model("hosts", app.assessment, app.config)
         runs = {r[1][0]: r[model.columns.index("runs")][0] for r in model.rows}
         assert runs["lab-ctl-1"].startswith("db✗ mq✗ nova-conductor✗ nova-scheduler✗"), runs

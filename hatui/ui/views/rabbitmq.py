@@ -48,7 +48,7 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
                      (ms(st.latest.latency), "dim") if st.fresh else age))
     headline = _headline(p, a)
     tone = worst_tone(a.of_area("rabbitmq"))
-    return PaneModel("RabbitMQ", tuple(headline), COLUMNS, tuple(rows), tone=tone)
+    return PaneModel("RabbitMQ", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("mem", "latency"))
 
 
 def _problem(p: ClusterPicture, name: str, st) -> Cell:
