@@ -4,10 +4,12 @@ Pure, with no Textual or Rich import (the headless core uses it too).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
-from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict
-from hatui.model.topology import Topology
+from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances
+from hatui.model.topology import QUEUE, Topology
 
 
 def subject_words(source: str, target: str) -> str:
@@ -103,4 +105,26 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
         lines.append(f"  left without redundancy: {name}: then down with any one of {then}{was}")
     for name, inst in v.unplaced.items():
         lines.append(f"  cannot tell where {', '.join(inst)} ({name}) run: a shared host would be a SPOF")
+    return lines
+
+
+def rabbit_says(v: Verdict, top: Topology, picture: Any) -> list[str]:
+    """RabbitMQ's own verdict (``node-is-quorum-critical``, per quorum queue) for each of its nodes the
+    stop takes, beside hatui's (a majority of the cluster): they can differ, and both are shown."""
+    lines = []
+    ours = "the message queue goes down" if QUEUE in v.down else "the message queue stays up"
+    for key in sorted(lost_instances(top, v.stopped)):
+        inst = top.instance(key)
+        if inst is None or inst.service != QUEUE:
+            continue
+        view = picture.views.get(inst.name) if picture is not None else None
+        check = view.checks.get("node-is-quorum-critical") if view is not None else None
+        if check is None:
+            lines.append(f"  RabbitMQ's own check for {inst.name}: no answer (hatui: {ours})")
+        elif check.ok:
+            lines.append(f"  RabbitMQ says {inst.name} is not quorum critical (hatui: {ours})")
+        else:
+            more = f" (+{len(check.queues) - 3} more)" if len(check.queues) > 3 else ""
+            queues = ", ".join(check.queues[:3]) + more
+            lines.append(f"  RabbitMQ says {inst.name} is quorum critical: {queues or check.reason} (hatui: {ours})")
     return lines

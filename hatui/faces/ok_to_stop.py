@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from hatui.config import Config
 from hatui.faces.check import one_round
 from hatui.faces.jsonout import iso
 from hatui.model.redundancy import HOST, Element, Verdict, find, ok_to_stop
 from hatui.model.topology import Topology
-from hatui.words import VERDICT_WORDS, element_names, verdict_lines
+from hatui.words import VERDICT_WORDS, element_names, rabbit_says, verdict_lines
 
 
-def verdict_json(v: Verdict, top: Topology) -> dict:
+def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
     return {
         "verdict": VERDICT_WORDS[v.code], "code": v.code, "stop": element_names(top, v.stopped),
         "down": {name: {"why": loss.why, "via": loss.via or None} for name, loss in v.down.items()},
@@ -26,6 +27,7 @@ def verdict_json(v: Verdict, top: Topology) -> dict:
         "placement_unknown": {name: list(inst) for name, inst in v.unplaced.items()},
         "down_now": {name: loss.why for name, loss in v.down_now.items()},
         "state_unknown": {name: list(inst) for name, inst in v.unknown.items()},
+        "rabbitmq_says": [line.strip() for line in rabbit_says(v, top, rabbit)],
         "runs_there": {e.name: sorted(i.name for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},
     }
 
@@ -50,7 +52,7 @@ def run_ok_to_stop(config: Config, names: list[str], as_json: bool) -> int:
         return 3
     v = ok_to_stop(top, elements)
     if as_json:
-        print(json.dumps({"checked_at": iso(a.snapshot.taken_at), **verdict_json(v, top)}, indent=2))
+        print(json.dumps({"checked_at": iso(a.snapshot.taken_at), **verdict_json(v, top, a.cloud.rabbitmq)}, indent=2))
     else:
-        print("\n".join(verdict_lines(v, top)))
+        print("\n".join(verdict_lines(v, top) + rabbit_says(v, top, a.cloud.rabbitmq)))
     return v.code

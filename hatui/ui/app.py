@@ -128,7 +128,7 @@ class HatuiApp(App):
         pane.scroll_visible()
 
     def action_ok_to_stop(self) -> None:
-        self.push_screen(OkToStop(lambda: self.assessment.cloud.topology if self.assessment else None))
+        self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None))
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "feed")

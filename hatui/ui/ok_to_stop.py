@@ -10,17 +10,17 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from hatui.model.cloud import CloudState
 from hatui.model.redundancy import Element, find, ok_to_stop
-from hatui.model.topology import Topology
-from hatui.words import verdict_lines
+from hatui.words import rabbit_says, verdict_lines
 
 
 class OkToStop(ModalScreen[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
-    def __init__(self, topology: Callable[[], Topology | None]) -> None:
+    def __init__(self, cloud: Callable[[], CloudState | None]) -> None:
         super().__init__()
-        self._topology = topology  # read at each answer: the state moves while the dialog is open
+        self._cloud = cloud  # read at each answer: the state moves while the dialog is open
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ok-to-stop"):
@@ -31,8 +31,9 @@ class OkToStop(ModalScreen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         answer = self.query_one("#ok-to-stop-answer", Static)
-        top = self._topology()
-        if top is None:
+        cloud = self._cloud()
+        top = cloud.topology if cloud is not None else None
+        if cloud is None or top is None:
             answer.update("cannot tell: no state of the cloud yet")
             return
         names = event.value.split()
@@ -45,4 +46,5 @@ class OkToStop(ModalScreen[None]):
                 return
             found.append(e)
         if found:
-            answer.update("\n".join(verdict_lines(ok_to_stop(top, found), top)))
+            v = ok_to_stop(top, found)
+            answer.update("\n".join(verdict_lines(v, top) + rabbit_says(v, top, cloud.rabbitmq)))

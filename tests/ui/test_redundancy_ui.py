@@ -34,6 +34,8 @@ async def test_ok_to_stop_in_the_ui_answers_from_the_live_state():
         one = await ask(pilot, app, "lab-ctl-1")
         assert one.startswith("OK to stop, but without redundancy after: lab-ctl-1"), one
         assert "left without redundancy: database: then down with any one of lab-ctl-0, lab-ctl-2" in one
+        # RabbitMQ's own verdict (its health check, per quorum queue) beside hatui's
+        assert "RabbitMQ says mq-2 is not quorum critical (hatui: the message queue stays up)" in one, one
         await pilot.press("escape")
         two = await ask(pilot, app, "lab-ctl-0 lab-ctl-1")
         assert two.startswith("NOT OK to stop") and "goes down: database (quorum lost (1 of 3 left)" in two, two
