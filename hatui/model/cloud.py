@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hatui.areas import BY_NAME, load
-from hatui.model.redundancy import Element, Loss, down, single_points
+from hatui.model.redundancy import Element, Loss, down, pairs, single_points
 from hatui.model.snapshot import Snapshot
 from hatui.model.topology import Topology, build
 
@@ -27,6 +27,8 @@ class CloudState:
     # N-1 now: every host, domain or instance whose failure alone takes a service down, with what it takes
     single_points: tuple[tuple[Element, dict[str, Loss]], ...] = ()
     down: Mapping[str, Loss] = field(default_factory=lambda: MappingProxyType({}))  # services down now
+    # N-2 as risk: pairs of hosts or domains that would take a service down together (shown, not alarmed)
+    pairs: tuple[tuple[Element, Element, dict[str, Loss]], ...] = ()
 
     def area(self, name: str) -> Any:
         return self.areas.get(name)
@@ -61,13 +63,15 @@ def derive_cloud(snapshot: Snapshot, config: Any, previous: CloudState | None = 
     topology: Topology | None = None
     spofs: tuple[tuple[Element, dict[str, Loss]], ...] = ()
     now_down: Mapping[str, Loss] = MappingProxyType({})
+    risks: tuple[tuple[Element, Element, dict[str, Loss]], ...] = ()
     try:
         topology = build(areas, config, snapshot)
         if previous is not None and previous.topology == topology:
-            spofs, now_down = previous.single_points, previous.down
+            spofs, now_down, risks = previous.single_points, previous.down, previous.pairs
         else:
             spofs, now_down = tuple(single_points(topology)), MappingProxyType(down(topology))
+            risks = tuple(pairs(topology, [e for e, _ in spofs]))
     except Exception as exc:  # noqa: BLE001 - as above: the areas are still judged
         errors["topology"] = f"{type(exc).__name__}: {exc}"
     return CloudState(snapshot.taken_at, MappingProxyType(areas), MappingProxyType(errors), topology, spofs,
-                      now_down)
+                      now_down, risks)

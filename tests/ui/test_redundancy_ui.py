@@ -68,3 +68,17 @@ async def test_host_rows_show_what_runs_there_and_what_went_down_with_it():
         assert runs["lab-ctl-1"].startswith("db✗ mq✗ nova-conductor✗ nova-scheduler✗"), runs
         assert runs["lab-ctl-0"].startswith("db mq nova-conductor nova-scheduler"), runs
         assert "runs" in pane_text(app, "hosts")  # shown at this width
+
+
+def test_n2_pairs_are_shown_as_risk_not_alarmed():
+    from hatui.config import parse
+    from hatui.feed.recording import read_recording
+    from hatui.ui.views import pane_model
+    from tests.ui.scenario import INCIDENT
+    from tests.unit.test_causes import _at
+
+    a = _at("healthy")
+    config = parse(read_recording(INCIDENT)[0], str(INCIDENT), resolve_secrets=False)
+    note = pane_model("redundancy", a, config).note
+    assert note.startswith("N-2: lab-ctl-1 + lab-ctl-2 (database, message queue"), note
+    assert "redundancy.spof:lab-ctl-1" not in {f.id for f in a.findings}  # a risk, not a finding

@@ -49,5 +49,15 @@ def redundancy_pane(a: Assessment, config: Config) -> PaneModel:
     exposed = sum(1 for r in rows if r[0][1] != "ok")
     headline: tuple[Cell, ...] = ((f"{len(rows) - exposed} of {len(rows)} services survive any single failure",
                                    "ok" if not exposed else tone),)
-    return PaneModel("Redundancy", headline, COLUMNS, tuple(rows), tone=tone, narrow_drop=("placed",),
-                     wrap=("survives",))
+    return PaneModel("Redundancy", headline, COLUMNS, tuple(rows), note=_pairs_note(a), tone=tone,
+                     narrow_drop=("placed",), wrap=("survives",))
+
+
+def _pairs_note(a: Assessment) -> str:
+    """N-2, as risk: the first few pairs of hosts or domains that would take a service down together."""
+    risks = a.cloud.pairs
+    if not risks:
+        return ""
+    shown = "; ".join(f"{x.name} + {y.name} ({', '.join(losses)})" for x, y, losses in risks[:3])
+    more = f" (+{len(risks) - 3} more pairs)" if len(risks) > 3 else ""
+    return f"N-2: {shown}{more}"
