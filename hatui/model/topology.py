@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from hatui.model.endpoints import OK as ENDPOINT_OK
 from hatui.model.survival import AtLeast, Majority, Quorum, Survival
 
 OBSERVED, DECLARED, UNKNOWN = "observed", "declared", "unknown"
@@ -254,6 +255,27 @@ def _load_balancers(state: Any, section: Any, hosts: _Hosts, snapshot: Any) -> t
     return services, instances
 
 
+API = " API"  # "compute (nova) API": a catalog service, through each of its URLs
+API_DATABASE = {"identity", "compute", "network", "image", "placement", "volumev3", "volume", "orchestration"}
+
+
+def _apis(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instance]]:
+    """Each catalog service is up while one of its URLs answers; a URL is on the host its address names
+    (a VIP moves: its host is the one that holds it now, as far as the config's addresses say)."""
+    rnd = state.round if state is not None else None
+    services: dict[str, Service] = {}
+    instances: list[Instance] = []
+    for p in rnd.probes if rnd is not None else ():
+        if p.extra or not p.service:
+            continue
+        name = f"{p.what}{API}"
+        services.setdefault(name, Service(name, AtLeast(1), (DATABASE,) if p.service in API_DATABASE else ()))
+        where = _address(p.url)
+        placed = hosts.place([(hosts.by_address.get(where or ""), f"URL at {where}")], None)
+        instances.append(Instance(p.subject, name, p.state == ENDPOINT_OK, placed))
+    return list(services.values()), instances
+
+
 def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topology:
     """The topology at one instant, from every area's derived state (hatui.model.cloud) and the
     snapshot (a node whose latest poll is a fresh failure is down, not unknown)."""
@@ -277,6 +299,9 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         services += svcs
         instances += inst
         svcs, inst = _load_balancers(areas.get("openstack"), config.section("openstack"), match, snapshot)
+        services += svcs
+        instances += inst
+        svcs, inst = _apis(areas.get("openstack"), match)
         services += svcs
         instances += inst
     names = {s.name for s in services}

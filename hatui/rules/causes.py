@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hatui.model import Finding, FindingKind
-from hatui.model.topology import DATABASE, QUEUE, Topology
+from hatui.model.topology import API, DATABASE, QUEUE, Topology
 
 INSTANCE_SOURCES = {"galera": DATABASE, "rabbitmq": QUEUE, "rabbitmq-amqp": QUEUE}
 # findings that mean a service everyone needs is out, by condition
@@ -71,6 +71,9 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
             host = placed.get(f"{f.subject.split('@', 1)[0]}/{f.subject}")
         elif f.source == "haproxy" and f.condition == "server_down":
             host = _host_named(top, f.subject.rsplit("/", 1)[-1])
+        elif f.source == "endpoint":
+            host = next((i.placement.host for i in top.instances if i.name == f.subject and i.service.endswith(API)),
+                        None)
         root = roots.get(host) if host is not None else None
         if root is not None and root != f.id:
             out[f.id] = root
