@@ -128,7 +128,7 @@ def test_frozen_node_never_stalls_the_others_and_is_dropped_after_net_ticktime(r
     try:
         w.wait_opened("rabbitmq.slow:mq-3", 10, after=t0)  # shown while its poll still hangs
         _, ev = w.wait_opened("rabbitmq.unreachable:mq-3", 10, after=t0)
-        assert ev["finding"]["summary"] == "mq-3: management API: connected, no answer within 1 s"
+        assert ev["finding"]["summary"] == "mq-3: management API: no answer within 1 s"
         # the peers answer at once; their cluster view waits for mq-3: reported as such, steadily
         t_check = time.monotonic()
         rc, doc = check_json(rabbit_config, env, timeout=30)
