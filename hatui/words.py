@@ -75,7 +75,8 @@ VERDICT_WORDS = {0: "OK to stop", 1: "OK to stop, but without redundancy after",
 
 
 def element_names(top: Topology, elements: tuple[Element, ...]) -> list[str]:
-    """Hosts and domains by name; an instance as ``ctl-2 (database)``, left out when its host is listed."""
+    """Hosts and domains by name; an instance as ``ctl-2 (database)`` (or its service's name where that
+    names it: ``load balancer lb``), left out when its host is listed."""
     hosts = {e.name for e in elements if e.kind == HOST}
     out = []
     for e in elements:
@@ -83,7 +84,7 @@ def element_names(top: Topology, elements: tuple[Element, ...]) -> list[str]:
         if inst is None:
             out.append(e.name)
         elif inst.placement.host not in hosts:
-            out.append(f"{inst.name} ({inst.service})")
+            out.append(inst.service if inst.name in inst.service else f"{inst.name} ({inst.service})")
     return out
 
 
