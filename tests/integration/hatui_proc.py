@@ -45,13 +45,16 @@ class Watcher:
                 self.events.append((time.monotonic(), ev))
                 self._cond.notify_all()
 
-    def open_ids(self) -> set[str]:
-        """Findings open now, from the event stream alone."""
+    def open_ids(self, kind: str | None = None) -> set[str]:
+        """Findings open now (of ``kind``, "failure" or "spof", if given), from the event stream alone."""
         out: set[str] = set()
         with self._cond:
             for _, ev in self.events:
-                fid = ev["finding"]["id"]
-                (out.add if ev["event"] == "opened" else out.discard)(fid)
+                f = ev["finding"]
+                if ev["event"] == "opened" and kind in (None, f["kind"]):
+                    out.add(f["id"])
+                else:
+                    out.discard(f["id"])
         return out
 
     def wait(self, pred: Callable[[dict], bool], timeout: float, after: float = 0.0) -> tuple[float, dict]:
@@ -75,32 +78,22 @@ class Watcher:
         return self.wait(lambda e: e["event"] == "cleared" and e["finding"]["id"] == finding_id, timeout, after)
 
     def open_failures(self) -> set[str]:
-        """Open findings that are failures (SPOFs left out), from the event stream alone."""
-        out: set[str] = set()
-        with self._cond:
-            for _, ev in self.events:
-                f = ev["finding"]
-                if ev["event"] == "opened" and f["kind"] == "failure":
-                    out.add(f["id"])
-                else:
-                    out.discard(f["id"])
-        return out
+        return self.open_ids("failure")
+
+    def _wait_none_open(self, kind: str | None, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.open_ids(kind):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{kind or 'finding'}s still open after {timeout}s: {sorted(self.open_ids(kind))}")
+            time.sleep(0.05)
 
     def wait_no_failure(self, timeout: float) -> None:
         """Until no failure is open: healthy, as hatui sees it, in a lab with SPOFs by construction."""
-        deadline = time.monotonic() + timeout
-        while self.open_failures():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"failures still open after {timeout}s: {sorted(self.open_failures())}")
-            time.sleep(0.05)
+        self._wait_none_open("failure", timeout)
 
     def wait_quiet(self, timeout: float) -> None:
         """Until no finding is open (the lab is healthy as hatui sees it)."""
-        deadline = time.monotonic() + timeout
-        while self.open_ids():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"findings still open after {timeout}s: {sorted(self.open_ids())}")
-            time.sleep(0.05)
+        self._wait_none_open(None, timeout)
 
     def _stderr(self) -> str:
         if self.proc.poll() is None:
