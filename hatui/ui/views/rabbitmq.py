@@ -17,6 +17,9 @@ from hatui.words import failure_cell, human_age
 # Narrow on purpose (the pane may get half a terminal): details are in the findings' summaries.
 COLUMNS = ("", "node", "API", "running", "partitioned", "alarm", "mem", "AMQP", "latency")
 BLANK: Cell = ("", "")
+# the cluster-wide findings (hatui.rules.rabbitmq) as the headline says them; the summaries say the rest
+CLUSTER_WORDS = {"size": "fewer nodes than expected", "down": "no node answers", "no_majority": "no majority",
+                 "partition": "partitioned", "publishers_blocked": "publishers blocked"}
 
 
 def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
@@ -161,7 +164,8 @@ def _headline(p: ClusterPicture, a: Assessment) -> list[Cell]:
     cluster_findings = a.of_subject("rabbitmq", p.cluster)
     if cluster_findings:
         cells += [("  ", ""), status_cell(cluster_findings),
-                  (" " + ", ".join(f.condition.replace("_", " ") for f in cluster_findings), "dim")]
+                  (" " + ", ".join(CLUSTER_WORDS.get(f.condition, f.condition.replace("_", " "))
+                                   for f in cluster_findings), "dim")]
     elif spofs and seen is None:
         cells += [("  ", ""), ("◆ SPOF", "spof")]
     return cells
