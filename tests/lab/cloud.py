@@ -514,6 +514,7 @@ _WSGI_MODULE = {"keystone": "keystone.wsgi.api", "nova-api": "nova.wsgi.osapi_co
                 "placement-api": "placement.wsgi.api", "glance-api": "glance.wsgi.api",
                 "neutron-server": "neutron.wsgi.api"}
 LB_BACKENDS = ("keystone", "nova_api", "placement", "glance_api", "neutron_api")
+READER_POLICY = {"nova": {"os_compute_api:os-services:list": "role:reader"}, "neutron": {"get_agent": "role:reader"}}
 # SPOFs by construction, as hatui names them with the config of Lab.config(): one glance-api and one
 # neutron-server behind the VIP
 KNOWN_SPOFS = frozenset({"haproxy.backend_spof:lb/glance_api", "haproxy.backend_spof:lb/neutron_api"})
@@ -646,6 +647,28 @@ class OpenStackOnHosts(openstack.Lab):
     def _hang_pids(self) -> dict[int, int]:
         return {}  # the loopback lab's hang listeners are not this lab's (and it has none)
 
+    # ------------------------------------------------------------------ policies: the README's two lines
+    def clear_policy(self, component: str | None = None) -> None:
+        """Back to this cloud's own policies: a reader may list nova services and neutron agents (the two
+        lines the README asks an operator to add for hatui)."""
+        super().clear_policy(component)
+        for comp, rules in READER_POLICY.items():
+            if component in (None, comp):
+                self.set_policy(comp, rules)
+
+    def _policy_overrides(self) -> list[str]:
+        """Components whose policy.yaml is not this cloud's own (missing counts)."""
+        def own(comp: str) -> str | None:
+            return "".join(f'"{k}": "{v}"\n' for k, v in READER_POLICY[comp].items()) if comp in READER_POLICY else None
+
+        def text(comp: str) -> str | None:
+            try:
+                return (self.etc / comp / "policy.yaml").read_text()
+            except OSError:
+                return None
+        comps = set(READER_POLICY) | {p.parent.name for p in self.etc.glob("*/policy.yaml")}
+        return sorted(c for c in comps if text(c) != own(c))
+
     def boot(self, h: Host) -> None:
         """What the host starts at boot (no wait): its servers, daemons last (they need the APIs)."""
         if not self._ready_stamps():
@@ -662,7 +685,7 @@ class OpenStackOnHosts(openstack.Lab):
         venv_s = self.ensure_venv()
         if not venv_s and self._ready_stamps() and not self.problems():
             return f"healthy ({time.monotonic() - t0:.1f}s)"
-        self._defaults_restore()
+        self._defaults_restore()  # (the reader's policies too)
         self._write_configs()
         self._ensure_databases()
         self._ensure_mq_user()
@@ -1202,7 +1225,7 @@ class Lab:
                        f'banner_ports = [{SSH_PORT}]\npower_feed = "{h.feed}"\nrack = "{h.rack}"\n'
                        f'switch = "{h.switch}"\nbmc = {bmc}\n')
         os_lab = self.openstack
-        out.append(f'\n[openstack]\ncloud = "{os_lab.cloud_prefix}-admin"\nname = "cloud"\ninterval = 1.0\n'
+        out.append(f'\n[openstack]\ncloud = "{os_lab.cloud_prefix}-reader"\nname = "cloud"\ninterval = 1.0\n'
                    f'timeout = 3.0\nservice_down_time = {os_lab.service_down_time}\n'
                    f'report_interval = {os_lab.report_interval}\nagent_down_time = {os_lab.agent_down_time}\n'
                    f'agent_report_interval = {os_lab.agent_report_interval}\n'
@@ -1213,7 +1236,7 @@ class Lab:
     @staticmethod
     def secrets_env() -> dict[str, str]:
         """The environment the config's password references need, and the clouds.yaml (as for the
-        openstack CLI: its cloud ``hatui-cloud-admin`` authenticates at the keystone VIP on ctl-1)."""
+        openstack CLI: its cloud ``hatui-cloud-reader`` authenticates at the keystone VIP on ctl-1)."""
         return {GALERA_PW_ENV: galera.MONITOR_PASSWORD, RABBIT_PW_ENV: rabbit.MONITOR_PASSWORD,
                 BMC_PW_ENV: BMC_PASSWORD, "OS_CLIENT_CONFIG_FILE": str(BASE / "openstack" / "clouds.yaml")}
 

@@ -66,7 +66,9 @@ def test_switch_down_cuts_exactly_its_hosts(lab):
 
 
 # ---------------------------------------------------------------------------------------------- OpenStack
-NOVA = {(b, h) for h, svcs in cloud.OPENSTACK.items() for b, _ in svcs if b.startswith("nova-") and b != "nova-api"}
+# the rows of nova os-services and neutron agents: (binary, host), each bound to the host that runs it
+SERVICES = {(b, h) for h, svcs in cloud.OPENSTACK.items() for b, _ in svcs
+            if (b.startswith("nova-") and b != "nova-api") or b.endswith("-agent")}
 SERVICE_DOWN_WAIT = 60  # nova calls a service down service_down_time (6 s) after its last beat; hatui polls at 1 s
 RECOVERY_WAIT = 240  # powerd boots ctl-2's servers; nova daemons import for 10-60 s on this machine, then beat
 
@@ -81,25 +83,29 @@ def hatui_config(lab, tmp_path) -> tuple[Path, dict[str, str]]:
     return path, env
 
 
-def _nova_as_hatui_sees_it(config: Path, env: dict[str, str]) -> dict[tuple[str, str], str]:
-    """(binary, host) -> state, from the last nova os-services answer of a short ``hatui record``."""
+def _services_as_hatui_sees_them(config: Path, env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """(binary, host) -> up|down, from the last nova os-services and neutron agents answers of a short
+    ``hatui record`` (the config's account is a reader with the README's two policy lines)."""
     out = config.parent / "rec.jsonl"
     out.unlink(missing_ok=True)
     subprocess.run([sys.executable, "-m", "hatui", "record", "-o", str(out), "--duration", "4", "--config",
                     str(config)], env=env, capture_output=True, timeout=60, check=True)
-    rows = None
+    last: dict[str, dict[tuple[str, str], str]] = {}
     for line in out.read_text().splitlines():
         obs = json.loads(line)
-        if obs.get("source") == "services" and obs.get("target") == "nova" and obs.get("data"):
-            rows = obs["data"]["services"]
-    return {} if rows is None else {(r["binary"], r["host"]): r["state"] for r in rows}
+        data = obs.get("data") if obs.get("source") == "services" else None
+        if data and obs.get("target") == "nova":
+            last["nova"] = {(r["binary"], r["host"]): r["state"] for r in data["services"]}
+        elif data and obs.get("target") == "neutron":
+            last["neutron"] = {(a["binary"], a["host"]): "up" if a["alive"] else "down" for a in data["agents"]}
+    return {k: v for rows in last.values() for k, v in rows.items()}
 
 
 def test_hatui_sees_every_os_service_up_on_its_host(lab, hatui_config):
     config, env = hatui_config
-    want = {key: "up" for key in NOVA}
+    want = {key: "up" for key in SERVICES}
     assert {h for _, h in want} == {"ctl-1", "ctl-2", "ctl-3", "cmp-1"}
-    wait_until(lambda: _nova_as_hatui_sees_it(config, env) == want, 60, 0, "hatui to see every nova service up")
+    wait_until(lambda: _services_as_hatui_sees_them(config, env) == want, 60, 0, "hatui to see every service up")
     _, doc = check_json(config, env)  # (its status is not asserted: the SPOFs by construction are open)
     found = {f["id"] for f in doc["findings"]}
     assert not {i for i in found if i.startswith(("services.", "keystone.", "endpoint."))}, doc
@@ -119,14 +125,14 @@ def test_ctl2_power_off_takes_its_conductor_and_scheduler_down_in_nova(lab, hatu
             w.wait_opened(fid, SERVICE_DOWN_WAIT, after=t0)
         others = {i for i in w.open_ids() if i.startswith(("services.down:", "services.none_up:", "services.spof:"))}
         assert others == ours, others  # the same binaries on ctl-1 and ctl-3 (and cmp-1's compute) stay up
-        states = _nova_as_hatui_sees_it(config, env)
+        states = _services_as_hatui_sees_them(config, env)
         assert {k for k, s in states.items() if s != "up"} == {("nova-conductor", "ctl-2"), ("nova-scheduler", "ctl-2")}
         t1 = time.monotonic()
         lab.power("ctl-2", True)
         lab.wait_power("ctl-2", True)
         for fid in sorted(ours):  # powerd booted ctl-2's servers: no repair by the harness
             w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
-        wait_until(lambda: _nova_as_hatui_sees_it(config, env) == {key: "up" for key in NOVA}, 60, 0,
-                   "every nova service up again")
+        wait_until(lambda: _services_as_hatui_sees_them(config, env) == {key: "up" for key in SERVICES}, 60, 0,
+                   "every service up again")
     finally:
         w.stop()
