@@ -97,15 +97,19 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
         lines.append(f"  goes down: {name} ({loss.why})")
     for name, inst in v.unknown.items():
         lines.append(f"  state unknown: {', '.join(inst)} ({name}): no fresh answer")
+    # one line per set of elements: what the stop newly exposes first, what is exposed already after it
+    groups: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
     for name, by in v.exposed.items():
-        now = v.exposed_now.get(name, ())
-        was = f"; now only {', '.join(element_names(top, now))}" if now else "; now none"
-        if set(by) == set(now):
-            was = " (as now)"
-        then = ", ".join(element_names(top, by))
-        lines.append(f"  left without redundancy: {name}: then down with any one of {then}{was}")
-    for name, inst in v.unplaced.items():
-        lines.append(f"  cannot tell where {', '.join(inst)} ({name}) run: a shared host would be a SPOF")
+        then = tuple(element_names(top, by))
+        same = set(then) == set(element_names(top, v.exposed_now.get(name, ())))
+        groups.setdefault((same, then), []).append(name)
+    for (same, then), names in sorted(groups.items(), key=lambda g: g[0][0]):
+        lines.append(f"  {'still' if same else 'left'} without redundancy: {', '.join(names)}: "
+                     f"then down with any one of {', '.join(then)}{' (as now)' if same else ''}")
+    unplaced = [name if len(inst) == 1 and inst[0].lower() in name.lower() else f"{', '.join(inst)} ({name})"
+                for name, inst in v.unplaced.items()]  # "load balancer lb", not "lb (load balancer lb)"
+    if unplaced:
+        lines.append(f"  cannot tell where {'; '.join(unplaced)} run: a shared host would be a SPOF")
     return lines
 
 

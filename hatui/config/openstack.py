@@ -61,6 +61,7 @@ class HaproxyStats:
     insecure: bool = False
     backends: list[str] | None = None  # only these backends (default: every backend)
     runs_on: str | None = None         # the [[hosts.host]] it runs on, where its URL's address does not say
+    addresses: list[str] | None = None  # where its frontends listen (the VIPs): catalog URLs there go through it
     interval: float | None = None
     timeout: float | None = None
     password: Secret | None = derived()

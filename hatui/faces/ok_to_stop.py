@@ -28,7 +28,7 @@ def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
         "down_now": {name: loss.why for name, loss in v.down_now.items()},
         "state_unknown": {name: list(inst) for name, inst in v.unknown.items()},
         "rabbitmq_says": [line.strip() for line in rabbit_says(v, top, rabbit)],
-        "runs_there": {e.name: sorted(i.name for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},
+        "runs_there": {e.name: sorted(i.key for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},
     }
 
 

@@ -259,20 +259,48 @@ API = " API"  # "compute (nova) API": a catalog service, through each of its URL
 API_DATABASE = {"identity", "compute", "network", "image", "placement", "volumev3", "volume", "orchestration"}
 
 
-def _apis(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instance]]:
+def _backend_for(name: str, kind: str | None, backends: tuple[str, ...]) -> str | None:
+    """The HAProxy backend that serves a catalog service, by name as deployers write it (``keystone``,
+    ``nova_api``, ``glance_api``, ``neutron_server``, ``placement-api``): its name, or its first word, is
+    the catalog service's name or type. None when no backend, or more than one, says so."""
+    words = {name.lower(), (kind or "").lower()} - {""}
+    exact = [b for b in backends if b.lower() in words]
+    if len(exact) == 1:
+        return exact[0]
+    first = [b for b in backends if b.lower().replace("-", "_").split("_", 1)[0] in words]
+    return first[0] if len(first) == 1 else None
+
+
+def _apis(state: Any, section: Any, hosts: _Hosts, lbs: Mapping[str, Instance]) -> tuple[list[Service], list[Instance]]:
     """Each catalog service is up while one of its URLs answers; a URL is on the host its address names
-    (a VIP moves: its host is the one that holds it now, as far as the config's addresses say)."""
+    (a VIP moves: its host is the one that holds it now, as far as the config's addresses say). A URL at
+    an HAProxy's ``addresses`` is on that HAProxy's host, and the service then needs its backend there
+    (or the HAProxy itself when no backend is named for it)."""
     rnd = state.round if state is not None else None
+    backends = state.backends if state is not None else {}
+    vips = {a: lb for lb in (section.haproxy if section is not None else []) for a in (lb.addresses or [])}
     services: dict[str, Service] = {}
+    through: dict[str, set[str | None]] = {}  # API -> what each URL goes through (None: straight to a host)
     instances: list[Instance] = []
     for p in rnd.probes if rnd is not None else ():
         if p.extra or not p.service:
             continue
         name = f"{p.what}{API}"
         services.setdefault(name, Service(name, AtLeast(1), (DATABASE,) if p.service in API_DATABASE else ()))
-        where = _address(p.url)
-        placed = hosts.place([(hosts.by_address.get(where or ""), f"URL at {where}")], None)
+        where = _address(p.url) or ""
+        lb = vips.get(where)
+        if lb is not None and lb.name in lbs:
+            placed = Placement(lbs[lb.name].placement.host, lbs[lb.name].placement.how,
+                               f"URL at {where}, an address of HAProxy {lb.name}")
+            b = _backend_for(p.name, p.service, tuple(x.name for x in backends.get(lb.name, ())))
+            through.setdefault(name, set()).add(f"backend {lb.name}/{b}" if b else f"{LOAD_BALANCER} {lb.name}")
+        else:
+            placed = hosts.place([(hosts.by_address.get(where), f"URL at {where}")], None)
+            through.setdefault(name, set()).add(None)
         instances.append(Instance(p.subject, name, p.state == ENDPOINT_OK, placed))
+    for name, ways in through.items():  # needs are all-of: only when every URL goes through the same one
+        if len(ways) == 1 and (way := next(iter(ways))) is not None:
+            services[name] = Service(name, services[name].survival, (*services[name].needs, way))
     return list(services.values()), instances
 
 
@@ -301,7 +329,8 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         svcs, inst = _load_balancers(areas.get("openstack"), config.section("openstack"), match, snapshot)
         services += svcs
         instances += inst
-        svcs, inst = _apis(areas.get("openstack"), match)
+        lbs = {i.name: i for i in inst if i.service.startswith(f"{LOAD_BALANCER} ")}
+        svcs, inst = _apis(areas.get("openstack"), config.section("openstack"), match, lbs)
         services += svcs
         instances += inst
     names = {s.name for s in services}

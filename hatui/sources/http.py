@@ -6,11 +6,20 @@ through httpx; they word a failure the same way and only say in front whose it w
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 from typing import Any
 
 import httpx
+
+# httpx imports its transport (httpcore) at the first client and anyio's asyncio backend at the first async
+# request. Imported here, at start-up, so that a first poll's deadline never pays for an import that
+# competes with other pollers' threads (seen: every RabbitMQ node 'no answer within 1 s' on the first round).
+import httpcore  # noqa: F401  # isort: skip
+
+with contextlib.suppress(ImportError):  # anyio's layout is its own; without it the first request imports it
+    import anyio._backends._asyncio  # noqa: F401
 
 from hatui.model import Failure, FailureKind
 from hatui.secrets import redact

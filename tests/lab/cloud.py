@@ -516,8 +516,12 @@ _WSGI_MODULE = {"keystone": "keystone.wsgi.api", "nova-api": "nova.wsgi.osapi_co
 LB_BACKENDS = ("keystone", "nova_api", "placement", "glance_api", "neutron_api")
 READER_POLICY = {"nova": {"os_compute_api:os-services:list": "role:reader"}, "neutron": {"get_agent": "role:reader"}}
 # SPOFs by construction, as hatui names them with the config of Lab.config(): one glance-api and one
-# neutron-server behind the VIP
-KNOWN_SPOFS = frozenset({"haproxy.backend_spof:lb/glance_api", "haproxy.backend_spof:lb/neutron_api"})
+# neutron-server behind the VIP; the lone HAProxy (and its VIP) on ctl-1, so ctl-1 takes every API down;
+# ctl-1 and ctl-2 share feed pdu-a and rack r1, ctl-1 and ctl-3 switch sw-1, each pair 2 of the 3 Galera
+# and RabbitMQ nodes; cmp-1 the only nova-compute (its feed, rack and switch are said in its finding).
+KNOWN_SPOFS = frozenset({"haproxy.backend_spof:lb/glance_api", "haproxy.backend_spof:lb/neutron_api",
+                         "redundancy.spof:lb", "redundancy.spof:ctl-1", "redundancy.spof:pdu-a",
+                         "redundancy.spof:r1", "redundancy.spof:sw-1", "redundancy.spof:cmp-1"})
 
 
 class OpenStackOnHosts(openstack.Lab):
@@ -1230,6 +1234,7 @@ class Lab:
                    f'report_interval = {os_lab.report_interval}\nagent_down_time = {os_lab.agent_down_time}\n'
                    f'agent_report_interval = {os_lab.agent_report_interval}\n'
                    f'\n[[openstack.haproxy]]\nname = "lb"\nurl = "{os_lab.haproxy_stats_url}"\n'
+                   f'addresses = ["{VIP}"]  # its frontends: the catalog URLs go through it\n'
                    f'backends = [{", ".join(f"{b!r}" for b in LB_BACKENDS)}]\n'.replace("'", '"'))
         return "".join(out)
 

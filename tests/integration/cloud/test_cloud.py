@@ -35,11 +35,6 @@ def _wait_set(w: Watcher, prefix: str, want: set[str], timeout: float) -> None:
 
 
 
-# SPOFs by construction (tests/lab/cloud.py): ctl-1 and ctl-2 share feed pdu-a and rack r1, ctl-1 and
-# ctl-3 share switch sw-1; each pair holds 2 of the 3 Galera and RabbitMQ nodes.
-BUILT_IN_SPOFS = {"redundancy.spof:pdu-a", "redundancy.spof:r1", "redundancy.spof:sw-1"}
-
-
 def ok_to_stop_json(config, env, *elements: str) -> tuple[int, dict]:
     proc = subprocess.run([sys.executable, "-m", "hatui", "ok-to-stop", "--json", "--config", str(config),
                            *elements], capture_output=True, text=True, timeout=60, env=env)
@@ -49,10 +44,12 @@ def ok_to_stop_json(config, env, *elements: str) -> tuple[int, dict]:
 
 def test_healthy_cloud_shows_only_its_built_in_spofs(lab, cloud_config, env):
     rc, doc = check_json(cloud_config, env)
-    ids = {f["id"] for f in doc["findings"]}
-    assert BUILT_IN_SPOFS <= ids, doc
+    assert {f["id"] for f in doc["findings"]} == cloud_lab.KNOWN_SPOFS, doc
     assert all(f["kind"] == "spof" for f in doc["findings"]) and rc == 1, doc
-    assert not {i for i in ids if i.startswith("redundancy.spof:ctl-")}, doc  # no controller alone
+    spof = {f["id"]: f["summary"] for f in doc["findings"]}
+    # the lone HAProxy's host takes every API behind its VIP down with it
+    assert all(f"the {api} API" in spof["redundancy.spof:ctl-1"]
+               for api in ("identity (keystone)", "compute (nova)", "image (glance)", "network (neutron)")), spof
 
 
 def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, watch):
@@ -68,20 +65,37 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
     t0 = time.monotonic()
     lab.power("ctl-2", False)
     w.wait_opened("hosts.power_off:ctl-2", FAIL_WAIT, after=t0)
-    # as predicted: nothing goes down, and every element the prediction named is now a SPOF
-    for element in sorted(predicted):
-        w.wait_opened(f"redundancy.spof:{element}", FAIL_WAIT, after=t0)
-    rc, doc = check_json(cloud_config, env)
-    ids = {f["id"] for f in doc["findings"]}
-    assert not {i for i in ids if i.split(":")[0] in ("galera.no_primary", "galera.non_primary",
-                                                    "rabbitmq.no_majority")}, doc
-    assert {i.split(":", 1)[1] for i in ids if i.startswith("redundancy.spof:")} == every_spof_after, doc
+    # As predicted: nothing goes down, and every element the prediction named is a SPOF now: its own
+    # finding, or said in its host's ("ctl-1 (...): losing it (or its power feed pdu-a) ..."); and no SPOF
+    # it did not name. hatui needs a few polls to see all of ctl-2's share gone: wait for it.
+    deadline = time.monotonic() + FAIL_WAIT
+    while True:
+        rc, doc = check_json(cloud_config, env)
+        spofs = {f["id"].split(":", 1)[1]: f["summary"] for f in doc["findings"]
+                 if f["id"].startswith("redundancy.spof:")}
+        said = {e for e in every_spof_after for text in spofs.values() if f" {e}" in text.split(" takes down ")[0]}
+        if every_spof_after <= set(spofs) | said or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert every_spof_after <= set(spofs) | said, (every_spof_after, spofs)
+    assert set(spofs) - {"lb"} <= every_spof_after, (every_spof_after, spofs)
+    assert {"ctl-3"} <= set(spofs), spofs  # a SPOF now, not before
+    # What broke is ctl-2's share, explained by its power-off; nothing the prediction said stays up went
+    # down. A client whose AMQP connection was on ctl-2's node (nova-compute, by chance) loses its RPC
+    # until oslo.messaging's heartbeat notices (up to 60 s): a transient hatui does not predict yet; it
+    # must clear by itself while ctl-2 is still off.
+    unexplained = {f["id"] for f in doc["findings"] if f["kind"] == "failure" and f["caused_by"] is None
+                   and f["id"] != "hosts.power_off:ctl-2"}
+    assert not {i for i in unexplained if not i.startswith("services.")}, doc
+    for fid in unexplained:
+        w.wait_cleared(fid, 90, after=t0)
     t1 = time.monotonic()
     lab.power("ctl-2", True)
     lab.wait_power("ctl-2", True)
     lab.reset()
     w.wait_cleared("hosts.power_off:ctl-2", RECOVERY_WAIT, after=t1)
-    w.wait_cleared("redundancy.spof:ctl-1", RECOVERY_WAIT, after=t1)
+    w.wait_cleared("redundancy.spof:ctl-3", RECOVERY_WAIT, after=t1)  # redundant again: only ctl-1's left
+    w.wait_no_failure(RECOVERY_WAIT)
 
 
 def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, env, watch):
