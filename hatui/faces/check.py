@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 
 from hatui.config import Config
 from hatui.faces.jsonout import finding_json, iso
@@ -24,9 +25,13 @@ async def one_round(config: Config) -> Assessment:
         await feed.poll_round(monitor.ingest)
     finally:
         await feed.aclose()
+    now = time.time()
+    # Every answer of this round is current, however long its slowest target took (a dead Keystone
+    # makes a round last several timeouts): its stale limit counts from the end of the round.
+    monitor.specs = [replace(s, stale_after=s.stale_after + (now - started)) for s in monitor.specs]
     # Judge as if the stale limit had passed: a target that gave nothing in this round is UNKNOWN.
     monitor.started_at = started - max((s.stale_after for s in monitor.specs), default=0) - 1
-    return monitor.assess(time.time())
+    return monitor.assess(now)
 
 
 def perfdata(a: Assessment) -> str:

@@ -3,8 +3,10 @@
 - a host powered off (its BMC says Off) or unreachable explains its instances' failures and its other
   network findings; a power feed with every host off, or a switch with every host unreachable
   (hatui.rules.hosts), explains those hosts' findings in turn;
-- a cluster that lost members (``galera.size``, ``rabbitmq.size``) is explained when every missing member
-  is on hosts explained by one root;
+- a cluster that lost members (``galera.size``, ``rabbitmq.size``) or its quorum (no Primary component,
+  no majority) is explained when every missing member is on hosts explained by one root;
+- the HAProxy's own findings and Keystone's follow their host (Keystone's: the identity API's URLs);
+  the service lists (nova, neutron) follow a failing login (Keystone) or a failing API endpoint;
 - the database without a Primary component, or the message queue without a majority or blocking its
   publishers, explains the os-services that need it (hatui.model.topology.NEEDS).
 
@@ -17,19 +19,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hatui.model import Finding, FindingKind
-from hatui.model.topology import API, DATABASE, QUEUE, Topology
+from hatui.model.topology import API, DATABASE, LOAD_BALANCER, QUEUE, Instance, Topology
 
 INSTANCE_SOURCES = {"galera": DATABASE, "rabbitmq": QUEUE, "rabbitmq-amqp": QUEUE}
 # findings that mean a service everyone needs is out, by condition
 SERVICE_OUT = {("galera", "no_primary"): DATABASE, ("galera", "non_primary"): DATABASE,  # cluster first
                ("rabbitmq", "no_majority"): QUEUE, ("rabbitmq", "publishers_blocked"): QUEUE,
                ("rabbitmq", "mem_alarm"): QUEUE, ("rabbitmq", "disk_alarm"): QUEUE}
-CLUSTER_SIZE = {("galera", "size"): DATABASE, ("rabbitmq", "size"): QUEUE}
+# a cluster short of members, or out of quorum (a survivor left in a non-Primary component among them)
+CLUSTER_SIZE = {("galera", "size"): DATABASE, ("rabbitmq", "size"): QUEUE, ("galera", "no_primary"): DATABASE,
+                ("galera", "non_primary"): DATABASE, ("rabbitmq", "no_majority"): QUEUE}
 # APIs and the os-service lists (their targets are "nova", "neutron") answer from the database
 # (each project's architecture: every API worker reads its state there)
 API_NEEDS = {"identity": DATABASE, "compute": DATABASE, "network": DATABASE, "image": DATABASE,
              "placement": DATABASE, "volumev3": DATABASE, "nova": DATABASE, "neutron": DATABASE}
 ALARMS = ("mem_alarm", "disk_alarm")
+LIST_API = {"nova": "compute", "neutron": "network"}  # service-list target -> the catalog API it asks
 
 
 def _host_roots(findings: list[Finding], top: Topology) -> dict[str, str]:
@@ -72,20 +77,33 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         elif f.source == "haproxy" and f.condition == "server_down":
             host = _host_named(top, f.subject.rsplit("/", 1)[-1])
         elif f.source == "endpoint":
-            host = next((i.placement.host for i in top.instances if i.name == f.subject and i.service.endswith(API)),
-                        None)
+            host = _api_host(top, f.subject)
+        elif f.source == "haproxy":  # the HAProxy itself: its stats do not answer
+            host = next((i.placement.host for i in top.instances
+                         if i.name == f.subject and i.service.startswith(LOAD_BALANCER)), None)
+        elif f.source == "keystone":  # the login goes to the identity API, wherever its URLs are
+            host = _api_host(top, "identity")
         root = roots.get(host) if host is not None else None
         if root is not None and root != f.id:
             out[f.id] = root
-    for f in findings:  # a cluster short of members, every missing one down for one reason
+    for f in findings:  # a cluster short of members, or out of quorum, for one reason
         cluster = CLUSTER_SIZE.get((f.source, f.condition))
         if cluster is None or f.id in out:
             continue
-        missing = [i for i in top.of(cluster) if not i.up]
-        why = {roots.get(placed.get(i.key, "")) for i in missing}
-        root = next(iter(why)) if missing and len(why) == 1 else None
+        root = _cluster_root(top.of(cluster), {i.key: roots.get(placed.get(i.key, "")) for i in top.of(cluster)})
         if root is not None:
             out[f.id] = root
+    # The service lists log in through Keystone and then ask the API: no token or no API explains them
+    # before anything behind the API does.
+    login = next((f.id for f in findings if f.source == "keystone" and f.kind == FindingKind.FAILURE), None)
+    for f in findings:
+        if f.source != "services" or f.subject not in LIST_API or f.kind != FindingKind.FAILURE or f.id in out:
+            continue
+        api = next((g.id for g in findings if g.source == "endpoint" and g.subject == LIST_API[f.subject]
+                    and g.kind == FindingKind.FAILURE), None)
+        cause = login or api
+        if cause is not None:
+            out[f.id] = out.get(cause, cause)
     alarm = next((f.id for f in findings if f.source == "rabbitmq" and f.condition in ALARMS), None)
     for f in findings:  # publishers blocked by a node's resource alarm
         if f.source == "rabbitmq" and f.condition == "publishers_blocked" and alarm is not None:
@@ -111,6 +129,26 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
             cause = out_services[need]
             out[f.id] = out.get(cause, cause)
     return out
+
+
+def _cluster_root(members: tuple[Instance, ...], lost_to: dict[str, str | None]) -> str | None:
+    """The one root that took members of a cluster down, when it explains all that is wrong with it:
+    every other member is up, or the others are no majority by themselves (the survivors of a power
+    feed's loss sit in a non-Primary component, or paused, because of it). A member down on a healthy
+    host while the others could have kept quorum is a second failure: nothing is folded."""
+    rooted = {r for r in lost_to.values() if r is not None}
+    if len(rooted) != 1:
+        return None
+    rest = [i for i in members if lost_to[i.key] is None]
+    if all(i.up for i in rest) or 2 * len(rest) <= len(members):
+        return next(iter(rooted))
+    return None
+
+
+def _api_host(top: Topology, catalog_type: str) -> str | None:
+    """The one host every URL of a catalog service is on (None: none known, or several)."""
+    on = {i.placement.host for i in top.instances if i.name == catalog_type and i.service.endswith(API)}
+    return next(iter(on)) if len(on) == 1 else None
 
 
 def _host_named(top: Topology, name: str) -> str | None:

@@ -63,6 +63,8 @@ class CloudSession:
         self.region_name = region.region_name or None
         self.timeout = section.timeout
         self._lock = threading.Lock()
+        self._login_lock = threading.Lock()
+        self._login_failed: tuple[float, Failure] | None = None  # (monotonic time, how) of the last failed login
         self._catalog: list[dict[str, Any]] | None = None
         self.catalog_at: float | None = None
         self.catalog_from: str | None = None
@@ -89,8 +91,25 @@ class CloudSession:
         if save:
             self._save_cache(catalog, at)
 
+    def access(self, session: ks_session.Session) -> Any:
+        """The shared token, logging in if there is none. A login that failed while this caller waited
+        for it is this caller's answer too: a dead Keystone costs one timeout per round, not one per
+        source in turn (the auth plugin serialises logins)."""
+        asked = time.monotonic()
+        with self._login_lock:
+            failed = self._login_failed
+            if failed is not None and failed[0] >= asked:
+                raise SourceError(failed[1].kind, failed[1].message)
+            try:
+                access = self.auth.get_access(session)
+            except Exception as exc:
+                self._login_failed = (time.monotonic(), classify_openstack(exc, "Keystone", self.timeout))
+                raise
+            self._login_failed = None
+            return access
+
     def roles(self, session: ks_session.Session) -> list[str]:
-        return list(self.auth.get_access(session).role_names or [])
+        return list(self.access(session).role_names or [])
 
     def _load_cache(self) -> None:
         if self.cache_path is None:
@@ -188,7 +207,7 @@ class KeystoneSource(BlockingSource):
             self.cloud.first_answer.set()
 
     def _validate(self, retry: bool) -> dict[str, Any]:
-        access = self.cloud.auth.get_access(self.session)  # authenticates when there is no valid token
+        access = self.cloud.access(self.session)  # authenticates when there is no valid token
         token = access.auth_token
         if token != self._token:
             Secret(token, "keystone token")  # registered for redaction

@@ -63,7 +63,7 @@ class ServicesSource(BlockingSource):
     def _token(self) -> None:
         """The shared token (logging in if needed): a Keystone failure is worded as Keystone's, not nova's."""
         try:
-            self.cloud.auth.get_access(self.session)
+            self.cloud.access(self.session)
         except Exception as exc:  # noqa: BLE001 - classified below, whatever keystoneauth raised
             f = classify_openstack(exc, "Keystone", self.cloud.timeout)
             raise SourceError(f.kind, f"no token from Keystone ({f.message})") from None

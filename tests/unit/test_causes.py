@@ -45,6 +45,43 @@ def test_a_cluster_short_of_members_for_two_reasons_is_not_explained():
     assert "galera.size:galera" not in causes(found, top)
 
 
+def test_a_feed_that_takes_the_quorum_explains_the_survivor_left_without_it():
+    # pdu-a holds ctl-1 and ctl-2: db-3 survives alone, in a non-Primary component, because of the feed
+    top = cloud(HOSTS, [inst("db-1", DATABASE, "ctl-1", up=False), inst("db-2", DATABASE, "ctl-2", up=False),
+                        inst("db-3", DATABASE, "ctl-3", up=False)], [galera(["db-1", "db-2", "db-3"])])
+    found = [f("hosts.feed_off:pdu-a"), f("hosts.power_off:ctl-1"), f("hosts.power_off:ctl-2"),
+             f("galera.no_primary:galera"), f("galera.non_primary:db-3"), f("services.down:nova-conductor@ctl-3")]
+    got = causes(found, cloud(HOSTS, list(top.instances) + CONDUCTORS, [*top.services.values(),
+                                                                      *TOP.services.values()]))
+    assert got["galera.no_primary:galera"] == got["galera.non_primary:db-3"] == "hosts.feed_off:pdu-a"
+    assert got["services.down:nova-conductor@ctl-3"] == "hosts.feed_off:pdu-a"  # through the database
+
+
+def test_a_quorum_lost_to_a_power_cut_and_a_partition_together_is_not_folded_under_either():
+    # db-1's host is off, but db-2 and db-3 (healthy hosts, a majority by themselves) lost each other too
+    top = cloud(HOSTS, [inst("db-1", DATABASE, "ctl-1", up=False), inst("db-2", DATABASE, "ctl-2", up=False),
+                        inst("db-3", DATABASE, "ctl-3", up=False)], [galera(["db-1", "db-2", "db-3"])])
+    found = [f("hosts.power_off:ctl-1"), f("galera.no_primary:galera"), f("galera.non_primary:db-2"),
+             f("galera.non_primary:db-3")]
+    got = causes(found, top)
+    assert not {"galera.no_primary:galera", "galera.non_primary:db-2", "galera.non_primary:db-3"} & set(got)
+
+
+def test_the_service_lists_follow_a_failing_login_and_the_load_balancer_its_host():
+    from hatui.model.topology import LOAD_BALANCER
+    lb = inst("lb", f"{LOAD_BALANCER} lb", "ctl-1")
+    identity = inst("identity", "identity (keystone) API", "ctl-1", up=False)
+    top = cloud(HOSTS, [lb, identity], [])
+    found = [f("hosts.power_off:ctl-1"), f("haproxy.unreachable:lb"), f("keystone.unreachable:cloud"),
+             f("services.unreachable:nova"), f("services.unreachable:neutron")]
+    assert causes(found, top) == {fid: "hosts.power_off:ctl-1" for fid in (
+        "haproxy.unreachable:lb", "keystone.unreachable:cloud", "services.unreachable:nova",
+        "services.unreachable:neutron")}
+    # Keystone down on a host hatui does not know: the lists still follow it, as its consequences
+    got = causes([f("keystone.unreachable:cloud"), f("services.unreachable:nova")], cloud(HOSTS, [], []))
+    assert got == {"services.unreachable:nova": "keystone.unreachable:cloud"}
+
+
 def test_services_failing_on_the_database_they_need_are_explained_by_it():
     found = [f("galera.no_primary:galera"), f("services.none_up:nova-conductor"),
              f("services.down:nova-conductor@ctl-1"), f("rabbitmq.mem_alarm:rabbitmq")]
