@@ -18,7 +18,9 @@ Targets (what is polled on its own schedule, see hatui/schedule.py):
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,9 +147,26 @@ class OpenStackSection:
             raise ConfigError(file, f"{key}.url", "either url (the stats CSV) or socket (the admin socket), not both")
         if h.url:
             _check_url(h.url, file, f"{key}.url")
+        for j, addr in enumerate(h.addresses or []):
+            if not _is_host(addr):
+                raise ConfigError(file, f"{key}.addresses[{j}]",
+                                  "an address or name as the catalog's URLs spell it (no scheme, no port)", repr(addr))
         if resolve_secrets:
             return dataclasses.replace(h, password=resolve_secret(h, file, key))
         return h
+
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?")
+
+
+def _is_host(text: str) -> bool:
+    """An IP literal, or a DNS name (letters, digits, '-', '.'): what a URL's host part holds."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return bool(_DNS_NAME.fullmatch(text))
 
 
 def load_cloud(section: OpenStackSection, password: Secret | None, file: str) -> Any:

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 ALL = ("galera", "rabbit", "hosts", "openstack")
-LABS = (*ALL, "cloud")  # the cloud lab is opt-in: not part of a bare ``status`` / ``down``
+LABS = (*ALL, "cloud")  # the cloud lab (5 GB) is named: not part of a bare ``status`` / ``down``
 CLOUD_VERBS = ("power", "feed", "switch", "link", "kill", "freeze", "thaw", "stop", "start", "config")
 
 

@@ -401,6 +401,22 @@ management.rates_mode = basic
         except (httpx.HTTPError, ValueError):
             return None
 
+    def client_nodes(self, binary: str, host: str) -> set[str]:
+        """The RabbitMQ nodes a host's RPC client (oslo.messaging names its connections
+        ``<binary>:<pid>:<uuid>``) holds connections to, as the cluster lists them."""
+        address = HOSTS[host].address
+        for h in CONTROLLERS:
+            try:
+                r = self.http.get(self.url(h, "/api/connections?columns=node,peer_host,"
+                                              "client_properties.connection_name"), timeout=3)
+                conns = r.json() if r.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                continue
+            if isinstance(conns, list):
+                return {c["node"] for c in conns if c.get("peer_host") == address
+                        and str(c.get("client_properties", {}).get("connection_name", "")).startswith(binary + ":")}
+        raise LabError("no RabbitMQ node lists its connections")
+
     def problems(self) -> list[str]:
         out = []
         for h in CONTROLLERS:

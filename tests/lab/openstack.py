@@ -97,6 +97,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -553,7 +554,14 @@ class Lab:
 
     # ------------------------------------------------------------------ venv
     def ensure_venv(self) -> float:
-        """Create the OpenStack venv (outside the repo) if it lacks a server; returns seconds spent."""
+        """Create the OpenStack venv (outside the repo) if it lacks a server; returns seconds spent.
+        Under a file lock: the cloud lab, booting in the background (tests/run-all.sh), shares it."""
+        VENV.parent.mkdir(parents=True, exist_ok=True)
+        with open(VENV.parent / "venv.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            return self._ensure_venv()
+
+    def _ensure_venv(self) -> float:
         need = ["gunicorn", "keystone-manage", "placement-manage", "nova-manage", "nova-conductor",
                 "glance-manage", "neutron-db-manage", "neutron-rpc-server"]
         stamp = VENV / ".hatui-constraints"

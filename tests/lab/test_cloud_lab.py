@@ -1,7 +1,7 @@
 """The cloud lab's own claims (tests/lab/cloud.py): guard routes, no way out of the namespaces, a power cut
 kills every process of its host at once, a feed's BMCs report Off, a switch cuts exactly its hosts.
 
-Opt-in like tests/integration/cloud: runs only with ``HATUI_LAB_CLOUD=1``."""
+They run last in the suite (tests/conftest.py), on the lab tests/run-all.sh starts in the background."""
 from __future__ import annotations
 
 import json
@@ -18,8 +18,7 @@ from tests.lab import cloud
 from tests.lab.common import port_open, run, wait_until
 from tests.lab.fixtures import lab_fixtures
 
-pytestmark = [pytest.mark.lab, pytest.mark.cloud,
-              pytest.mark.skipif(os.environ.get("HATUI_LAB_CLOUD") != "1", reason="opt-in: HATUI_LAB_CLOUD=1")]
+pytestmark = [pytest.mark.lab, pytest.mark.cloud]
 
 lab, clean = lab_fixtures(cloud.Lab)
 
@@ -118,15 +117,22 @@ def test_ctl2_power_off_takes_its_conductor_and_scheduler_down_in_nova(lab, hatu
     w = Watcher(config, env)
     try:
         ours = {f"services.down:{b}@ctl-2" for b in ("nova-conductor", "nova-scheduler")}
+        # cmp-1's nova-compute reports through RabbitMQ: with a connection on rabbit@ctl-2 its reports hang
+        # until oslo.messaging's heartbeat gives up on it (60 s), and nova calls it down meanwhile
+        compute_on_ctl2 = "rabbit@ctl-2" in lab.rabbit.client_nodes("nova-compute", "cmp-1")
+        may = {"services.down:nova-compute@cmp-1", "services.none_up:nova-compute"} if compute_on_ctl2 else set()
         t0 = time.monotonic()
         lab.power("ctl-2", False)  # IPMI
         lab.wait_power("ctl-2", False)
         for fid in sorted(ours):
             w.wait_opened(fid, SERVICE_DOWN_WAIT, after=t0)
         others = {i for i in w.open_ids() if i.startswith(("services.down:", "services.none_up:", "services.spof:"))}
-        assert others == ours, others  # the same binaries on ctl-1 and ctl-3 (and cmp-1's compute) stay up
+        assert ours <= others <= ours | may, others  # the same binaries on ctl-1 and ctl-3 stay up
         states = _services_as_hatui_sees_them(config, env)
-        assert {k for k, s in states.items() if s != "up"} == {("nova-conductor", "ctl-2"), ("nova-scheduler", "ctl-2")}
+        down = {k for k, s in states.items() if s != "up"}
+        assert {("nova-conductor", "ctl-2"), ("nova-scheduler", "ctl-2")} <= down
+        assert down - {("nova-conductor", "ctl-2"), ("nova-scheduler", "ctl-2")} <= (
+            {("nova-compute", "cmp-1")} if compute_on_ctl2 else set()), down
         t1 = time.monotonic()
         lab.power("ctl-2", True)
         lab.wait_power("ctl-2", True)

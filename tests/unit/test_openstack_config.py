@@ -77,6 +77,9 @@ def test_os_variables_alone(monkeypatch, tmp_path):
      "either url"),
     ({"cloud": "lab", "endpoints": [{"name": "vip", "url": "keystone:5000"}]}, "openstack.endpoints[0].url",
      "an http:// or https:// URL"),
+    ({"cloud": "lab", "haproxy": [{"name": "lb", "url": "http://10.0.0.11:8404/;csv",
+                                   "addresses": ["10.0.0.10", "http://10.0.0.10:5000"]}]},
+     "openstack.haproxy[0].addresses[1]", "no scheme, no port"),
     ({"cloud": "lab", "region": "RegionX"}, "openstack.region", "a region of cloud 'lab'"),
     ({"cloud": "lab", "timeout": 0}, "openstack.timeout", "> 0"),
     ({"cloud": "lab", "password_env": "HATUI_UNSET_OS_PW"}, "openstack.password_env", "to be set"),
@@ -85,6 +88,13 @@ def test_mistakes_name_the_key(clouds, table, key, expected):
     with pytest.raises(ConfigError) as err:
         parse({"openstack": table}, "t.toml")
     assert err.value.key == key and expected in str(err.value)
+
+
+def test_haproxy_addresses_are_spelled_as_the_catalog_spells_them(clouds):
+    lb = {"name": "lb", "url": "http://10.0.0.11:8404/;csv",
+          "addresses": ["10.0.0.10", "api.cloud.example", "fd00::10"]}
+    sec = parse({"openstack": {"cloud": "lab", "haproxy": [lb]}}, "t.toml").section("openstack")
+    assert sec.haproxy[0].addresses == ["10.0.0.10", "api.cloud.example", "fd00::10"]
 
 
 def test_no_credentials_at_all(monkeypatch, tmp_path):

@@ -16,8 +16,8 @@ from hatui.model import FailureKind
 from hatui.model.haproxy import HaproxyGarbled, parse_haproxy_stats
 from hatui.schedule import TargetSpec
 from hatui.sources.endpoints import catalog_groups, probe
-from hatui.sources.http import ssl_context
 from hatui.sources.haproxy import HaproxySource, stat_rows
+from hatui.sources.http import ssl_context
 from tests.fixtures_openstack import FIXTURES, capture, token_data
 
 T = 0.3  # seconds: every timeout in these tests

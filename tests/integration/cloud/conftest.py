@@ -1,10 +1,10 @@
 """Fixtures of the cloud-lab integration tests: the lab cloud of hosts (tests/lab/cloud.py), healthy around
 each test, and the hatui config an operator would write for it (``python -m tests.lab config``).
 
-Opt-in: these tests run only with ``HATUI_LAB_CLOUD=1`` (marker ``cloud``); CI does not run them yet."""
+Marker ``cloud`` (``-m "not cloud"`` leaves them out); they run last (tests/conftest.py), on the lab that
+tests/run-all.sh starts in the background."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +15,6 @@ from tests.integration.hatui_proc import hatui_env
 from tests.lab import cloud as cloud_lab
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def pytest_collection_modifyitems(config, items):
-    if os.environ.get("HATUI_LAB_CLOUD") == "1":
-        return
-    skip = pytest.mark.skip(reason="the cloud lab is opt-in: HATUI_LAB_CLOUD=1")
-    for item in items:
-        if "cloud" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
