@@ -8,7 +8,7 @@ from typing import Any
 
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
-from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances
+from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances, reconnecting
 from hatui.model.topology import QUEUE, Topology
 
 
@@ -111,6 +111,13 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
     if unplaced:
         lines.append(f"  cannot tell where {'; '.join(unplaced)} run: a shared host would be a SPOF")
     return lines
+
+
+def reconnect_lines(v: Verdict, top: Topology) -> list[str]:
+    """The RPC clients the stop cuts off their RabbitMQ node, which go on running elsewhere."""
+    return [f"  RPC clients connected to {node} reconnect to another node (oslo.messaging: when its heartbeat "
+            f"gives up, 60 s by default; nova may report them down meanwhile): {', '.join(clients)}"
+            for node, clients in reconnecting(top, v.stopped).items()]
 
 
 def rabbit_says(v: Verdict, top: Topology, picture: Any) -> list[str]:

@@ -94,3 +94,19 @@ def recorded(state: str) -> list[Observation]:
     """A recording's observations in the order hatui received them (``recorded/<state>.jsonl``)."""
     lines = (FIXTURES / "recorded" / f"{state}.jsonl").read_text().splitlines()
     return [Observation.from_json(raw) for raw in map(json.loads, lines) if "source" in raw]
+
+
+CONNECTIONS = FIXTURES / "connections" / "cloud_lab_healthy.json"
+
+
+def connections_capture() -> dict:
+    """GET /api/connections (the source's columns) as the cloud lab answered it, with its hosts' addresses."""
+    return json.loads(CONNECTIONS.read_text())
+
+
+def clients_observation(at: float = 100.0, cluster: str = "lab-mq") -> Observation:
+    """The connection list as the source reports it (rows per binary, client address and node)."""
+    from hatui.model.rabbitmq_clients import summarise
+
+    return Observation("rabbitmq-clients", cluster, at, 0.01,
+                       data={"asked": "ctl-3", "links": summarise(connections_capture()["body"])})

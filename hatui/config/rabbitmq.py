@@ -2,7 +2,8 @@
 
 Each node gives two targets: its management API (source ``rabbitmq``: that node's own view of the
 cluster) and, when ``[rabbitmq.canary]`` is set, an AMQP client canary (source ``rabbitmq-amqp``:
-connect, publish one message to itself, consume it back). The canary is a separate account with
+connect, publish one message to itself, consume it back). The cluster gives one more, its connection
+list (source ``rabbitmq-clients``: which node each RPC client is on). The canary is a separate account with
 the least rights that let it do that (see README, RabbitMQ), and it has its own, slower schedule.
 """
 from __future__ import annotations
@@ -51,6 +52,14 @@ class RabbitCanary:
     password: Secret | None = derived()
 
 
+@dataclass(frozen=True, slots=True)
+class _ClientsPoll:
+    """Schedule of the connection list: its own interval, the section's timeout (per node asked)."""
+
+    interval: float
+    timeout: float | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class RabbitSection:
     name: str = "rabbitmq"            # the cluster's name on screen and in cluster-wide finding ids
@@ -64,6 +73,9 @@ class RabbitSection:
     interval: float | None = None
     timeout: float | None = None
     canary: RabbitCanary | None = None
+    # Which node each RPC client (nova-compute, the agents ...) is connected to: one cluster-wide
+    # connection list, not often (it grows with the cloud). 0 turns it off.
+    clients_interval: float = 30.0
     nodes: list[RabbitNode] = required()
     password: Secret | None = derived()
 
@@ -75,6 +87,8 @@ class RabbitSection:
         out: list[tuple[str, str, object]] = [("rabbitmq", n.name, self) for n in self.nodes]
         if self.canary is not None:
             out += [("rabbitmq-amqp", n.name, self.canary) for n in self.nodes]
+        if self.clients_interval:
+            out.append(("rabbitmq-clients", self.name, _ClientsPoll(self.clients_interval, self.timeout)))
         return out
 
     def node(self, name: str) -> RabbitNode | None:
@@ -86,6 +100,8 @@ class RabbitSection:
         unique_names(self.nodes, file, "rabbitmq.nodes")
         if self.scheme not in ("http", "https"):
             raise ConfigError(file, "rabbitmq.scheme", '"http" or "https"', repr(self.scheme))
+        if self.clients_interval < 0:
+            raise ConfigError(file, "rabbitmq.clients_interval", "a number >= 0 (0: off)", str(self.clients_interval))
         if self.canary is not None and self.canary.interval == 0:
             raise ConfigError(file, "rabbitmq.canary.interval", "a number > 0", "0")
         if not resolve_secrets:

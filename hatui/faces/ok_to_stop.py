@@ -13,9 +13,9 @@ from typing import Any
 from hatui.config import Config
 from hatui.faces.check import one_round
 from hatui.faces.jsonout import iso
-from hatui.model.redundancy import HOST, Element, Verdict, find, ok_to_stop
+from hatui.model.redundancy import HOST, Element, Verdict, find, ok_to_stop, reconnecting
 from hatui.model.topology import Topology
-from hatui.words import VERDICT_WORDS, element_names, rabbit_says, verdict_lines
+from hatui.words import VERDICT_WORDS, element_names, rabbit_says, reconnect_lines, verdict_lines
 
 
 def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
@@ -28,6 +28,7 @@ def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
         "down_now": {name: loss.why for name, loss in v.down_now.items()},
         "state_unknown": {name: list(inst) for name, inst in v.unknown.items()},
         "rabbitmq_says": [line.strip() for line in rabbit_says(v, top, rabbit)],
+        "rpc_reconnect": {node: list(clients) for node, clients in reconnecting(top, v.stopped).items()},
         "runs_there": {e.name: sorted(i.key for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},
     }
 
@@ -54,5 +55,5 @@ def run_ok_to_stop(config: Config, names: list[str], as_json: bool) -> int:
     if as_json:
         print(json.dumps({"checked_at": iso(a.snapshot.taken_at), **verdict_json(v, top, a.cloud.rabbitmq)}, indent=2))
     else:
-        print("\n".join(verdict_lines(v, top) + rabbit_says(v, top, a.cloud.rabbitmq)))
+        print("\n".join(verdict_lines(v, top) + rabbit_says(v, top, a.cloud.rabbitmq) + reconnect_lines(v, top)))
     return v.code

@@ -71,7 +71,22 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], list[Observation]]
     if not isinstance(config, dict):
         raise RecordingError(f"{path}: line 1: the header's config is not a table")
     observations.sort(key=lambda o: o.observed_at)
-    return config, observations
+    return _without_unrecorded(config, observations), observations
+
+
+# Sources added after some recordings were made: (section, key, value that turns them off). A recording
+# without a single observation of one was made before hatui polled it: replayed, it is not a target
+# (else it would read as never answering).
+LATER_SOURCES = {"rabbitmq-clients": ("rabbitmq", "clients_interval", 0)}
+
+
+def _without_unrecorded(config: dict[str, Any], observations: list[Observation]) -> dict[str, Any]:
+    seen = {o.source for o in observations}
+    out = dict(config)
+    for source, (section, key, off) in LATER_SOURCES.items():
+        if source not in seen and isinstance(out.get(section), dict) and key not in out[section]:
+            out[section] = {**out[section], key: off}
+    return out
 
 
 def _observations(path: Path, lines: Iterator[str]) -> Iterator[Observation]:

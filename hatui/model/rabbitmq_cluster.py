@@ -16,6 +16,7 @@ from typing import Any
 
 from hatui.model.observation import Failure
 from hatui.model.rabbitmq import CanaryResult, ManagementView
+from hatui.model.rabbitmq_clients import RpcClients
 from hatui.model.snapshot import Snapshot
 
 
@@ -33,6 +34,7 @@ class ClusterPicture:
     # the running set most answering nodes agree on (ties: the larger set), and who sees it; None: no view
     majority: frozenset[str] | None = None
     majority_seen_by: tuple[str, ...] = ()
+    clients: RpcClients | None = None           # which node each RPC client is on (the latest list, fresh or not)
 
     @property
     def expected(self) -> int:
@@ -120,8 +122,11 @@ def build_picture(snapshot: Snapshot, section: Any) -> ClusterPicture:
                 canary_failed[node.name] = cst.latest.failure
     names = map_names(section, self_names, views)
     majority, seen_by = majority_of(_cluster_views(views))
+    # the last list even when stale: where a client was connected is what explains it after its node died
+    clients = snapshot.get("rabbitmq-clients", section.name)
     return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at,
-                          polled_at, majority, seen_by)
+                          polled_at, majority, seen_by,
+                          clients.value if clients is not None and isinstance(clients.value, RpcClients) else None)
 
 
 def map_names(section: Any, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:

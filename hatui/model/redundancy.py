@@ -76,6 +76,20 @@ def lost_instances(top: Topology, failed: Iterable[Element]) -> set[str]:
     return lost
 
 
+def reconnecting(top: Topology, stopped: Iterable[Element]) -> dict[str, tuple[str, ...]]:
+    """Queue instance name -> the RPC clients (os-service instances the stop leaves running) connected to
+    it now: they must fail over to another node, which oslo.messaging does when its heartbeat gives up."""
+    lost = lost_instances(top, stopped)
+    out: dict[str, list[str]] = {}
+    for client, nodes in sorted(top.rpc.items()):
+        if client in lost:
+            continue
+        inst = top.instance(client)
+        for node in sorted(nodes & lost):
+            out.setdefault(node.split("/", 1)[1], []).append(inst.name if inst else client)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def _direct(top: Topology, service: str, lost: set[str]) -> Loss | None:
     svc = top.services[service]
     alive = top.alive(service) - lost if lost else top.alive(service)

@@ -80,6 +80,9 @@ class Topology:
     hosts: Mapping[str, Host]
     services: Mapping[str, Service]
     instances: tuple[Instance, ...]
+    # RPC client (an os-service instance's key) -> the message-queue instances it holds connections to,
+    # or held when their node went away (hatui.model.rabbitmq_clients)
+    rpc: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # indexes, built once: the redundancy engine asks them for every element it tries
     _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -335,4 +338,22 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         instances += inst
     names = {s.name for s in services}
     services = [Service(s.name, s.survival, tuple(n for n in s.needs if n in names)) for s in services]
-    return Topology(MappingProxyType(hosts), MappingProxyType({s.name: s for s in services}), tuple(instances))
+    rpc = _rpc_links(areas.get("rabbitmq"), match, {i.key for i in instances})
+    return Topology(MappingProxyType(hosts), MappingProxyType({s.name: s for s in services}), tuple(instances),
+                    MappingProxyType(rpc))
+
+
+def _rpc_links(picture: Any, hosts: _Hosts, known: set[str]) -> dict[str, frozenset[str]]:
+    """os-service instance key -> the queue instances it is connected to: the client's address names its
+    host (``binary@host`` as nova and neutron report it), the broker's node name the queue instance."""
+    clients = getattr(picture, "clients", None)
+    if clients is None:
+        return {}
+    out: dict[str, set[str]] = {}
+    for link in clients.links:
+        host = hosts.by_address.get(link.peer)
+        client = f"{link.binary}/{link.binary}@{host}"
+        node = f"{QUEUE}/{picture.label(link.node)}"
+        if host is not None and client in known and node in known:
+            out.setdefault(client, set()).add(node)
+    return {k: frozenset(v) for k, v in out.items()}

@@ -7,6 +7,8 @@
   no majority) is explained when every missing member is on hosts explained by one root;
 - the HAProxy's own findings and Keystone's follow their host (Keystone's: the identity API's URLs);
   the service lists (nova, neutron) follow a failing login (Keystone) or a failing API endpoint;
+- an os-service down while a RabbitMQ node it was connected to (its RPC connection, hatui.model.
+  rabbitmq_clients) is down follows that node's cause: the client waits for its heartbeat to give up;
 - the database without a Primary component, or the message queue without a majority or blocking its
   publishers, explains the os-services that need it (hatui.model.topology.NEEDS).
 
@@ -28,7 +30,8 @@ SERVICE_OUT = {("galera", "no_primary"): DATABASE, ("galera", "non_primary"): DA
                ("rabbitmq", "mem_alarm"): QUEUE, ("rabbitmq", "disk_alarm"): QUEUE}
 # a cluster short of members, or out of quorum (a survivor left in a non-Primary component among them)
 CLUSTER_SIZE = {("galera", "size"): DATABASE, ("rabbitmq", "size"): QUEUE, ("galera", "no_primary"): DATABASE,
-                ("galera", "non_primary"): DATABASE, ("rabbitmq", "no_majority"): QUEUE}
+                ("galera", "non_primary"): DATABASE, ("rabbitmq", "no_majority"): QUEUE,
+                ("rabbitmq-clients", "unreachable"): QUEUE}  # no node left to list the connections
 # APIs and the os-service lists (their targets are "nova", "neutron") answer from the database
 # (each project's architecture: every API worker reads its state there)
 API_NEEDS = {"identity": DATABASE, "compute": DATABASE, "network": DATABASE, "image": DATABASE,
@@ -73,7 +76,7 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         elif f.source in INSTANCE_SOURCES:
             host = placed.get(f"{INSTANCE_SOURCES[f.source]}/{f.subject}")
         elif f.source == "services":
-            host = placed.get(f"{f.subject.split('@', 1)[0]}/{f.subject}")
+            host = placed.get(_service_key(f.subject))
         elif f.source == "haproxy" and f.condition == "server_down":
             host = _host_named(top, f.subject.rsplit("/", 1)[-1])
         elif f.source == "endpoint":
@@ -93,6 +96,15 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         root = _cluster_root(top.of(cluster), {i.key: roots.get(placed.get(i.key, "")) for i in top.of(cluster)})
         if root is not None:
             out[f.id] = root
+    for f in findings:  # an RPC client whose connection was on a node that went away
+        if f.kind != FindingKind.FAILURE or f.source != "services" or f.id in out or "@" not in f.subject:
+            continue
+        why = {_node_cause(top, node, roots, placed, findings) for node in top.rpc.get(_service_key(f.subject), ())}
+        why.discard(None)
+        if len(why) == 1:
+            cause = why.pop()
+            assert cause is not None
+            out[f.id] = out.get(cause, cause)
     # The service lists log in through Keystone and then ask the API: no token or no API explains them
     # before anything behind the API does.
     login = next((f.id for f in findings if f.source == "keystone" and f.kind == FindingKind.FAILURE), None)
@@ -143,6 +155,25 @@ def _cluster_root(members: tuple[Instance, ...], lost_to: dict[str, str | None])
     if all(i.up for i in rest) or 2 * len(rest) <= len(members):
         return next(iter(rooted))
     return None
+
+
+def _service_key(subject: str) -> str:
+    """``nova-compute@cmp-1`` -> its instance key ``nova-compute/nova-compute@cmp-1``."""
+    return f"{subject.split('@', 1)[0]}/{subject}"
+
+
+def _node_cause(top: Topology, node: str, roots: dict[str, str], placed: dict[str, str],
+                findings: list[Finding]) -> str | None:
+    """Why a queue instance is down: its host's root, else its own failure; None while it is up."""
+    inst = top.instance(node)
+    if inst is None or inst.up is not False:
+        return None
+    root = roots.get(placed.get(node, ""))
+    if root is not None:
+        return root
+    name = node.split("/", 1)[1]
+    return next((f.id for f in findings if f.source == "rabbitmq" and f.subject == name
+                 and f.kind == FindingKind.FAILURE), None)
 
 
 def _api_host(top: Topology, catalog_type: str) -> str | None:

@@ -18,6 +18,9 @@ SLOW_FRACTION = 0.5
 FAILURE_CONDITIONS = {
     "power": {FailureKind.AUTH: "bmc_auth", FailureKind.TIMEOUT: "bmc_timeout", FailureKind.REFUSED: "bmc_refused"},
 }
+# A source whose failure loses a view, not a service: which node each RPC client is on goes unknown,
+# while each node's own management API says whether the queue serves.
+FAILURE_SEVERITY = {"rabbitmq-clients": Severity.WARNING}
 
 
 def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
@@ -35,7 +38,7 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
             condition, severity = "not_allowed", Severity.UNKNOWN
         else:
             condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
-            severity = Severity.CRITICAL
+            severity = FAILURE_SEVERITY.get(spec.source, Severity.CRITICAL)
         yield finding(spec.source, condition, spec.name, severity,
                       f"{spec.name}: {failure_words(failure)}")
 

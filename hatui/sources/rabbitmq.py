@@ -241,9 +241,13 @@ def rabbit_sources(config: Config) -> list:
     """One management source per node, and one AMQP canary per node when ``[rabbitmq.canary]`` is set."""
     section: RabbitSection | None = config.section("rabbitmq")
     assert section is not None
-    specs = {s.key: s for s in target_specs(config) if s.source in ("rabbitmq", "rabbitmq-amqp")}
+    specs = {s.key: s for s in target_specs(config) if s.source.startswith("rabbitmq")}
     verify = tls_verify(section)
     out: list = [RabbitManagementSource(specs[("rabbitmq", n.name)], section, n, verify) for n in section.nodes]
+    if ("rabbitmq-clients", section.name) in specs:
+        from hatui.sources.rabbitmq_clients import RabbitClientsSource
+
+        out.append(RabbitClientsSource(specs[("rabbitmq-clients", section.name)], section, verify))
     if section.canary is not None:
         from hatui.sources.rabbitmq_amqp import RabbitCanarySource  # pika only when a canary is configured
 

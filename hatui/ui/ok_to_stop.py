@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from hatui.model.cloud import CloudState
 from hatui.model.redundancy import Element, find, ok_to_stop
-from hatui.words import rabbit_says, verdict_lines
+from hatui.words import rabbit_says, reconnect_lines, verdict_lines
 
 
 class OkToStop(ModalScreen[None]):
@@ -47,4 +47,5 @@ class OkToStop(ModalScreen[None]):
             found.append(e)
         if found:
             v = ok_to_stop(top, found)
-            answer.update("\n".join(verdict_lines(v, top) + rabbit_says(v, top, cloud.rabbitmq)))
+            answer.update("\n".join(verdict_lines(v, top) + rabbit_says(v, top, cloud.rabbitmq)
+                                    + reconnect_lines(v, top)))

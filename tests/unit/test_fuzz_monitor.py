@@ -36,7 +36,7 @@ def _rabbit_round(state: str) -> list[Observation]:
         if o.source == "rabbitmq-amqp" and o.ok:
             canary.setdefault((o.target, o.data.get("blocked") is None), o)
     wanted = [canary[k] for k in sorted(canary) if k[1] == (state != "mem_alarm")]
-    return fixtures_rabbit.state_observations(state) + wanted
+    return fixtures_rabbit.state_observations(state) + wanted + [fixtures_rabbit.clients_observation()]
 
 
 def _worlds() -> dict[str, tuple]:

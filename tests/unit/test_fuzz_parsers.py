@@ -202,6 +202,23 @@ def test_fuzz_amqp_canary(data):
     parsed_or_garbled(parse_canary, data, typed=CanaryResult)
 
 
+CONNECTIONS = [fixtures_rabbit.connections_capture()["body"]]
+
+
+@fuzz(200)
+@given(st.sampled_from(CONNECTIONS).flatmap(mutated))
+def test_fuzz_rabbit_connection_list(body):
+    """The connection list, mutated, through the source's summary and the parser."""
+    from hatui.model import Observation
+    from hatui.model.rabbitmq_clients import RpcClients, clients_of, summarise
+
+    links = parsed_or_garbled(summarise, body, typed=list)
+    if links is not None:
+        json.dumps(links)  # recordings hold it
+        obs = Observation("rabbitmq-clients", "mq", 1.0, 0.01, data={"asked": "mq-1", "links": links})
+        assert parsed_or_garbled(clients_of, obs, typed=RpcClients) is not None  # its own summary reads back
+
+
 # ---- OpenStack --------------------------------------------------------------------------------------
 
 TOKENS = [fixtures_openstack.capture(n)["body"] for n in (
@@ -462,8 +479,9 @@ def test_fuzz_icmp_packets(packet, version):
 
 def test_every_fuzz_base_is_a_real_capture():
     """A renamed or moved capture must not silently empty a fuzz test's bases."""
-    bases = [GALERA, RABBIT_MANAGEMENT, CANARY, HEALTH_BODIES, RAW_RABBIT, TOKENS, TOKEN_DATA, VERSION_DOCS, ROUNDS,
-             HAPROXY_CSV, HAPROXY_ROWS, NOVA, NEUTRON, SERVICE_DATA, POWER, REDFISH_SYSTEMS, IPMITOOL, PROBES, LINKS]
+    bases = [GALERA, RABBIT_MANAGEMENT, CANARY, HEALTH_BODIES, RAW_RABBIT, CONNECTIONS, TOKENS, TOKEN_DATA,
+             VERSION_DOCS, ROUNDS, HAPROXY_CSV, HAPROXY_ROWS, NOVA, NEUTRON, SERVICE_DATA, POWER, REDFISH_SYSTEMS,
+             IPMITOOL, PROBES, LINKS]
     assert all(bases)
     assert {d["via"] for d in POWER} == {"redfish", "ipmi"}
 
