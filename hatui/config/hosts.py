@@ -73,14 +73,18 @@ class HostEntry:
     ports: list[int] = dataclasses.field(default_factory=list)      # TCP ports expected open on each address
     banner_ports: list[int] = dataclasses.field(default_factory=list)  # of those, services that speak first (SSH)
     bmc: BmcConfig | None = None
-    power_feed: str | None = None       # fault domains: kept for the SPOF rules, shown in the pane
+    # Fault domains, kept for the SPOF rules and shown in the pane. A host fed by two feeds (two power
+    # supplies) or bonded to two switches lists both: it is lost only when all of them fail.
+    power_feed: str | list[str] | None = None
     rack: str | None = None
-    switch: str | None = None
+    switch: str | list[str] | None = None
 
     @property
     def domains(self) -> tuple[tuple[str, str], ...]:
-        return tuple((k, v) for k, v in (("power", self.power_feed), ("rack", self.rack), ("switch", self.switch))
-                     if v)
+        out: list[tuple[str, str]] = []
+        for kind, value in (("power", self.power_feed), ("rack", self.rack), ("switch", self.switch)):
+            out += [(kind, v) for v in ([value] if isinstance(value, str) else value or [])]
+        return tuple(out)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +158,11 @@ def _validate_host(h: HostEntry, i: int, file: str, ping: bool, resolve_secrets:
         raise ConfigError(file, f"{key}.ports", "ports to probe (ping is off)", "none")
     if (h.ports or h.banner_ports) and not h.addresses:
         raise ConfigError(file, f"{key}.addresses", "the addresses to probe those ports on", "none")
+    for name in ("power_feed", "switch"):
+        value = getattr(h, name)
+        if isinstance(value, list) and (not value or len(set(value)) != len(value)):
+            raise ConfigError(file, f"{key}.{name}", "one name, or a list of different names (a host on two)",
+                              repr(value))
     if h.bmc is None:
         return h
     return dataclasses.replace(h, bmc=_validate_bmc(h.bmc, f"{key}.bmc", file, resolve_secrets))

@@ -22,7 +22,7 @@ class ConfigError(Exception):
     """A configuration problem, already worded for the operator."""
 
     def __init__(self, file: str, key: str, expected: str, got: str = "") -> None:
-        self.file, self.key, self.expected = file, key, expected
+        self.file, self.key, self.expected, self.got = file, key, expected, got
         msg = f"{file}: {key}: expected {expected}"
         super().__init__(msg + (f", got {got}" if got else ""))
 
@@ -41,7 +41,7 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 def type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        return type_name([a for a in typing.get_args(tp) if a is not type(None)][0])
+        return " or ".join(type_name(a) for a in typing.get_args(tp) if a is not type(None))
     if origin is list:
         inner = type_name(typing.get_args(tp)[0]).removeprefix("an ").removeprefix("a ")
         return f"a list of {inner}s"
@@ -54,6 +54,15 @@ def convert(value: Any, tp: Any, file: str, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
+        # ``str | list[str]``: the shape of the value picks the type (a list, or one of them)
+        listed = [a for a in args if typing.get_origin(a) is list]
+        if listed and len(args) > 1:
+            if isinstance(value, list):
+                return convert(value, listed[0], file, key)
+            try:
+                return convert(value, next(a for a in args if a not in listed), file, key)
+            except ConfigError as exc:
+                raise ConfigError(file, key, type_name(tp), exc.got) from None
         return convert(value, args[0], file, key)
     if origin is list:
         if not isinstance(value, list):

@@ -58,13 +58,17 @@ def find(top: Topology, name: str) -> Element | None:
 
 
 def hosts_of(top: Topology, failed: Iterable[Element]) -> set[str]:
+    """The hosts a failure takes down: failed hosts, and those whose every feed (or every switch) fails."""
     domains = top.domains()
     out: set[str] = set()
+    names: set[str] = set()
     for e in failed:
         if e.kind == HOST:
             out.add(e.name)
         elif e.kind != INSTANCE and e.name in domains:
-            out.update(domains[e.name][1])
+            names.add(e.name)
+    for name in names:
+        out.update(h for h in domains[name][1] if top.hosts[h].lost_with(names))
     return out
 
 

@@ -13,7 +13,7 @@ services nova and neutron report.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -73,6 +73,14 @@ class Host:
     name: str
     domains: tuple[tuple[str, str], ...]  # (kind, name): ("power", "pdu-a"), ("rack", "r1"), ("switch", "sw-1")
     up: bool | None                       # False: its BMC says Off; None: cannot tell
+
+    def lost_with(self, failed: Collection[str]) -> bool:
+        """Whether failing these domains takes it down: every domain of one kind it is in (a host fed by
+        two feeds, or bonded to two switches, survives the loss of one)."""
+        kinds: dict[str, list[str]] = {}
+        for kind, name in self.domains:
+            kinds.setdefault(kind, []).append(name)
+        return any(all(n in failed for n in names) for names in kinds.values())
 
 
 @dataclass(frozen=True)

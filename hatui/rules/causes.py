@@ -49,9 +49,12 @@ def _host_roots(findings: list[Finding], top: Topology) -> dict[str, str]:
         elif f.source == "hosts" and f.condition == "unreachable":
             own.setdefault(f.subject, f.id)
     domains = top.domains()
-    for f in findings:
-        if f.source == "hosts" and f.condition in ("feed_off", "switch_down") and f.subject in domains:
-            for host in domains[f.subject][1]:
+    down = [f for f in findings if f.source == "hosts" and f.condition in ("feed_off", "switch_down")
+            and f.subject in domains]
+    failed = {f.subject for f in down}
+    for f in down:  # the hosts it takes down (a host on two switches needs both gone)
+        for host in domains[f.subject][1]:
+            if top.hosts[host].lost_with(failed):
                 own[host] = f.id
     return own
 
@@ -105,6 +108,13 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
             cause = why.pop()
             assert cause is not None
             out[f.id] = out.get(cause, cause)
+    for f in findings:  # no instance of a binary up, every one down for one reason
+        if f.kind != FindingKind.FAILURE or f.source != "services" or f.condition != "none_up" or f.id in out:
+            continue
+        why = {out.get(g.id) for g in findings if g.source == "services" and g.condition == "down"
+               and g.subject.split("@", 1)[0] == f.subject}
+        if len(why) == 1 and (root := why.pop()) is not None:
+            out[f.id] = root
     # The service lists log in through Keystone and then ask the API: no token or no API explains them
     # before anything behind the API does.
     login = next((f.id for f in findings if f.source == "keystone" and f.kind == FindingKind.FAILURE), None)

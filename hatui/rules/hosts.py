@@ -129,11 +129,13 @@ def host_unreachable(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _by_domain(ctx: RuleContext, kind: str) -> dict[str, list]:
+    """Domain -> the hosts that hang off it alone: a host on two switches (or fed by two feeds) is no
+    evidence against either."""
     groups: dict[str, list] = {}
     for v in host_views(ctx):
-        name = dict(v.host.domains).get(kind)
-        if name:
-            groups.setdefault(name, []).append(v)
+        names = [n for k, n in v.host.domains if k == kind]
+        if len(names) == 1:
+            groups.setdefault(names[0], []).append(v)
     return groups
 
 

@@ -137,3 +137,14 @@ def test_a_database_without_quorum_explains_the_apis_failing_on_it():
     got = {f.id: f.caused_by for f in _at("openstack_without_db").findings}
     assert got["services.unreachable:nova"] == got["services.unreachable:neutron"] == "galera.no_primary:lab-db"
     assert got["galera.no_primary:lab-db"] is None
+
+
+def test_a_switch_down_does_not_explain_a_host_bonded_to_another_switch_too():
+    from tests.unit.test_redundancy import bonded
+    hosts = [HOSTS[0], bonded("ctl-2", ["pdu-a"], ["sw-1", "sw-2"], "r2"), HOSTS[2]]
+    top = cloud(hosts, DB, [galera(["db-1", "db-2", "db-3"])])
+    found = [f("hosts.switch_down:sw-1"), f("hosts.unreachable:ctl-1"), f("galera.unreachable:db-1"),
+             f("galera.unreachable:db-2")]
+    got = causes(found, top)
+    assert got["hosts.unreachable:ctl-1"] == got["galera.unreachable:db-1"] == "hosts.switch_down:sw-1"
+    assert "galera.unreachable:db-2" not in got  # ctl-2 is still on sw-2: its node's trouble is its own

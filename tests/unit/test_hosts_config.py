@@ -43,6 +43,12 @@ def test_fault_domains_are_kept():
     assert host.domains == (("rack", "r12"),)
 
 
+def test_a_host_on_two_feeds_and_two_switches_lists_both():
+    host = load(doc(host=[{"name": "a", "power_feed": ["pdu-a", "pdu-b"], "switch": ["sw-1", "sw-2"]}]))
+    assert host.section("hosts").hosts[0].domains == (("power", "pdu-a"), ("power", "pdu-b"), ("switch", "sw-1"),
+                                                      ("switch", "sw-2"))
+
+
 def test_secrets_are_resolved_from_the_environment(monkeypatch):
     monkeypatch.setenv("HATUI_BMC_PASSWORD", "bmc-pw")
     monkeypatch.setenv("HATUI_IPMI_PASSWORD", "ipmi-pw")
@@ -72,6 +78,8 @@ def test_insecure_is_shown_in_the_status_bar():
     ([{"name": "a", "bmc": {**IPMI, "url": "https://x"}}], "hosts.host[0].bmc.url", "no url for an IPMI BMC"),
     ([{"name": "a", "bmc": {**REDFISH, "colour": "red"}}], "hosts.host[0].bmc.colour", "one of the known keys"),
     ([{"name": "a"}, {"name": "a"}], "hosts.host[1].name", "a name not used by another entry"),
+    ([{"name": "a", "switch": ["sw-1", "sw-1"]}], "hosts.host[0].switch", "a list of different names"),
+    ([{"name": "a", "power_feed": 2}], "hosts.host[0].power_feed", "a string or a list of strings"),
 ])
 def test_mistakes_name_the_key_and_what_was_expected(hosts, key, expected):
     with pytest.raises(ConfigError) as err:

@@ -175,3 +175,28 @@ def test_pruned_pairs_are_exactly_the_brute_force_pairs():
         cands = [e for e in elements(top, instances=False) if e not in alone]
         brute = {(a, b) for a, b in itertools.combinations(sorted(cands), 2) if impact(top, [a, b])}
         assert {(a, b) for a, b, _ in pairs(top)} == brute
+
+
+def bonded(name, feeds, switches, rack="r1"):
+    """A host fed by every feed listed (one per power supply) and bonded to every switch listed."""
+    return Host(name, (*(("power", f) for f in feeds), ("rack", rack), *(("switch", s) for s in switches)), True)
+
+
+def test_a_host_bonded_to_two_switches_survives_either_and_breaks_the_switch_spof():
+    single = [host("ctl-1", "pdu-a", "sw-1", "r1"), host("ctl-2", "pdu-b", "sw-1", "r2"),
+              host("ctl-3", "pdu-c", "sw-2", "r3")]
+    assert spof_names(cloud(single, DB, [galera(["db-1", "db-2", "db-3"])])) == {"sw-1": {DATABASE}}
+    hosts = [single[0], bonded("ctl-2", ["pdu-b"], ["sw-1", "sw-2"], "r2"), single[2]]
+    top = cloud(hosts, DB, [galera(["db-1", "db-2", "db-3"])])
+    assert spof_names(top) == {}  # sw-1 now takes ctl-1 only; sw-2 ctl-3 only
+    assert DATABASE in down(top, [Element("switch", "sw-1"), Element("switch", "sw-2")])  # both: all three
+
+
+def test_a_host_on_two_feeds_is_lost_only_when_both_are():
+    hosts = [bonded("ctl-1", ["pdu-a", "pdu-b"], ["sw-1"], "r1"), host("ctl-2", "pdu-a", "sw-2", "r2"),
+             host("ctl-3", "pdu-b", "sw-3", "r3")]
+    top = cloud(hosts, DB, [galera(["db-1", "db-2", "db-3"])])
+    assert spof_names(top) == {}
+    assert ok_to_stop(top, [Element("power", "pdu-a")]).down == {}  # ctl-1 on pdu-b, ctl-3: quorum kept
+    loss = down(top, [Element("power", "pdu-a"), Element("power", "pdu-b")])[DATABASE]
+    assert "db-1, db-2, db-3 lost" in loss.why
