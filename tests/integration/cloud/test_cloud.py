@@ -14,12 +14,14 @@ import pytest
 
 from tests.integration.hatui_proc import Watcher, check_json
 from tests.lab import cloud as cloud_lab
+from tests.lab.common import port_open, wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.cloud]
 
 # the RPC clients hatui knows as os-services (nova's service list, neutron's agents): (binary, host)
 CLIENTS = [(b, h) for h, svcs in cloud_lab.OPENSTACK.items() for b, _port in svcs
            if b in ("nova-conductor", "nova-scheduler", "nova-compute", "neutron-metadata-agent")]
+SERVICE_DOWN_WAIT = 60  # nova calls a service down service_down_time (6 s) after its last beat
 FAIL_WAIT = 20  # power cut by powerd within 0.2 s, hatui polls at 1 s (BMCs too in this config)
 RECOVERY_WAIT = 180  # reset(): powerd boots the host, Galera IST / re-bootstrap, RabbitMQ rejoin
 
@@ -113,14 +115,25 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
 
 
 def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, env, watch):
+    h = cloud_lab.HOSTS["ctl-2"]
+    assert len(cloud_lab._ns_pids(h.netns)) >= 3
     w = watch(cloud_config)
     w.wait_no_failure(30)
     t0 = time.monotonic()
     lab.power("ctl-2", False)  # IPMI: ipmitool chassis power off
+    lab.wait_power("ctl-2", False)
+    # the lab's claim: a power cut, every process of the host gone at once, its address silent
+    assert cloud_lab._ns_pids(h.netns) == [] and not port_open(h.address, cloud_lab.SSH_PORT, 0.5)
+    # hatui's: its Galera node, its RabbitMQ node, its servers behind every API backend, its conductor and
+    # scheduler (nova's own verdict, service_down_time 6 s later) fail together
+    backends = {"keystone": "keystone", "nova-api": "nova_api", "placement-api": "placement"}
     together = ("hosts.power_off:ctl-2", "galera.unreachable:ctl-2", "rabbitmq.unreachable:ctl-2",
-                "rabbitmq.not_running:ctl-2")
+                "rabbitmq.not_running:ctl-2",
+                *(f"haproxy.server_down:lb/{backends[b]}/ctl-2" for b, _ in cloud_lab.OPENSTACK["ctl-2"]
+                  if b in backends),
+                "services.down:nova-conductor@ctl-2", "services.down:nova-scheduler@ctl-2")
     for fid in together:
-        w.wait_opened(fid, FAIL_WAIT, after=t0)
+        w.wait_opened(fid, SERVICE_DOWN_WAIT if fid.startswith("services.") else FAIL_WAIT, after=t0)
     # ctl-2 and nothing else: the other hosts and nodes stay up
     _wait_set(w, "hosts.power_off:", {"ctl-2"}, 1)
     assert not {i for i in w.open_ids() if i.startswith(("galera.unreachable:", "rabbitmq.unreachable:"))
@@ -132,12 +145,18 @@ def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, 
     caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
     assert caused["hosts.power_off:ctl-2"] is None
     assert all(caused[fid] == "hosts.power_off:ctl-2" for fid in together[1:]), caused
+    # the same binaries elsewhere stay up; a client with a connection on ctl-2's node may be reported
+    # down while it fails over: the watch folds it under the power cut (see the prediction test)
+    for fid in {i for i in w.open_ids() if i.startswith(("services.down:", "services.none_up:"))} - set(together):
+        assert w.wait_opened(fid, 0, after=t0)[1]["finding"]["caused_by"] == "hosts.power_off:ctl-2", fid
     t1 = time.monotonic()
     lab.power("ctl-2", True)
     lab.wait_power("ctl-2", True)
-    lab.reset()
-    for fid in together:
-        w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
+    wait_until(lambda: port_open(h.address, cloud_lab.SSH_PORT, 0.5), 20, what="ctl-2 booted")  # by powerd
+    for fid in together:  # powerd booted ctl-2's servers (the daemons too): no repair by the harness
+        if not fid.startswith("services."):
+            w.wait_cleared(fid, RECOVERY_WAIT, after=t1)
+    lab.reset()  # (restarts a nova daemon whose RPC got stuck reconnecting, should one have)
     w.wait_no_failure(RECOVERY_WAIT)
 
 
