@@ -28,6 +28,9 @@ class Assessment:
     findings: tuple[Finding, ...]   # open findings, worst first, each with ``since``
     opened: tuple[Finding, ...]     # opened by this assessment
     cleared: tuple[Finding, ...]    # cleared by this assessment (``since`` = when it had opened)
+    # open before, and now explained by another cause (or no longer): a cause is often seen a poll or two
+    # after its consequences (Galera sees a peer gone before the BMC poll says Off)
+    explained: tuple[Finding, ...] = ()
 
     @property
     def status(self) -> Severity:
@@ -85,6 +88,7 @@ class Monitor:
         self._cloud: CloudState | None = None  # the last assessment's, lending its N-1 when nothing moved
         self._parsed_before: dict[tuple[str, str], tuple[Any, str | None]] = {}
         self._tracker = FindingTracker()
+        self._causes: dict[str, str | None] = {}  # open finding -> its cause at the last assessment
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
 
     def ingest(self, obs: Observation) -> None:
@@ -139,4 +143,6 @@ class Monitor:
         current = explain(current, cloud.topology)
         by_id = {f.id: f for f in current}
         opened = [by_id[f.id] for f in opened]
-        return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared))
+        before, self._causes = self._causes, {f.id: f.caused_by for f in current}
+        explained = tuple(f for f in current if f.id in before and before[f.id] != f.caused_by)
+        return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared), explained)

@@ -1,6 +1,7 @@
-"""``hatui watch``: headless live run; one JSON line each time a finding opens or clears.
+"""``hatui watch``: headless live run; one JSON line each time a finding opens or clears, or an open
+finding's cause changes (its cause was seen after it: Galera sees a peer gone before the BMC poll says Off).
 
-``{"at": ISO-8601, "event": "opened"|"cleared", "finding": {...}}``. Assessments run on every
+``{"at": ISO-8601, "event": "opened"|"explained"|"cleared", "finding": {...}}``. Assessments run on every
 observation (coalesced to at most one per EVAL_GAP), so an event is printed as soon as the poll
 that shows it returns, not on a fixed tick.
 """
@@ -26,6 +27,7 @@ TICK = 0.25      # seconds: re-assess without observations (ages grow, polls han
 
 def events_of(a: Assessment) -> list[dict]:
     out = [{"at": iso(a.snapshot.taken_at), "event": "opened", "finding": finding_json(f)} for f in a.opened]
+    out += [{"at": iso(a.snapshot.taken_at), "event": "explained", "finding": finding_json(f)} for f in a.explained]
     out += [{"at": iso(a.snapshot.taken_at), "event": "cleared", "finding": finding_json(f)} for f in a.cleared]
     return out
 

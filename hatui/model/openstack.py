@@ -20,6 +20,8 @@ class OpenStackState:
     round: EndpointRound | None
     backends: dict[str, tuple[HaproxyBackend, ...]] = field(default_factory=dict)  # lb name -> usable backends
     services: dict[str, tuple[ServiceRow, ...]] = field(default_factory=dict)       # nova|neutron -> rows
+    # the last round or the one before, fresh or not: where the APIs are does not change when one fails
+    last_round: EndpointRound | None = None
 
     @property
     def service_rows(self) -> list[ServiceRow]:
@@ -39,5 +41,7 @@ def derive(snapshot: Snapshot, section: Any) -> OpenStackState:
         st = snapshot.get("services", which)
         if st is not None and st.parsed is not None:
             services[which] = st.parsed
+    last = next((v for v in ((ep.value, ep.previous_value) if ep is not None else ())
+                 if isinstance(v, EndpointRound)), None)
     return OpenStackState(section.label, ks.parsed if ks else None, bool(ks and ks.failed),
-                          ep.parsed if ep else None, backends, services)
+                          ep.parsed if ep else None, backends, services, last)

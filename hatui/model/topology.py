@@ -288,6 +288,8 @@ def _apis(state: Any, section: Any, hosts: _Hosts, lbs: Mapping[str, Instance]) 
     an HAProxy's ``addresses`` is on that HAProxy's host, and the service then needs its backend there
     (or the HAProxy itself when no backend is named for it)."""
     rnd = state.round if state is not None else None
+    known = rnd is not None  # a fresh round: the APIs' state; else where they are, from the last one
+    rnd = rnd or (state.last_round if state is not None else None)
     backends = state.backends if state is not None else {}
     vips = {a: lb for lb in (section.haproxy if section is not None else []) for a in (lb.addresses or [])}
     services: dict[str, Service] = {}
@@ -308,7 +310,7 @@ def _apis(state: Any, section: Any, hosts: _Hosts, lbs: Mapping[str, Instance]) 
         else:
             placed = hosts.place([(hosts.by_address.get(where), f"URL at {where}")], None)
             through.setdefault(name, set()).add(None)
-        instances.append(Instance(p.subject, name, p.state == ENDPOINT_OK, placed))
+        instances.append(Instance(p.subject, name, p.state == ENDPOINT_OK if known else None, placed))
     for name, ways in through.items():  # needs are all-of: only when every URL goes through the same one
         if len(ways) == 1 and (way := next(iter(ways))) is not None:
             services[name] = Service(name, services[name].survival, (*services[name].needs, way))

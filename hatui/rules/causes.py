@@ -6,9 +6,13 @@
 - a cluster that lost members (``galera.size``, ``rabbitmq.size``) or its quorum (no Primary component,
   no majority) is explained when every missing member is on hosts explained by one root;
 - the HAProxy's own findings and Keystone's follow their host (Keystone's: the identity API's URLs);
+  an API endpoint (or Keystone's login, or a service list through its API) slow or down while a server
+  behind its backend, or behind Keystone's (every API checks tokens with it), is on a host in trouble
+  follows that host's cause (HAProxy retries the dead server until its health check marks it DOWN);
   the service lists (nova, neutron) follow a failing login (Keystone) or a failing API endpoint;
 - an os-service down while a RabbitMQ node it was connected to (its RPC connection, hatui.model.
   rabbitmq_clients) is down follows that node's cause: the client waits for its heartbeat to give up;
+  so does one down while an instance of a service it calls died with its host (a call in flight is lost);
 - the database without a Primary component, or the message queue without a majority or blocking its
   publishers, explains the os-services that need it (hatui.model.topology.NEEDS).
 
@@ -99,10 +103,15 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         root = _cluster_root(top.of(cluster), {i.key: roots.get(placed.get(i.key, "")) for i in top.of(cluster)})
         if root is not None:
             out[f.id] = root
-    for f in findings:  # an RPC client whose connection was on a node that went away
+    for f in findings:  # an RPC client whose connection was on a node that went away, or whose call was in
+        # the hands of a server instance that died (nova-compute reports through nova-conductor: a conductor
+        # killed with the request unanswered loses it, and the report times out)
         if f.kind != FindingKind.FAILURE or f.source != "services" or f.id in out or "@" not in f.subject:
             continue
         why = {_node_cause(top, node, roots, placed, findings) for node in top.rpc.get(_service_key(f.subject), ())}
+        client = top.services.get(f.subject.split("@", 1)[0])
+        for called in client.needs if client else ():
+            why |= {roots.get(i.placement.host or "") for i in top.of(called) if i.up is False}
         why.discard(None)
         if len(why) == 1:
             cause = why.pop()
@@ -115,6 +124,17 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
                and g.subject.split("@", 1)[0] == f.subject}
         if len(why) == 1 and (root := why.pop()) is not None:
             out[f.id] = root
+    for f in findings:  # an API slow or failing while a server behind its backend is down with its host
+        api = _api_asked(f)
+        if f.kind != FindingKind.FAILURE or api is None or f.id in out:
+            continue
+        # (on the server's host's root: HAProxy takes a few checks to mark a dead server DOWN). Every API
+        # also asks Keystone about the caller's token (keystonemiddleware): Keystone's servers count too.
+        backends = _backends_of(top, api) | _backends_of(top, "identity")
+        hosts = {i.placement.host for b in backends for i in top.of(f"backend {b}")}
+        behind = {roots[h] for h in hosts if h is not None and h in roots}
+        if len(behind) == 1:
+            out[f.id] = behind.pop()
     # The service lists log in through Keystone and then ask the API: no token or no API explains them
     # before anything behind the API does.
     login = next((f.id for f in findings if f.source == "keystone" and f.kind == FindingKind.FAILURE), None)
@@ -184,6 +204,25 @@ def _node_cause(top: Topology, node: str, roots: dict[str, str], placed: dict[st
     name = node.split("/", 1)[1]
     return next((f.id for f in findings if f.source == "rabbitmq" and f.subject == name
                  and f.kind == FindingKind.FAILURE), None)
+
+
+def _api_asked(f: Finding) -> str | None:
+    """The catalog type of the API a target's polls go to: an endpoint's own, Keystone's login, the
+    service lists' compute and network APIs."""
+    if f.source == "endpoint":
+        return f.subject
+    if f.source == "keystone":
+        return "identity"
+    if f.source == "services":
+        return LIST_API.get(f.subject)
+    return None
+
+
+def _backends_of(top: Topology, catalog_type: str) -> set[str]:
+    """``lb/nova_api`` for the compute API when all its URLs go through that backend (what it needs)."""
+    services = {i.service for i in top.instances if i.name == catalog_type and i.service.endswith(API)}
+    return {n.removeprefix("backend ") for s in services if s in top.services
+            for n in top.services[s].needs if n.startswith("backend ")}
 
 
 def _api_host(top: Topology, catalog_type: str) -> str | None:

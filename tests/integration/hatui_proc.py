@@ -53,9 +53,24 @@ class Watcher:
                 f = ev["finding"]
                 if ev["event"] == "opened" and kind in (None, f["kind"]):
                     out.add(f["id"])
-                else:
+                elif ev["event"] == "cleared":
                     out.discard(f["id"])
         return out
+
+    def cause(self, finding_id: str) -> str | None:
+        """What explains that finding, as the last "opened" or "explained" event about it says."""
+        with self._cond:
+            evs = [ev for _, ev in self.events if ev["finding"]["id"] == finding_id and ev["event"] != "cleared"]
+        return evs[-1]["finding"]["caused_by"] if evs else None
+
+    def wait_cause(self, finding_id: str, cause: str, timeout: float) -> None:
+        """Until the watch says ``cause`` explains that finding (a cause is often seen a poll after), or
+        the finding is gone."""
+        deadline = time.monotonic() + timeout
+        while self.cause(finding_id) != cause and finding_id in self.open_ids():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{finding_id}: explained by {self.cause(finding_id)!r}, not {cause!r}")
+            time.sleep(0.1)
 
     def wait(self, pred: Callable[[dict], bool], timeout: float, after: float = 0.0) -> tuple[float, dict]:
         """The first event matching ``pred`` that arrived after monotonic time ``after``."""

@@ -1,6 +1,6 @@
-"""The cloud lab's own claims (tests/lab/cloud.py): guard routes, no way out of the namespaces, a feed's BMCs
-report Off, a switch cuts exactly its hosts, hatui sees every os-service on its host. (A power cut killing
-every process of its host at once is asserted with hatui watching it: tests/integration/cloud.)
+"""The cloud lab's own claims (tests/lab/cloud.py): guard routes, no way out of the namespaces, a switch cuts
+exactly its hosts, hatui sees every os-service on its host. (A power cut killing every process of its host
+at once, and a feed's BMCs reporting Off, are asserted with hatui watching: tests/integration/cloud.)
 
 They run last in the suite (tests/conftest.py), on the lab tests/run-all.sh starts in the background."""
 from __future__ import annotations
@@ -36,14 +36,6 @@ def test_guard_route_and_no_way_out(lab):
 def test_hosts_reach_each_other_by_name(lab):
     out = run(["ip", "netns", "exec", "hc-ctl-1", "getent", "hosts", "ctl-2"]).stdout
     assert out.split()[0] == cloud.HOSTS["ctl-2"].address
-
-
-def test_feed_off_bmcs_report_off(lab):
-    lab.feed("pdu-b", False)
-    for name in ("ctl-3", "cmp-1"):
-        lab.wait_power(name, False)
-        assert cloud.HostPower.bmc_on(cloud.HOSTS[name]) is False
-    assert cloud.HostPower.booted(cloud.HOSTS["ctl-1"]) and cloud.HostPower.booted(cloud.HOSTS["ctl-2"])
 
 
 def test_switch_down_cuts_exactly_its_hosts(lab):

@@ -148,3 +148,18 @@ def test_a_switch_down_does_not_explain_a_host_bonded_to_another_switch_too():
     got = causes(found, top)
     assert got["hosts.unreachable:ctl-1"] == got["galera.unreachable:db-1"] == "hosts.switch_down:sw-1"
     assert "galera.unreachable:db-2" not in got  # ctl-2 is still on sw-2: its node's trouble is its own
+
+
+def test_an_api_slow_while_a_server_behind_its_backend_is_powered_off_follows_the_power_cut():
+    from hatui.model.topology import LOAD_BALANCER
+    api = Service("compute (nova) API", AtLeast(1), ("backend lb/nova_api",))
+    servers = [inst(f"ctl-{n}", "backend lb/nova_api", f"ctl-{n}") for n in (1, 2)]
+    top = cloud(HOSTS, [inst("lb", f"{LOAD_BALANCER} lb", "ctl-1"), inst("compute", api.name, "ctl-1"), *servers],
+                [api, Service("backend lb/nova_api", AtLeast(1), (f"{LOAD_BALANCER} lb",))])
+    found = [f("hosts.power_off:ctl-2"), f("haproxy.server_down:lb/nova_api/ctl-2"), f("endpoint.latency:compute")]
+    got = causes(found, top)
+    assert got["endpoint.latency:compute"] == got["haproxy.server_down:lb/nova_api/ctl-2"] == "hosts.power_off:ctl-2"
+    # before HAProxy marks the dead server DOWN, the same: it still sends it requests
+    assert causes(found[::2], top) == {"endpoint.latency:compute": "hosts.power_off:ctl-2"}
+    # no server of its backend on a host in trouble: its slowness is its own
+    assert causes([f("hosts.power_off:ctl-3"), f("endpoint.latency:compute")], top) == {}

@@ -89,3 +89,17 @@ def test_ok_to_stop_names_the_clients_a_stop_cuts_off_their_node():
     top = _cloud_lab_topology()
     assert reconnecting(top, [Element("host", "ctl-2")]) == {"mq-2": ("nova-compute@cmp-1",)}
     assert reconnecting(top, [Element("host", "cmp-1")]) == {}  # the client itself stops
+
+
+def test_a_compute_down_while_a_conductor_died_with_its_host_follows_that_host():
+    from hatui.model.survival import AtLeast
+    from hatui.model.topology import Service
+    top = _cloud_lab_topology()
+    conductors = [inst(f"nova-conductor@ctl-{n}", "nova-conductor", f"ctl-{n}", up=n != 2) for n in (1, 2, 3)]
+    services = {"nova-compute": Service("nova-compute", AtLeast(1), ("nova-conductor",)),
+                "nova-conductor": Service("nova-conductor", AtLeast(1))}
+    top = Topology(top.hosts, MappingProxyType(services), top.instances + tuple(conductors),
+                   MappingProxyType({}))  # no RPC link to a dead node
+    found = [f("hosts.power_off:ctl-2"), f("services.down:nova-conductor@ctl-2"),
+             f("services.down:nova-compute@cmp-1")]
+    assert causes(found, top)["services.down:nova-compute@cmp-1"] == "hosts.power_off:ctl-2"
