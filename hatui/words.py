@@ -115,8 +115,8 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
 
 def reconnect_lines(v: Verdict, top: Topology) -> list[str]:
     """The RPC clients the stop cuts off their RabbitMQ node, which go on running elsewhere."""
-    return [f"  RPC clients connected to {node} reconnect to another node (oslo.messaging: when its heartbeat "
-            f"gives up, 60 s by default; nova may report them down meanwhile): {', '.join(clients)}"
+    return [f"  RPC clients on RabbitMQ node {node} must reconnect to another node (oslo.messaging: when its "
+            f"heartbeat gives up, 60 s by default; nova may report them down meanwhile): {', '.join(clients)}"
             for node, clients in reconnecting(top, v.stopped).items()]
 
 
