@@ -6,6 +6,7 @@ through httpx; they word a failure the same way and only say in front whose it w
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -25,6 +26,15 @@ from hatui.model import Failure, FailureKind
 from hatui.secrets import redact
 from hatui.sources.base import SourceError, classify_exception
 from hatui.sources.tls import tls_context
+
+
+def close_soon(client: httpx.AsyncClient | None) -> None:
+    """Close an async client from the feed's synchronous close: on the running loop if there is one (its
+    sockets go with the process otherwise)."""
+    if client is None:
+        return
+    with contextlib.suppress(RuntimeError):  # no running loop
+        asyncio.get_running_loop().create_task(client.aclose())
 
 
 def http_timeout(seconds: float) -> httpx.Timeout:

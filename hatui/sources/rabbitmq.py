@@ -33,7 +33,7 @@ from hatui.model import Failure, FailureKind
 from hatui.model.rabbitmq import HEALTH_CHECKS, NODE_FIELDS, OVERVIEW_FIELDS, version_tuple
 from hatui.schedule import TargetSpec, target_specs
 from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.http import classify_http, http_timeout
+from hatui.sources.http import classify_http, close_soon, http_timeout
 from hatui.sources.tls import tls_context
 
 NODES_PATH = "/api/nodes?columns=" + ",".join(NODE_FIELDS)
@@ -192,12 +192,7 @@ class RabbitManagementSource(AsyncSource):
         for task in tasks.values():
             task.cancel()
         client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            asyncio.get_running_loop().create_task(client.aclose())
-        except RuntimeError:
-            pass
+        close_soon(client)
 
     async def aclose(self) -> None:
         tasks, self._inflight = self._inflight, {}

@@ -22,7 +22,7 @@ from hatui.model import Failure, FailureKind
 from hatui.model.rabbitmq_clients import FIELDS, KEEP_GONE, summarise
 from hatui.schedule import TargetSpec
 from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.http import http_timeout
+from hatui.sources.http import close_soon, http_timeout
 from hatui.sources.rabbitmq import classify_http_error
 
 PATH = "/api/connections?columns=" + ",".join(FIELDS)
@@ -100,12 +100,7 @@ class RabbitClientsSource(AsyncSource):
 
     def close(self) -> None:
         client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            asyncio.get_running_loop().create_task(client.aclose())
-        except RuntimeError:
-            pass
+        close_soon(client)
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

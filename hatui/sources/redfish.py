@@ -11,7 +11,6 @@ refused, and a BMC that answers but has no such system (that one is data: ``syst
 """
 from __future__ import annotations
 
-import asyncio
 import ssl
 from typing import Any
 
@@ -22,7 +21,7 @@ from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
 from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.http import classify_http, http_timeout
+from hatui.sources.http import classify_http, close_soon, http_timeout
 from hatui.sources.tls import tls_context
 from hatui.words import failure_words
 
@@ -160,11 +159,7 @@ class RedfishPowerSource(AsyncSource):
         """The feed closes sources synchronously: close the client on the loop if there is one (its socket
         goes with the process otherwise)."""
         client, self._client = self._client, None
-        if client is not None:
-            try:
-                asyncio.get_running_loop().create_task(client.aclose())
-            except RuntimeError:
-                pass
+        close_soon(client)
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
