@@ -1,4 +1,4 @@
-"""Command line: ``hatui`` (the TUI) and its subcommands check, watch, record, replay, demo."""
+"""Command line: ``hatui`` (the TUI) and its subcommands check, watch, serve, ok-to-stop, record, replay, demo."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ from hatui.config import Config, ConfigError, load, parse
 from hatui.feed.recording import RecordingError, read_recording
 
 DEMO_RECORDING = "lab-incident.jsonl.gz"
+DEFAULT_LISTEN = "127.0.0.1:9742"  # hatui serve: loopback unless the operator says otherwise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", parents=[common], help="one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
     c.add_argument("--json", action="store_true", help="print the findings as JSON")
     sub.add_parser("watch", parents=[common], help="headless: one JSON line per finding opened or cleared")
+    s = sub.add_parser("serve", parents=[common],
+                       help="headless: Prometheus metrics at /metrics and check's JSON at /check")
+    s.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                   help=f"address to serve on (default {DEFAULT_LISTEN}; :PORT for every address)")
     o = sub.add_parser("ok-to-stop", parents=[common],
                        help="can these hosts, feeds, racks, switches or instances go down now? exit 0 yes, "
                             "1 yes but without redundancy after, 2 no, 3 cannot tell")
@@ -74,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from hatui.faces.watch import run_watch
 
         return run_watch(config)
+    if command == "serve":
+        from hatui.faces.serve import run_serve
+
+        return run_serve(config, args.listen)
     if command == "record":
         return _record(config, args.output, args.duration)
     return _ui(config)

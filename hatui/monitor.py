@@ -34,7 +34,19 @@ class Assessment:
 
     @property
     def status(self) -> Severity:
-        return max((f.severity for f in self.findings), default=Severity.OK)
+        """The worst finding; never OK while nothing is configured or a target has not answered yet
+        (the first second of a run: no finding is not the same as healthy)."""
+        worst = max((f.severity for f in self.findings), default=Severity.OK)
+        return max(worst, Severity.UNKNOWN) if self.unknown_why else worst
+
+    @property
+    def unknown_why(self) -> str | None:
+        """Why the whole picture is not known yet, in words (None once every target has answered)."""
+        targets = self.snapshot.targets.values()
+        if not targets:
+            return "nothing to watch: the config names no target"
+        waiting = sum(1 for st in targets if st.latest is None)
+        return f"waiting for the first answer of {waiting} of {len(targets)} targets" if waiting else None
 
     def of_area(self, area: str) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.area == area)

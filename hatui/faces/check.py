@@ -54,9 +54,10 @@ def headline(a: Assessment) -> Finding | None:
 def summary_line(a: Assessment) -> str:
     status = a.status
     first = headline(a)
-    if status == Severity.OK or first is None:
+    if first is None:
         n = len(a.snapshot.targets)
-        head = f"HATUI OK - {n} targets answered, no failure, no single point of failure"
+        head = (f"HATUI {status.name} - {a.unknown_why}" if a.unknown_why
+                else f"HATUI OK - {n} targets answered, no failure, no single point of failure")
     else:
         explained = sum(1 for f in a.findings if f.caused_by is not None)
         more = len(a.findings) - explained - (first.caused_by is None)
@@ -74,15 +75,25 @@ def detail_lines(a: Assessment) -> list[str]:
     return lines
 
 
+def check_doc(a: Assessment | None) -> dict:
+    """What ``check --json`` prints, and ``serve`` answers at /check (None: nothing assessed yet)."""
+    if a is None:
+        return {"status": Severity.UNKNOWN.label, "checked_at": None, "findings": [],
+                "unknown": "nothing assessed yet"}
+    doc = {
+        "status": a.status.label,
+        "checked_at": iso(a.snapshot.taken_at),
+        "findings": [finding_json(f) for f in a.findings],
+    }
+    if a.unknown_why:
+        doc["unknown"] = a.unknown_why
+    return doc
+
+
 def run_check(config: Config, as_json: bool) -> int:
     a = asyncio.run(one_round(config))
     if as_json:
-        doc = {
-            "status": a.status.label,
-            "checked_at": iso(a.snapshot.taken_at),
-            "findings": [finding_json(f) for f in a.findings],
-        }
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(check_doc(a), indent=2))
     else:
         print(summary_line(a))
         for line in detail_lines(a):

@@ -32,12 +32,16 @@ def events_of(a: Assessment) -> list[dict]:
     return out
 
 
-async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
-                stop: asyncio.Event | None = None) -> None:
+async def follow(monitor: Monitor, feed, clock: Callable[[], float], on_assessment: Callable[[Assessment], None],
+                 stop: asyncio.Event | None = None,
+                 on_observation: Callable[[Observation], None] | None = None) -> None:
+    """Run the feed into the monitor and hand each assessment to ``on_assessment`` (watch, serve)."""
     dirty = asyncio.Event()
 
     def sink(obs: Observation) -> None:
         monitor.ingest(obs)
+        if on_observation is not None:
+            on_observation(obs)
         dirty.set()
 
     task = asyncio.create_task(feed.run(sink))
@@ -50,12 +54,20 @@ async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
             except TimeoutError:
                 pass
             dirty.clear()
-            for ev in events_of(monitor.assess(clock(), feed.pending())):
-                out.write(json.dumps(ev) + "\n")
-            out.flush()
+            on_assessment(monitor.assess(clock(), feed.pending()))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
+                stop: asyncio.Event | None = None) -> None:
+    def write(a: Assessment) -> None:
+        for ev in events_of(a):
+            out.write(json.dumps(ev) + "\n")
+        out.flush()
+
+    await follow(monitor, feed, clock, write, stop)
 
 
 def run_watch(config: Config) -> int:

@@ -119,6 +119,8 @@ class HatuiApp(App):
     def _status_text(self, a: Assessment) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
         parts = [f" hatui  {a.status.name}", clock, self.mode]
+        if a.unknown_why:
+            parts.append(a.unknown_why)
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
 

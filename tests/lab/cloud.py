@@ -350,14 +350,19 @@ class RabbitOnHosts:
             cookie.chmod(0o400)
         first = CONTROLLERS[0]
         for h in CONTROLLERS:
-            d = self.dir(h)
-            (d / "log").mkdir(parents=True, exist_ok=True)
-            (d / "mnesia").mkdir(exist_ok=True)
-            peers = ("cluster_formation.peer_discovery_backend = classic_config\n"
-                     f"cluster_formation.classic_config.nodes.1 = {self.node_name(first)}\n"
-                     "cluster_formation.discovery_retry_limit = 240\n"
-                     "cluster_formation.discovery_retry_interval = 500\n") if h != first else ""
-            (d / "rabbitmq.conf").write_text(f"""\
+            (self.dir(h) / "log").mkdir(parents=True, exist_ok=True)
+            (self.dir(h) / "mnesia").mkdir(exist_ok=True)
+            # The first node forms the cluster, the others join it; peer discovery only acts on a blank node.
+            self._write_conf(h, None if h == first else first)
+            (self.dir(h) / "advanced.config").write_text("[].\n")
+            (self.dir(h) / "enabled_plugins").write_text("[rabbitmq_management].\n")
+
+    def _write_conf(self, h: Host, join: Host | None) -> None:
+        peers = ("cluster_formation.peer_discovery_backend = classic_config\n"
+                 f"cluster_formation.classic_config.nodes.1 = {self.node_name(join)}\n"
+                 "cluster_formation.discovery_retry_limit = 240\n"
+                 "cluster_formation.discovery_retry_interval = 500\n") if join else ""
+        (self.dir(h) / "rabbitmq.conf").write_text(f"""\
 listeners.tcp.1 = {h.address}:{AMQP_PORT}
 management.tcp.ip = {h.address}
 management.tcp.port = {MGMT_PORT}
@@ -374,8 +379,13 @@ log.console = false
 collect_statistics_interval = 1000
 management.rates_mode = basic
 """)
-            (d / "advanced.config").write_text("[].\n")
-            (d / "enabled_plugins").write_text("[rabbitmq_management].\n")
+
+    def wipe(self) -> None:
+        """Every node's data gone, as on a new machine: the next boot forms a new cluster (users made again)."""
+        for h in CONTROLLERS:
+            shutil.rmtree(self.dir(h) / "mnesia", ignore_errors=True)
+            (self.dir(h) / "feature_flags").unlink(missing_ok=True)
+        (self.base / "users-ok").unlink(missing_ok=True)
 
     def pid(self, h: Host) -> int | None:
         needle = f"RABBITMQ_PID_FILE={self.dir(h) / 'rabbit.pid'}"
@@ -459,13 +469,15 @@ management.rates_mode = basic
     def _rebuild(self, h: Host) -> None:
         """A node that cannot boot from its own data: forgotten by a running peer, its data wiped, booted
         again as a new joiner (the cluster's state lives on in its peers)."""
-        for peer in CONTROLLERS:
-            if peer != h and self.pid(peer):
-                with contextlib.suppress(LabError, subprocess.TimeoutExpired):
-                    self.ctl(peer, "forget_cluster_node", self.node_name(h), timeout=60)
-                break
+        peer = next((p for p in CONTROLLERS if p != h and self.pid(p)), None)
+        if peer is not None:
+            with contextlib.suppress(LabError, subprocess.TimeoutExpired):
+                self.ctl(peer, "forget_cluster_node", self.node_name(h), timeout=60)
+        # A blank first node would form a cluster of its own: it joins the running peer instead.
+        self._write_conf(h, peer if peer is not None else (None if h == CONTROLLERS[0] else CONTROLLERS[0]))
         shutil.rmtree(self.dir(h) / "mnesia", ignore_errors=True)
         (self.dir(h) / "mnesia").mkdir()
+        (self.dir(h) / "feature_flags").unlink(missing_ok=True)
         self.boot(h)
 
     def ensure_users(self) -> None:
@@ -837,14 +849,14 @@ class HostPower:
         _ip("link", "set", "eth0", "down", netns=h.netns, check=False)
 
     @staticmethod
-    def boot(h: Host) -> None:
+    def boot(h: Host, start: bool = True) -> None:
         """Power is back: the link comes up (with its route: a link down drops it) and the host starts its
-        servers."""
+        servers (``start=False``: the caller starts them)."""
         _ip("link", "set", "eth0", "up", netns=h.netns, check=False)
         _ip("route", "replace", CIDR, "dev", "eth0", netns=h.netns, check=False)
         (HostPower.state_dir() / f"{h.name}.off").unlink(missing_ok=True)
-        lab = Lab()
-        lab.boot_host(h)
+        if start:
+            Lab().boot_host(h)
 
 
 def powerd() -> None:
@@ -1011,12 +1023,12 @@ class Lab:
     def _listener_tag(self, h: Host) -> str:
         return f"--hatui-lab-listener={self.base}/{h.name}"
 
-    def boot_host(self, h: Host, with_openstack: bool = True) -> None:
+    def boot_host(self, h: Host, with_openstack: bool = True, with_galera: bool = True) -> None:
         """Start what the host runs at boot (no wait): its :22 listener, then its servers."""
         if not _pids_with(self._listener_tag(h)):
             _spawn([sys.executable, "-c", LISTENER_CODE, self._listener_tag(h), BANNER, "16",
                     f"{h.address}:{SSH_PORT}"], self.base / "logs" / f"listener-{h.name}.log", netns=h.netns)
-        if "galera" in h.roles:
+        if "galera" in h.roles and with_galera:
             self.galera.boot(h.index)
         if "rabbitmq" in h.roles:
             self.rabbit.boot(h)
@@ -1031,22 +1043,33 @@ class Lab:
         t0 = time.monotonic()
         with self._lock():
             self._guard(True)  # before anything else
+            # No node running: a cold start over the data of a lab whose processes were all killed at once
+            # (a session's end, a reboot). RabbitMQ 3.10 then boots only in the order the nodes went down,
+            # and may not at all (seen: a feature-flag sync crash); the lab keeps no message, so it starts
+            # a new cluster instead, as on a new machine.
+            if not any(self.rabbit.pid(h) for h in CONTROLLERS):
+                self.rabbit.wipe()
+            self.rabbit.write_files()  # before powerd may boot a host
             HostPower.state_dir().mkdir(parents=True, exist_ok=True)
             self._restore_power()
             self._net_up()
             self._bmc_up()
+            # With no Galera node running, three nodes started blind find no Primary (and a forced one can
+            # come up with a nil group): galera.up() bootstraps from the most advanced node instead. So a
+            # host left powered off by a killed lab is marked on here, not booted by powerd.
+            galera_runs = any(self.galera.pid(n) for n in galera.NODES)
+            if not galera_runs:
+                for h in HOSTS.values():
+                    if not HostPower.booted(h):
+                        HostPower.boot(h, start=False)
             self._powerd_up()
-            fresh_rabbit = not (self.rabbit.base / ".erlang.cookie").exists()
-            self.rabbit.write_files()
             for h in HOSTS.values():
                 if not _pids_with(self._listener_tag(h)):
-                    self.boot_host(h, with_openstack=False)  # after Galera and RabbitMQ, below
+                    self.boot_host(h, with_openstack=False, with_galera=galera_runs)  # OpenStack after, below
             for h in CONTROLLERS:
                 self.rabbit.boot(h)  # boots in the background while Galera comes up
             g = self.galera.up()
-            self.rabbit.repair()
-            if fresh_rabbit:
-                self.rabbit.ensure_users()
+            self.rabbit.repair()  # and its users, on a new cluster
             for h in HOSTS.values():
                 wait_until(lambda h=h: port_open(h.address, SSH_PORT, 0.5), 20, 0.1, f"{h.name}:22")
             t1 = time.monotonic()

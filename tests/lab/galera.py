@@ -379,7 +379,12 @@ wsrep_slave_threads=1
             for n, s in states.items():
                 if s and s.get("wsrep_desync_count", "0") != "0":
                     self.desync(n, False)
-            if not any(_primary(s) for s in states.values()):
+            if any(_nil_group(s) for s in states.values()):
+                # Seen after a full re-merge with "No node with complete state" (Galera 4.23): a Primary
+                # whose group UUID is nil; a joiner then stays Synced at size 0 whatever is restarted.
+                self._log("up: nil group UUID, the whole cluster again from its most advanced node")
+                self._rebuild_cluster()
+            elif not any(_primary(s) for s in states.values()):
                 self._repair(states)
         self._start_missing()
         try:
@@ -391,7 +396,13 @@ wsrep_slave_threads=1
                 if not _healthy(self.status_vars(n)):
                     self.stop(n)
             self._start_missing()
-            self._wait_all_synced(timeout=60)
+            try:
+                self._wait_all_synced(timeout=60)
+            except LabError as again:
+                self._log(f"up: still not converging, the whole cluster again: {again}")
+                self._rebuild_cluster()
+                self._start_missing()
+                self._wait_all_synced(timeout=60)
         self._defaults()
         self._log(f"up: done in {time.monotonic() - t0:.1f}s")
         return f"3 nodes Synced, size 3 ({time.monotonic() - t0:.1f}s)"
@@ -428,6 +439,10 @@ wsrep_slave_threads=1
             except (LabError, pymysql.MySQLError, OSError):
                 pass
         self._log("repair: stopping everything")
+        self._rebuild_cluster()
+
+    def _rebuild_cluster(self) -> None:
+        """Every node stopped cleanly, then a new cluster bootstrapped from the most advanced one."""
         for n in reversed(NODES):
             self.stop(n)
         self._bootstrap_from_stopped()
@@ -628,8 +643,12 @@ def _primary(s: dict[str, str] | None) -> bool:
     return bool(s) and s.get("wsrep_cluster_status") == "Primary"
 
 
+def _nil_group(s: dict[str, str] | None) -> bool:
+    return bool(s) and _primary(s) and s.get("wsrep_cluster_state_uuid") == "00000000-0000-0000-0000-000000000000"
+
+
 def _healthy(s: dict[str, str] | None) -> bool:
-    return (_primary(s) and s.get("wsrep_local_state_comment") == "Synced"
+    return (_primary(s) and not _nil_group(s) and s.get("wsrep_local_state_comment") == "Synced"
             and s.get("wsrep_cluster_size") == "3" and s.get("wsrep_ready") == "ON")
 
 

@@ -21,6 +21,7 @@ def test_not_polled_yet_is_waiting_then_unknown_never_ok():
     m = Monitor(CFG, started_at=100.0)
     a = m.assess(100.5)
     assert a.findings == ()  # still within the first stale limit: panes say "waiting"
+    assert a.status == Severity.UNKNOWN and a.unknown_why == "waiting for the first answer of 3 of 3 targets"
     stale_limit = m.specs[0].stale_after
     a = m.assess(100.0 + stale_limit + 0.1)
     assert a.status == Severity.UNKNOWN
@@ -64,3 +65,24 @@ def test_late_older_observation_never_overwrites_newer():
     m.ingest(refused("db-1", 5.0))
     m.ingest(Observation("galera", "db-1", 4.0, 0.001, data={}))
     assert m.snapshot(5.0).get("galera", "db-1").latest.failure is not None
+
+
+def test_waiting_counts_down_as_targets_answer():
+    m = Monitor(CFG, started_at=100.0)
+    m.ingest(Observation("galera", "db-1", 100.6, 0.001, data={}))
+    assert m.assess(100.7).unknown_why == "waiting for the first answer of 2 of 3 targets"
+
+
+def test_nothing_configured_is_unknown_not_ok():
+    empty = parse({}, "empty.toml", resolve_secrets=False)
+    a = Monitor(empty, started_at=0.0).assess(1.0)
+    assert a.findings == () and a.status == Severity.UNKNOWN
+    assert a.unknown_why == "nothing to watch: the config names no target"
+
+
+def test_every_target_answered_and_healthy_is_ok():
+    m = Monitor(CFG, started_at=0.0)
+    for i in (1, 2, 3):
+        m.ingest(refused(f"db-{i}", 1.0))
+    a = m.assess(1.0)
+    assert a.unknown_why is None and a.status == Severity.CRITICAL  # judged by the findings alone now
