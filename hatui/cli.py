@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
 from importlib import resources
 
 from hatui import __version__
-from hatui.config import Config, ConfigError, load, parse
+from hatui.config import Config, ConfigError, NoConfig, load, parse
 from hatui.feed.recording import RecordingError, read_recording
+from hatui.model import Severity
 
 DEMO_RECORDING = "lab-incident.jsonl.gz"
 DEFAULT_LISTEN = "127.0.0.1:9742"  # hatui serve: loopback unless the operator says otherwise
@@ -61,12 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args.file if command == "replay" else demo_path(), args.speed, args.events,
                            loop=command == "demo")
         config = load(args.config)
+    except NoConfig as exc:
+        return _error(args, str(exc))
     except ConfigError as exc:
-        print(f"hatui: config error: {exc}", file=sys.stderr)
-        return 2
+        return _error(args, f"config error: {exc}")
     except RecordingError as exc:
-        print(f"hatui: {exc}", file=sys.stderr)
-        return 2
+        return _error(args, str(exc))
     if command == "check":
         from hatui.faces.check import run_check
 
@@ -86,6 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     if command == "record":
         return _record(config, args.output, args.duration)
     return _ui(config)
+
+
+def _error(args: argparse.Namespace, message: str) -> int:
+    """hatui's own error (bad config, bad recording): one line on stderr, and on stdout as JSON under
+    --json; exit 3, UNKNOWN, as a Nagios plugin that cannot run (2 would read as CRITICAL)."""
+    print(f"hatui: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"status": "unknown", "error": message}))
+    return Severity.UNKNOWN.exit_code
 
 
 def _ui(config: Config) -> int:

@@ -16,7 +16,7 @@ from hatui.areas import AREAS
 from hatui.areas import load as load_ref
 from hatui.config.schema import ConfigError, convert
 
-__all__ = ["Config", "ConfigError", "Settings", "load", "parse", "public_document"]
+__all__ = ["Config", "ConfigError", "NoConfig", "Settings", "load", "parse", "public_document"]
 
 # section name -> "module:dataclass" (hatui.areas), imported only when the file has that section.
 SECTIONS: dict[str, str] = {a.name: a.section for a in AREAS}
@@ -96,11 +96,21 @@ def find_config(explicit: str | None) -> Path | None:
     return xdg if xdg.exists() else None
 
 
+class NoConfig(ConfigError):
+    """No config file anywhere hatui looks: the message says where it looked and what to try."""
+
+    def __init__(self) -> None:
+        super().__init__("hatui.toml", "(file)", "a config file: --config PATH, $HATUI_CONFIG, ./hatui.toml "
+                         "or ~/.config/hatui/hatui.toml", "none found")
+        self.args = ("no config file: looked at --config PATH, $HATUI_CONFIG, ./hatui.toml and "
+                     "~/.config/hatui/hatui.toml. Start from hatui.example.toml (annotated, in hatui's "
+                     "source), or see hatui at work without any server: hatui demo",)
+
+
 def load(explicit: str | None = None) -> Config:
     path = find_config(explicit)
     if path is None:
-        raise ConfigError("hatui.toml", "(file)", "a config file: --config PATH, $HATUI_CONFIG, ./hatui.toml "
-                          "or ~/.config/hatui/hatui.toml (see hatui.example.toml)", "none found")
+        raise NoConfig()
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -28,7 +28,7 @@ from hatui.faces.check import check_doc
 from hatui.faces.metrics import AssessmentCollector, PollCounts
 from hatui.faces.watch import follow
 from hatui.feed import LiveFeed
-from hatui.model import Observation
+from hatui.model import Observation, Severity
 from hatui.monitor import Assessment, Monitor
 from hatui.sources import build_sources
 
@@ -128,10 +128,10 @@ def run_serve(config: Config, listen: str) -> int:
         server = make_server((host, port), exposed := Exposed())
     except ListenError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
-        return 2
+        return Severity.UNKNOWN.exit_code  # hatui's own error, as the CLI's
     except OSError as exc:
         print(f"hatui: cannot listen on {listen}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return Severity.UNKNOWN.exit_code
     threading.Thread(target=server.serve_forever, name="hatui-serve-http", daemon=True).start()
     print(f"hatui: serving /metrics and /check on {listen}", file=sys.stderr)
 

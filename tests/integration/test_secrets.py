@@ -265,11 +265,11 @@ def test_no_secret_in_any_output_healthy_then_refused_everywhere(labs, tmp_path)
     inline = sandbox.inputs / "inline.toml"
     inline.write_text(good.read_text().replace('password_env = "T_MQ_PW"', f'password = "{WRONG["inline"]}"'))
     proc = sandbox.run("inline config", ["check", "--config", str(inline)], env)
-    assert proc.returncode == 2 and b"password" in proc.stderr, proc.stderr
+    assert proc.returncode == 3 and b"password" in proc.stderr, proc.stderr
     missing = sandbox.inputs / "missing.toml"
     missing.write_text(good.read_text().replace(str(sandbox.inputs / "galera.pw"), str(sandbox.inputs / "nope.pw")))
     proc = sandbox.run("missing password file", ["check", "--config", str(missing)], env)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr
 
     files = sandbox.scan_files()
     total = sum(sandbox.scanned.values())

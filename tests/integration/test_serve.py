@@ -132,14 +132,14 @@ def test_serve_metrics_follow_a_killed_galera_node_and_its_recovery(galera_healt
 def test_serve_refuses_a_bad_listen_address_and_a_busy_port(galera_config, env):
     bad = subprocess.run([sys.executable, "-m", "hatui", "serve", "--config", str(galera_config),
                           "--listen", "localhost"], capture_output=True, text=True, timeout=30, env=env)
-    assert bad.returncode == 2 and "expected HOST:PORT" in bad.stderr, bad.stderr
+    assert bad.returncode == 3 and "expected HOST:PORT" in bad.stderr, bad.stderr
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         busy = subprocess.run([sys.executable, "-m", "hatui", "serve", "--config", str(galera_config),
                                "--listen", f"127.0.0.1:{s.getsockname()[1]}"],
                               capture_output=True, text=True, timeout=30, env=env)
-    assert busy.returncode == 2 and "cannot listen on" in busy.stderr, busy.stderr
+    assert busy.returncode == 3 and "cannot listen on" in busy.stderr, busy.stderr
     assert "Traceback" not in bad.stderr + busy.stderr
 
 

@@ -128,6 +128,10 @@ CIDR = "10.216.0.0/16"
 GUARD_METRIC = 4000
 TRUNK = ("vh-hc-trunk1", "vh-hc-trunk2")  # the veth pair joining the two switches
 POWER_POLL = 0.2
+# After a host boots, powerd starts again any of its OpenStack servers that exits, as systemd's
+# Restart=on-failure would (nova-api exits when its database connection drops while its Galera node
+# rejoins); later a killed server stays down, so a test can inject that fault.
+BOOT_SUPERVISE, RESTART_EVERY = 120.0, 3.0
 HEARTBEAT_TIMEOUT = 10  # oslo.messaging heartbeat_timeout_threshold of every RPC client (default 60 s)
 STUCK_AFTER = 120.0  # s a reset waits before it restarts a daemon that does not report again
 
@@ -863,7 +867,24 @@ def powerd() -> None:
     """The power daemon's loop (one process; ``Lab.up()`` starts it)."""
     client = httpx.Client(trust_env=False)
     HostPower.state_dir().mkdir(parents=True, exist_ok=True)
+    supervised: dict[str, float] = {}  # host -> when it booted
+    last_round = 0.0
     while True:
+        now = time.monotonic()
+        if supervised and now - last_round >= RESTART_EVERY:
+            last_round = now
+            for name, t in list(supervised.items()):
+                if now - t > BOOT_SUPERVISE or not HostPower.booted(HOSTS[name]):
+                    del supervised[name]
+                    continue
+                try:
+                    ost = Lab().openstack
+                    dead = [i.name for i in ost.on(HOSTS[name]) if ost.pid(i.name) is None]
+                    if dead:
+                        print(f"{time.strftime('%T')} {name}: restarting {', '.join(dead)}", flush=True)
+                        ost.boot(HOSTS[name])  # starts only what is not running
+                except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the log says why
+                    print(f"{time.strftime('%T')} {name}: restart failed: {exc}", flush=True)
         for h in HOSTS.values():
             if not HostPower.feed_on(h.feed):
                 if HostPower.bmc_on(h, client):
@@ -879,6 +900,8 @@ def powerd() -> None:
                 print(f"{time.strftime('%T')} {h.name}: {'boot' if want else 'cut'} failed: {exc}", flush=True)
             else:
                 print(f"{time.strftime('%T')} {h.name}: {'booted' if want else 'power cut'}", flush=True)
+                if want:
+                    supervised[h.name] = time.monotonic()
         time.sleep(POWER_POLL)
 
 

@@ -1,6 +1,7 @@
-"""A wrong config names the file, the key and what was expected, and exits 2 without a traceback."""
+"""A wrong config names the file, the key and what was expected, and exits 3 (UNKNOWN) without a traceback."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -85,14 +86,17 @@ def test_search_order_env_then_local(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("command", [[], ["check"], ["watch"], ["check", "--json"]])
-def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, command):
+def test_cli_exits_3_unknown_with_one_line_and_no_traceback(tmp_path, command):
     path = write(tmp_path, "[galera]\nnodes = [{name = 'a'}]\n")
     proc = subprocess.run([sys.executable, "-m", "hatui", *command, "--config", str(path)],
                           capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 2
+    assert proc.returncode == 3  # a plugin's own error is UNKNOWN for Nagios; 2 would page as CRITICAL
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        f"hatui: config error: {path}: galera.nodes[0].host: expected a string (required), got nothing"]
+    said = f"config error: {path}: galera.nodes[0].host: expected a string (required), got nothing"
+    assert proc.stderr.strip().splitlines() == [f"hatui: {said}"]
+    # under --json the error is JSON too, for the tool that reads it; otherwise stdout stays empty
+    assert (json.loads(proc.stdout) if "--json" in command else proc.stdout) == (
+        {"status": "unknown", "error": said} if "--json" in command else "")
 
 
 def test_cli_without_any_config_says_where_it_looked(tmp_path, monkeypatch):
@@ -100,5 +104,6 @@ def test_cli_without_any_config_says_where_it_looked(tmp_path, monkeypatch):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[2])}
     proc = subprocess.run([sys.executable, "-m", "hatui", "check"], capture_output=True, text=True, timeout=30,
                           env=env)
-    assert proc.returncode == 2
+    assert proc.returncode == 3
     assert "$HATUI_CONFIG, ./hatui.toml" in proc.stderr
+    assert "hatui.example.toml" in proc.stderr and "hatui demo" in proc.stderr
