@@ -32,4 +32,4 @@ def test_garbled_recording_names_file_and_line(tmp_path):
         read_recording(path)
     proc = subprocess.run([sys.executable, "-m", "hatui", "replay", str(path), "--events"], capture_output=True,
                           text=True, timeout=30)
-    assert proc.returncode == 2 and "line 2" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 3 and "line 2" in proc.stderr and "Traceback" not in proc.stderr
