@@ -38,8 +38,8 @@ def perfdata(a: Assessment) -> str:
     parts = []
     for st in a.snapshot.targets.values():
         obs = st.latest
-        if obs is not None and obs.latency is not None:
-            parts.append(f"'{st.source}_{st.target}_latency'={obs.latency:.4f}s")
+        if obs is not None and obs.answer_latency is not None:
+            parts.append(f"'{st.source}_{st.target}_latency'={obs.answer_latency:.4f}s")
     failures = sum(1 for f in a.findings if f.kind.value == "failure")
     spofs = len(a.findings) - failures
     return " ".join([f"failures={failures}", f"spofs={spofs}", *parts])

@@ -72,8 +72,8 @@ def _targets(a: Assessment, counts: PollCounts) -> Iterator[Metric]:
         up.add_metric(ls, 1.0 if obs is not None and obs.ok and st.fresh and st.garbled is None else 0.0)
         if st.age is not None:
             age.add_metric(ls, st.age)
-        if obs is not None and obs.ok and obs.latency is not None:
-            latency.add_metric(ls, obs.latency)
+        if obs is not None and obs.answer_latency is not None:
+            latency.add_metric(ls, obs.answer_latency)
         polls.add_metric(ls, counts.polls.get((source, target), 0))
     for (source, target, kind), n in sorted(counts.errors.items()):
         errors.add_metric([_area(source), source, target, kind], n)

@@ -91,6 +91,12 @@ class Observation:
     def key(self) -> tuple[str, str]:
         return (self.source, self.target)
 
+    @property
+    def answer_latency(self) -> float | None:
+        """How long the server took to answer; None when it did not (a refused connect has no latency
+        worth a number: it measures the jump host's own kernel)."""
+        return self.latency if self.failure is None else None
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "target": self.target, "at": round(self.observed_at, 3)}
         if self.latency is not None:

@@ -86,3 +86,13 @@ def test_every_target_answered_and_healthy_is_ok():
         m.ingest(refused(f"db-{i}", 1.0))
     a = m.assess(1.0)
     assert a.unknown_why is None and a.status == Severity.CRITICAL  # judged by the findings alone now
+
+
+def test_a_refused_connect_has_no_latency_in_perfdata():
+    from hatui.faces.check import perfdata
+
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(refused("db-1", 1.0))  # the poll took 1 ms: the jump host's kernel saying no
+    m.ingest(Observation("galera", "db-2", 1.0, 0.004, data={}))
+    text = perfdata(m.assess(1.0))
+    assert "'galera_db-2_latency'=0.0040s" in text and "db-1_latency" not in text

@@ -26,7 +26,7 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         age = age_cell(st.age, st.fresh)
         if not obs.ok:
             rows.append((word, (node.name, ""), (failure_words(obs.failure), "critical"), ("", ""), ("", ""), ("", ""),
-                         ("", ""), ("", ""), (ms(obs.latency), "dim") if st.fresh else age))
+                         ("", ""), ("", ""), ("-", "dim") if st.fresh else age))  # no answer: no latency
             continue
         if st.garbled is not None or st.value is None:
             rows.append((word, (node.name, ""), (f"garbled: {st.garbled}", "unknown"), ("", ""), ("", ""), ("", ""),
