@@ -22,6 +22,7 @@ from hatui.areas import PANES
 from hatui.config import Config
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
+from hatui.ui.help import Help
 from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
 from hatui.ui.views import AREAS, pane_model
@@ -61,6 +62,8 @@ class HatuiApp(App):
         Binding("n", "focus_pane('redundancy')", "N-1"),
         Binding("o", "ok_to_stop", "Ok-to-stop?"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
+        Binding("p", "pause", "Pause"),
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live") -> None:
@@ -72,6 +75,7 @@ class HatuiApp(App):
         self.monitor = Monitor(config, started_at=clock())
         self._status_shown = ""
         self.assessment: Assessment | None = None
+        self.paused_at: float | None = None  # the screen frozen at this time; polling goes on
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-bar")
@@ -113,16 +117,29 @@ class HatuiApp(App):
             bar = self.query_one("#status-bar", Static)
             bar.update(status)
             bar.set_classes(f"-{a.status.label}")
+        if self.paused_at is not None:
+            return  # the panes stay as they were; the status bar above says so, and the live status
         for pane in self.query(AreaPane):
             pane.show(pane_model(pane.area, a, self.config))
 
     def _status_text(self, a: Assessment) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
         parts = [f" hatui  {a.status.name}", clock, self.mode]
+        if self.paused_at is not None:
+            at = time.strftime("%H:%M:%S", time.localtime(self.paused_at))
+            parts.append(f"PAUSED: panes as at {at}, status live (p resumes)")
         if a.unknown_why:
             parts.append(a.unknown_why)
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
+
+    def action_pause(self) -> None:
+        """Freeze the panes to read them; polling and the status bar go on."""
+        self.paused_at = None if self.paused_at is not None else self.clock()
+        self.redraw()
+
+    def action_help(self) -> None:
+        self.push_screen(Help(self.BINDINGS))
 
     def action_focus_pane(self, area: str) -> None:
         pane = self.query_one(f"#pane-{area}", AreaPane)

@@ -132,3 +132,37 @@ async def test_rabbit_memory_alarm_names_the_node_and_blocked_publishers():
         blocked = next(f for f in app.assessment.findings if f.id == "rabbitmq.publishers_blocked:hatui-lab")
         assert "publishers blocked (low on memory)" in blocked.summary  # shown, or folded under its cause
         assert app.query_one("#pane-rabbitmq").has_class("-critical")
+
+
+async def test_question_mark_lists_every_key_and_esc_goes_back():
+    app = incident_app(moment("survivors_are_spofs"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        text = str(app.screen.query_one("#help-text").content)
+        for b in app.BINDINGS:  # every key the app answers, from its own bindings
+            key = "?" if b.key == "question_mark" else b.key
+            assert f"  {key:<10} {b.description}" in text, b
+        assert "◆ SPOF" in text and "✖ CRIT" in text
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is app.screen_stack[0]
+
+
+async def test_pause_freezes_the_panes_but_not_the_status():
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        before = pane_text(app, "galera")
+        await pilot.press("p")
+        app.feed.now += 30  # thirty seconds without an answer: live, every node is stale
+        app.redraw()
+        await pilot.pause(0.1)
+        status = str(app.query_one("#status-bar").content)
+        assert "PAUSED" in status and "UNKNOWN" in status  # the live verdict stays in sight
+        assert pane_text(app, "galera") == before  # the panes as they were when paused
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        assert "PAUSED" not in str(app.query_one("#status-bar").content)
+        assert pane_text(app, "galera").count("? STALE") == 3
