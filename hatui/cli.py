@@ -21,11 +21,14 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", "-c", metavar="PATH",
                         help="config file (default: $HATUI_CONFIG, ./hatui.toml, ~/.config/hatui/hatui.toml)")
-    p = argparse.ArgumentParser(prog="hatui", parents=[common],
+    looks = argparse.ArgumentParser(add_help=False)
+    looks.add_argument("--theme", metavar="NAME", help="colours: hatui-dark (default), hatui-light, "
+                       "hatui-high-contrast, hatui-mono (the default with NO_COLOR), or a Textual theme")
+    p = argparse.ArgumentParser(prog="hatui", parents=[common, looks],
                                 description="Live monitor of an OpenStack control plane's high availability.")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("ui", parents=[common], help="the live terminal UI (the default)")
+    sub.add_parser("ui", parents=[common, looks], help="the live terminal UI (the default)")
     c = sub.add_parser("check", parents=[common], help="one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
     c.add_argument("--json", action="store_true", help="print the findings as JSON")
     sub.add_parser("watch", parents=[common], help="headless: one JSON line per finding opened or cleared")
@@ -42,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
     r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
     for name, helptext in (("replay", "replay a recording in the UI"), ("demo", "replay the bundled lab incident")):
-        rp = sub.add_parser(name, help=helptext)
+        rp = sub.add_parser(name, parents=[looks], help=helptext)
         if name == "replay":
             rp.add_argument("file", metavar="FILE")
         rp.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
@@ -59,10 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "ui"
     try:
+        if getattr(args, "theme", None):
+            _check_theme(args.theme, "--theme")
         if command in ("replay", "demo"):
             return _replay(args.file if command == "replay" else demo_path(), args.speed, args.events,
-                           loop=command == "demo")
+                           loop=command == "demo", theme=args.theme)
         config = load(args.config)
+        if command == "ui" and config.hatui.theme:
+            _check_theme(config.hatui.theme, "hatui.theme", config.path)
     except NoConfig as exc:
         return _error(args, str(exc))
     except ConfigError as exc:
@@ -87,7 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         return run_serve(config, args.listen)
     if command == "record":
         return _record(config, args.output, args.duration)
-    return _ui(config)
+    return _ui(config, getattr(args, "theme", None))
+
+
+def _check_theme(name: str, where: str, file: str | None = None) -> None:
+    from hatui.ui.themes import theme_names
+
+    if name not in theme_names():
+        expected = "one of " + ", ".join(theme_names())
+        if file is not None:
+            raise ConfigError(file, where, expected, repr(name))
+        raise ConfigError("(command line)", where, expected, repr(name))
 
 
 def _error(args: argparse.Namespace, message: str) -> int:
@@ -99,12 +116,12 @@ def _error(args: argparse.Namespace, message: str) -> int:
     return Severity.UNKNOWN.exit_code
 
 
-def _ui(config: Config) -> int:
+def _ui(config: Config, theme: str | None) -> int:
     from hatui.feed import LiveFeed
     from hatui.sources import build_sources
     from hatui.ui.app import HatuiApp
 
-    HatuiApp(config, LiveFeed(build_sources(config))).run()
+    HatuiApp(config, LiveFeed(build_sources(config)), theme=theme).run()
     return 0
 
 
@@ -147,7 +164,7 @@ def _record(config: Config, output: str, duration: float | None) -> int:
     return 0
 
 
-def _replay(path: str, speed: float, events: bool, loop: bool) -> int:
+def _replay(path: str, speed: float, events: bool, loop: bool, theme: str | None = None) -> int:
     doc, observations = read_recording(path)
     config = parse(doc, f"{path} (recorded config)", resolve_secrets=False)
     if speed <= 0:
@@ -162,5 +179,5 @@ def _replay(path: str, speed: float, events: bool, loop: bool) -> int:
 
     feed = ReplayFeed(observations, speed=speed, loop=loop)
     mode = f"{'demo' if loop else 'replay'} ×{speed:g} (recorded {time.strftime('%Y-%m-%d', time.gmtime(feed.t0))})"
-    HatuiApp(config, feed, clock=feed.clock, mode=mode).run()
+    HatuiApp(config, feed, clock=feed.clock, mode=mode, theme=theme).run()
     return 0

@@ -33,6 +33,7 @@ class Settings:
     # A target whose last answer is older than this is stale (UNKNOWN). Default per section:
     # 2 x interval + 2 x timeout, so one slow answer does not flap the screen.
     stale_after: float | None = None
+    theme: str | None = None  # the UI's colours: hatui-dark, hatui-light, hatui-high-contrast, hatui-mono, ...
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ screen, styled in themes/hatui.tcss). Nothing here blocks.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -25,6 +26,7 @@ from hatui.monitor import Assessment, Monitor
 from hatui.ui.help import Help
 from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
+from hatui.ui.themes import MONO, THEMES, default_theme
 from hatui.ui.views import AREAS, pane_model
 from hatui.ui.views.common import insecure_sections
 
@@ -66,8 +68,12 @@ class HatuiApp(App):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live") -> None:
+    def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live",
+                 theme: str | None = None) -> None:
         super().__init__()
+        for t in THEMES:
+            self.register_theme(t)
+        self.theme = default_theme(theme or config.hatui.theme)
         self.config = config
         self.feed = feed
         self.clock = clock
@@ -88,6 +94,8 @@ class HatuiApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._mark_mono())
+        self._mark_mono()
         for pane in self.query(AreaPane):
             pane.can_focus = True
         # The feed is a Textual worker on the app's loop: Textual cancels it (and the feed closes its
@@ -132,6 +140,10 @@ class HatuiApp(App):
             parts.append(a.unknown_why)
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
+
+    def _mark_mono(self) -> None:
+        """Monochrome: tones by weight alone (themes/hatui.tcss, Screen.-mono), as with NO_COLOR."""
+        self.screen.set_class(self.theme == MONO or bool(os.environ.get("NO_COLOR")), "-mono")
 
     def action_pause(self) -> None:
         """Freeze the panes to read them; polling and the status bar go on."""

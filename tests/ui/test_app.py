@@ -29,6 +29,7 @@ def utc(monkeypatch):
     import time
 
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.delenv("NO_COLOR", raising=False)  # the snapshots are of the default theme
     time.tzset()
 
 
@@ -166,3 +167,25 @@ async def test_pause_freezes_the_panes_but_not_the_status():
         await pilot.pause(0.1)
         assert "PAUSED" not in str(app.query_one("#status-bar").content)
         assert pane_text(app, "galera").count("? STALE") == 3
+
+
+def test_snapshot_monochrome_80x24(snap_compare):
+    """hatui-mono on a small terminal during the controller loss: CRIT bold and reversed, findings first."""
+    assert snap_compare(incident_app(moment("controller_down"), theme="hatui-mono"), terminal_size=(80, 24),
+                        run_before=settled)
+
+
+async def test_no_color_means_monochrome_and_focus_is_not_the_warning_colour(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        assert app.theme == "hatui-mono" and app.screen.has_class("-mono")
+    monkeypatch.delenv("NO_COLOR")
+    for name in ("hatui-dark", "hatui-light", "hatui-high-contrast"):
+        app = incident_app(moment("controller_down"), theme=name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settled(pilot)
+            v = app.theme_variables
+            assert v["accent"] != v["warning"], name  # a focused pane never looks like a warning
+            assert not app.screen.has_class("-mono")
