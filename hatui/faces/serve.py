@@ -142,10 +142,7 @@ def run_serve(config: Config, listen: str) -> int:
             loop.add_signal_handler(sig, stop.set)
         monitor = Monitor(config, started_at=time.time())
         await follow(monitor, LiveFeed(build_sources(config)), time.time, exposed.assessed, stop,
-                     on_observation=exposed.observed)
-        if not stop.is_set():  # nothing to poll (an empty config): stay up, saying UNKNOWN, until stopped
-            exposed.assessed(monitor.assess(time.time()))
-            await stop.wait()
+                     on_observation=exposed.observed)  # until stopped, an empty config too (UNKNOWN)
 
     try:
         asyncio.run(run())

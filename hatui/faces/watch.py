@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -47,7 +48,10 @@ async def follow(monitor: Monitor, feed, clock: Callable[[], float], on_assessme
     task = asyncio.create_task(feed.run(sink))
     stop = stop or asyncio.Event()
     try:
-        while not stop.is_set() and not task.done():
+        while not stop.is_set():
+            if task.done() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+            # (a feed with nothing to poll ends at once: the face goes on saying UNKNOWN until stopped)
             try:
                 await asyncio.wait_for(dirty.wait(), timeout=TICK)
                 await asyncio.sleep(EVAL_GAP)
@@ -72,9 +76,16 @@ async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
 
 def run_watch(config: Config) -> int:
     monitor = Monitor(config, started_at=time.time())
-    feed = LiveFeed(build_sources(config))
-    try:
-        asyncio.run(watch(monitor, feed, sys.stdout, time.time))
-    except KeyboardInterrupt:
-        pass
+    if not monitor.specs:
+        print("hatui: nothing to watch: the config names no target (UNKNOWN); waiting until stopped",
+              file=sys.stderr)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await watch(monitor, LiveFeed(build_sources(config)), sys.stdout, time.time, stop)
+
+    asyncio.run(run())
     return 0

@@ -107,3 +107,19 @@ def test_cli_without_any_config_says_where_it_looked(tmp_path, monkeypatch):
     assert proc.returncode == 3
     assert "$HATUI_CONFIG, ./hatui.toml" in proc.stderr
     assert "hatui.example.toml" in proc.stderr and "hatui demo" in proc.stderr
+
+
+def test_watch_with_nothing_configured_says_unknown_and_keeps_running(tmp_path):
+    import signal
+    import time
+
+    path = write(tmp_path, "[hatui]\ninterval = 1.0\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hatui", "watch", "--config", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        assert proc.poll() is None  # still running: an operator's watch does not vanish
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "nothing to watch" in err and "UNKNOWN" in err and "Traceback" not in err
