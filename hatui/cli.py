@@ -28,24 +28,27 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Live monitor of an OpenStack control plane's high availability.")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("ui", parents=[common, looks], help="the live terminal UI (the default)")
-    c = sub.add_parser("check", parents=[common], help="one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
+
+    def command(name: str, helptext: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        # the one-line help of `hatui -h` is also the subcommand's own description (`hatui NAME -h`)
+        return sub.add_parser(name, parents=list(parents), help=helptext, description=helptext)
+
+    command("ui", "the live terminal UI (the default)", common, looks)
+    c = command("check", "one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", common)
     c.add_argument("--json", action="store_true", help="print the findings as JSON")
-    sub.add_parser("watch", parents=[common], help="headless: one JSON line per finding opened or cleared")
-    s = sub.add_parser("serve", parents=[common],
-                       help="headless: Prometheus metrics at /metrics and check's JSON at /check")
+    command("watch", "headless: one JSON line per finding opened, explained or cleared", common)
+    s = command("serve", "headless: Prometheus metrics at /metrics and check's JSON at /check", common)
     s.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
                    help=f"address to serve on (default {DEFAULT_LISTEN}; :PORT for every address)")
-    o = sub.add_parser("ok-to-stop", parents=[common],
-                       help="can these hosts, feeds, racks, switches or instances go down now? exit 0 yes, "
-                            "1 yes but without redundancy after, 2 no, 3 cannot tell")
+    o = command("ok-to-stop", "can these hosts, feeds, racks, switches or instances go down now? exit 0 yes, "
+                "1 yes but without redundancy after, 2 no, 3 cannot tell", common)
     o.add_argument("elements", nargs="+", metavar="ELEMENT")
     o.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    r = sub.add_parser("record", parents=[common], help="record observations to a JSON-lines file")
+    r = command("record", "record observations to a JSON-lines file", common)
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
     r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
     for name, helptext in (("replay", "replay a recording in the UI"), ("demo", "replay the bundled lab incident")):
-        rp = sub.add_parser(name, parents=[looks], help=helptext)
+        rp = command(name, helptext, looks)
         if name == "replay":
             rp.add_argument("file", metavar="FILE")
         rp.add_argument("--speed", type=float, default=1.0, help="replay speed factor (default 1)")
