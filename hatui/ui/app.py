@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from hatui.areas import PANES
 from hatui.config import Config
@@ -28,7 +28,7 @@ from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
 from hatui.ui.themes import MONO, THEMES, default_theme
 from hatui.ui.views import AREAS, pane_model
-from hatui.ui.views.common import insecure_sections
+from hatui.ui.views.common import filtered, insecure_sections
 
 TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
@@ -65,6 +65,7 @@ class HatuiApp(App):
         Binding("o", "ok_to_stop", "Ok-to-stop?"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
         Binding("p", "pause", "Pause"),
+        Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -81,7 +82,9 @@ class HatuiApp(App):
         self.monitor = Monitor(config, started_at=clock())
         self._status_shown = ""
         self.assessment: Assessment | None = None
-        self.paused_at: float | None = None  # the screen frozen at this time; polling goes on
+        self.paused_at: float | None = None  # the panes frozen at this time; polling goes on
+        self._frozen: Assessment | None = None  # what the paused panes show
+        self.filter_text = ""  # rows shown in every pane: those containing it (case-insensitive)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-bar")
@@ -91,6 +94,7 @@ class HatuiApp(App):
                 yield AreaPane("redundancy", "Redundancy")
                 for area, title in AREAS:
                     yield AreaPane(area, title)
+        yield Input(placeholder="filter every pane (Enter keeps it, Esc clears it)", id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,14 +129,15 @@ class HatuiApp(App):
             bar = self.query_one("#status-bar", Static)
             bar.update(status)
             bar.set_classes(f"-{a.status.label}")
-        if self.paused_at is not None:
-            return  # the panes stay as they were; the status bar above says so, and the live status
+        shown = self._frozen or a  # paused: the panes as they were (the status bar above stays live)
         for pane in self.query(AreaPane):
-            pane.show(pane_model(pane.area, a, self.config))
+            pane.show(filtered(pane_model(pane.area, shown, self.config), self.filter_text))
 
     def _status_text(self, a: Assessment) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
         parts = [f" hatui  {a.status.name}", clock, self.mode]
+        if self.filter_text.strip():
+            parts.append(f"filter: {self.filter_text.strip()!r} (/ edits, Esc there clears)")
         if self.paused_at is not None:
             at = time.strftime("%H:%M:%S", time.localtime(self.paused_at))
             parts.append(f"PAUSED: panes as at {at}, status live (p resumes)")
@@ -147,8 +152,34 @@ class HatuiApp(App):
 
     def action_pause(self) -> None:
         """Freeze the panes to read them; polling and the status bar go on."""
-        self.paused_at = None if self.paused_at is not None else self.clock()
+        if self.paused_at is None:
+            self.paused_at, self._frozen = self.clock(), self.assessment
+        else:
+            self.paused_at, self._frozen = None, None
         self.redraw()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter_text = event.value
+            self.redraw()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":  # keep the filter, give the keys back to the panes
+            event.input.remove_class("-open")
+            self.query_one("#pane-findings", AreaPane).focus()
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and box.has_focus:
+            box.value = ""  # (Input.Changed clears the filter)
+            box.remove_class("-open")
+            self.query_one("#pane-findings", AreaPane).focus()
+            event.stop()
 
     def action_help(self) -> None:
         self.push_screen(Help(self.BINDINGS))

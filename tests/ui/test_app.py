@@ -189,3 +189,24 @@ async def test_no_color_means_monochrome_and_focus_is_not_the_warning_colour(mon
             v = app.theme_variables
             assert v["accent"] != v["warning"], name  # a focused pane never looks like a warning
             assert not app.screen.has_class("-mono")
+
+
+async def test_slash_filters_every_pane_and_esc_clears_it():
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settled(pilot)
+        assert "db-1" in pane_text(app, "galera") and "mq-1" in pane_text(app, "rabbitmq")
+        await pilot.press("slash")
+        for ch in "DB-2":  # case-insensitive
+            await pilot.press(ch)
+        await pilot.pause(0.1)
+        galera = pane_text(app, "galera")
+        assert "db-2" in galera and "db-1" not in galera.split("node", 1)[1]  # the headline stays
+        assert "filter 'DB-2': 1 of 3 rows" in galera
+        assert "mq-1" not in pane_text(app, "rabbitmq").split("node", 1)[1]
+        assert "filter: 'DB-2'" in str(app.query_one("#status-bar").content)
+        await pilot.press("q")  # typed into the filter, not a quit
+        assert app.is_running
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert "db-1" in pane_text(app, "galera") and "filter" not in str(app.query_one("#status-bar").content)

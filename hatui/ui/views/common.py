@@ -6,7 +6,7 @@ also has a word or glyph that reads in monochrome.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Severity
@@ -31,6 +31,24 @@ class PaneModel:
     tone: str = "ok"                           # the pane border reflects the worst finding
     narrow_drop: tuple[str, ...] = ()          # columns left out on a narrow terminal (least useful first)
     wrap: tuple[str, ...] = ("what",)          # columns that wrap instead of being cut
+
+
+def filtered(model: PaneModel, text: str) -> PaneModel:
+    """The rows that contain ``text`` (any cell, case-insensitive), each with its continuation rows (those
+    whose first cell is empty, such as "└ explains 3: ..."). The headline stays: it sums up the whole area."""
+    needle = text.strip().casefold()
+    if not needle or not model.rows:
+        return model
+    groups: list[list[tuple[Cell, ...]]] = []
+    for row in model.rows:
+        if groups and not row[0][0]:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    kept = [g for g in groups if any(needle in cell[0].casefold() for row in g for cell in row)]
+    rows = tuple(row for g in kept for row in g)
+    note = f"filter {text.strip()!r}: {len(kept)} of {len(groups)} rows" + (f"; {model.note}" if model.note else "")
+    return replace(model, rows=rows, note=note)
 
 
 def worst_tone(findings: tuple[Finding, ...]) -> str:
