@@ -2,6 +2,8 @@
 the words and marks on screen mean."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -20,14 +22,9 @@ MARKS = (*((WORD_OF_SEVERITY[s], MEANING[s]) for s in sorted(Severity)),
          ("STALE 12 s", "the last answer is that old: what the row shows may no longer be true"),
          ("└ explains N", "the findings folded under this root cause"))
 
-def key_lines(bindings: list[BindingType]) -> list[str]:
-    """``key  description`` for every binding that has one (hidden ones included: help shows all)."""
-    out = []
-    for b in bindings:
-        if isinstance(b, Binding) and b.description:
-            keys = ", ".join("?" if k == "question_mark" else k for k in b.key.split(","))
-            out.append(f"  {keys:<10} {b.description}")
-    return out
+def key_lines(bindings: list[BindingType], display: Callable[[Binding], str]) -> list[str]:
+    """``key  description`` for every binding that has one, keys as the footer shows them."""
+    return [f"  {display(b):<10} {b.description}" for b in bindings if isinstance(b, Binding) and b.description]
 
 
 class Help(ModalScreen[None]):
@@ -38,7 +35,7 @@ class Help(ModalScreen[None]):
         self._keys = bindings
 
     def compose(self) -> ComposeResult:
-        lines = ["hatui: keys", "", *key_lines(self._keys),
+        lines = ["hatui: keys", "", *key_lines(self._keys, self.app.get_key_display),
                  "  tab        next pane", "  up, down   scroll", "", "marks", "",
                  *(f"  {mark:<18} {what}" for mark, what in MARKS), "", "Esc or ? closes this screen"]
         with VerticalScroll(id="help"):
