@@ -8,6 +8,7 @@ faces and panes all read that. Judgement itself is in ``hatui.rules`` (pure func
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,18 @@ from hatui.rules.causes import explain
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 
+TIMELINE_MAX = 500  # events kept: hours of an incident, bounded for a run of days
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """A finding opened, explained (its cause changed) or cleared, at an assessment's time; the events
+    ``watch`` prints, kept in order for the timeline pane (a cleared finding keeps its ``since``)."""
+
+    at: float
+    event: str  # "opened" | "explained" | "cleared"
+    finding: Finding
+
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
@@ -31,6 +44,7 @@ class Assessment:
     # open before, and now explained by another cause (or no longer): a cause is often seen a poll or two
     # after its consequences (Galera sees a peer gone before the BMC poll says Off)
     explained: tuple[Finding, ...] = ()
+    timeline: tuple[TimelineEvent, ...] = ()  # every event so far (at most TIMELINE_MAX), oldest first
 
     @property
     def status(self) -> Severity:
@@ -101,6 +115,7 @@ class Monitor:
         self._parsed_before: dict[tuple[str, str], tuple[Any, str | None]] = {}
         self._tracker = FindingTracker()
         self._causes: dict[str, str | None] = {}  # open finding -> its cause at the last assessment
+        self._timeline: deque[TimelineEvent] = deque(maxlen=TIMELINE_MAX)
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
 
     def ingest(self, obs: Observation) -> None:
@@ -157,4 +172,7 @@ class Monitor:
         opened = [by_id[f.id] for f in opened]
         before, self._causes = self._causes, {f.id: f.caused_by for f in current}
         explained = tuple(f for f in current if f.id in before and before[f.id] != f.caused_by)
-        return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared), explained)
+        for event, these in (("opened", opened), ("explained", list(explained)), ("cleared", cleared)):
+            self._timeline.extend(TimelineEvent(now, event, f) for f in these)
+        return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared), explained,
+                          tuple(self._timeline))

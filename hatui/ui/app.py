@@ -63,6 +63,7 @@ class HatuiApp(App):
         Binding("f", "focus_pane('findings')", "Findings"),
         Binding("n", "focus_pane('redundancy')", "N-1"),
         Binding("o", "ok_to_stop", "Ok-to-stop?"),
+        Binding("t", "focus_pane('timeline')", "Timeline"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
         Binding("p", "pause", "Pause"),
         Binding("slash", "filter", "Filter"),
@@ -94,6 +95,7 @@ class HatuiApp(App):
                 yield AreaPane("redundancy", "Redundancy")
                 for area, title in AREAS:
                     yield AreaPane(area, title)
+                yield AreaPane("timeline", "Timeline")
         yield Input(placeholder="filter every pane (Enter keeps it, Esc clears it)", id="filter")
         yield Footer()
 

@@ -210,3 +210,14 @@ async def test_slash_filters_every_pane_and_esc_clears_it():
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert "db-1" in pane_text(app, "galera") and "filter" not in str(app.query_one("#status-bar").content)
+
+
+async def test_the_timeline_lists_what_opened_newest_first():
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settled(pilot)
+        await pilot.press("t")
+        assert app.focused is app.query_one("#pane-timeline")
+        text = pane_text(app, "timeline")
+        assert "lab-ctl-1: powered off (BMC, redfish)" in text and "newest first" in text
+        assert len(app.assessment.timeline) >= len(app.assessment.findings)  # each open finding opened once

@@ -96,3 +96,29 @@ def test_a_refused_connect_has_no_latency_in_perfdata():
     m.ingest(Observation("galera", "db-2", 1.0, 0.004, data={}))
     text = perfdata(m.assess(1.0))
     assert "'galera_db-2_latency'=0.0040s" in text and "db-1_latency" not in text
+
+
+def test_the_timeline_keeps_every_event_in_order_bounded():
+    from hatui.monitor import TIMELINE_MAX
+    from hatui.ui.views.timeline import timeline_pane
+
+    m = Monitor(CFG, started_at=0.0)
+    m.ingest(refused("db-2", 10.0))
+    m.assess(10.0)
+    m.ingest(Observation("galera", "db-2", 25.0, 0.001, data={}))  # answers again (garbled: another finding)
+    a = m.assess(25.0)
+    events = [(e.at, e.event, e.finding.id) for e in a.timeline]
+    assert (10.0, "opened", "galera.unreachable:db-2") in events
+    assert events.index((10.0, "opened", "galera.unreachable:db-2")) < events.index(
+        (25.0, "cleared", "galera.unreachable:db-2"))
+    pane = timeline_pane(a)
+    cleared = next(r for r in pane.rows if r[2][0] == "cleared" and "db-2: connection refused" in r[4][0])
+    assert cleared[0][0] == "✔ clear" and cleared[5][0] == "15 s"  # how long it lasted
+    assert pane.rows[0][1] >= pane.rows[-1][1]  # newest first
+    for i in range(TIMELINE_MAX):  # a run of days: the oldest events go, the newest stay
+        m.ingest(refused("db-3", 100.0 + 2 * i))
+        m.assess(100.0 + 2 * i)
+        m.ingest(Observation("galera", "db-3", 101.0 + 2 * i, 0.001, data={}))
+        m.assess(101.0 + 2 * i)
+    a = m.assess(2000.0)
+    assert len(a.timeline) == TIMELINE_MAX and a.timeline[-1].at >= 100.0 + 2 * (TIMELINE_MAX - 1)

@@ -11,6 +11,7 @@ from hatui.config import Config
 from hatui.monitor import Assessment
 from hatui.ui.views.common import PaneModel, findings_pane
 from hatui.ui.views.redundancy import redundancy_pane
+from hatui.ui.views.timeline import timeline_pane
 
 View = Callable[[Assessment, Config], PaneModel]
 
@@ -24,4 +25,6 @@ def pane_model(area: str, a: Assessment, config: Config) -> PaneModel:
         return findings_pane(a)
     if area == "redundancy":
         return redundancy_pane(a, config)
+    if area == "timeline":
+        return timeline_pane(a)
     return load(_VIEWS[area])(a, config)
