@@ -64,6 +64,7 @@ class HatuiApp(App):
         Binding("n", "focus_pane('redundancy')", "N-1"),
         Binding("o", "ok_to_stop", "Ok-to-stop?"),
         Binding("t", "focus_pane('timeline')", "Timeline"),
+        Binding("x", "next_failure", "Next failure"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
         Binding("p", "pause", "Pause"),
         Binding("slash", "filter", "Filter"),
@@ -190,6 +191,20 @@ class HatuiApp(App):
         pane = self.query_one(f"#pane-{area}", AreaPane)
         pane.focus()
         pane.scroll_visible()
+
+    def action_next_failure(self) -> None:
+        """Focus the next pane, in screen order after the focused one, with a failure or an unknown
+        (then one with a SPOF): the way to walk an incident pane by pane."""
+        panes = [p for p in self.query(AreaPane) if p.area != "timeline"]
+        start = panes.index(self.focused) + 1 if self.focused in panes else 0
+        ring = panes[start:] + panes[:start]
+        for tones in (("-critical", "-unknown", "-warning"), ("-spof",)):
+            target = next((p for p in ring if any(p.has_class(t) for t in tones)), None)
+            if target is not None:
+                target.focus()
+                target.scroll_visible()
+                return
+        self.notify("no failure and no single point of failure", timeout=3)
 
     def action_ok_to_stop(self) -> None:
         self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None))

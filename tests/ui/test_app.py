@@ -221,3 +221,19 @@ async def test_the_timeline_lists_what_opened_newest_first():
         text = pane_text(app, "timeline")
         assert "lab-ctl-1: powered off (BMC, redfish)" in text and "newest first" in text
         assert len(app.assessment.timeline) >= len(app.assessment.findings)  # each open finding opened once
+
+
+async def test_x_walks_the_panes_with_a_failure_in_screen_order():
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        bad = [p.id for p in app.query(AreaPane) if p.area != "timeline"
+               and any(p.has_class(t) for t in ("-critical", "-unknown", "-warning"))]
+        assert len(bad) >= 3, bad
+        seen = []
+        for _ in bad:
+            await pilot.press("x")
+            seen.append(app.focused.id)
+        assert seen == bad  # each failing pane once, in screen order
+        await pilot.press("x")
+        assert app.focused.id == bad[0]  # and round again
