@@ -10,6 +10,7 @@ from importlib import resources
 
 from hatui import __version__
 from hatui.config import Config, ConfigError, NoConfig, load, parse
+from hatui.config.maintenance import Maintenance, MaintenanceError, MaintenanceFile
 from hatui.feed.recording import RecordingError, read_recording
 from hatui.model import Severity
 
@@ -21,10 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", "-c", metavar="PATH",
                         help="config file (default: $HATUI_CONFIG, ./hatui.toml, ~/.config/hatui/hatui.toml)")
+    muting = argparse.ArgumentParser(add_help=False)
+    muting.add_argument("--maintenance", action="append", default=[], metavar="ELEMENT",
+                        help="treat this host, domain or instance as under maintenance for this run "
+                             "(repeatable; `hatui maintenance on` saves it for every face)")
     looks = argparse.ArgumentParser(add_help=False)
     looks.add_argument("--theme", metavar="NAME", help="colours: hatui-dark (default), hatui-light, "
                        "hatui-high-contrast, hatui-mono (the default with NO_COLOR), or a Textual theme")
-    p = argparse.ArgumentParser(prog="hatui", parents=[common, looks],
+    p = argparse.ArgumentParser(prog="hatui", parents=[common, muting, looks],
                                 description="Live monitor of an OpenStack control plane's high availability.")
     p.add_argument("--version", action="version", version=f"hatui {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -33,17 +38,22 @@ def _parser() -> argparse.ArgumentParser:
         # the one-line help of `hatui -h` is also the subcommand's own description (`hatui NAME -h`)
         return sub.add_parser(name, parents=list(parents), help=helptext, description=helptext)
 
-    command("ui", "the live terminal UI (the default)", common, looks)
-    c = command("check", "one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", common)
+    command("ui", "the live terminal UI (the default)", common, muting, looks)
+    c = command("check", "one poll round; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", common, muting)
     c.add_argument("--json", action="store_true", help="print the findings as JSON")
-    command("watch", "headless: one JSON line per finding opened, explained or cleared", common)
-    s = command("serve", "headless: Prometheus metrics at /metrics and check's JSON at /check", common)
+    command("watch", "headless: one JSON line per finding opened, explained or cleared", common, muting)
+    s = command("serve", "headless: Prometheus metrics at /metrics and check's JSON at /check", common, muting)
     s.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
                    help=f"address to serve on (default {DEFAULT_LISTEN}; :PORT for every address)")
     o = command("ok-to-stop", "can these hosts, feeds, racks, switches or instances go down now? exit 0 yes, "
                 "1 yes but without redundancy after, 2 no, 3 cannot tell", common)
     o.add_argument("elements", nargs="+", metavar="ELEMENT")
     o.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    m = command("maintenance", "list the elements under maintenance, or put some on or off: their failures "
+                "are muted in every face, the redundancy their absence costs is not", common)
+    m.add_argument("action", nargs="?", choices=("list", "on", "off"), default="list")
+    m.add_argument("elements", nargs="*", metavar="ELEMENT", help="hosts, feeds, racks, switches or instances")
+    m.add_argument("--note", default="", help="why (shown with the list)")
     r = command("record", "record observations to a JSON-lines file", common)
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
     r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
@@ -70,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         if command in ("replay", "demo"):
             return _replay(args.file if command == "replay" else demo_path(), args.speed, args.events,
                            loop=command == "demo", theme=args.theme)
+        if command == "maintenance":
+            return _maintenance(args)
         config = load(args.config)
+        maintenance = Maintenance(config.hatui.maintenance_file, tuple(getattr(args, "maintenance", ())))
         if command == "ui" and config.hatui.theme:
             _check_theme(config.hatui.theme, "hatui.theme", config.path)
     except NoConfig as exc:
@@ -82,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         from hatui.faces.check import run_check
 
-        return run_check(config, args.json)
+        return run_check(config, args.json, maintenance)
     if command == "ok-to-stop":
         from hatui.faces.ok_to_stop import run_ok_to_stop
 
@@ -90,14 +103,36 @@ def main(argv: list[str] | None = None) -> int:
     if command == "watch":
         from hatui.faces.watch import run_watch
 
-        return run_watch(config)
+        return run_watch(config, maintenance)
     if command == "serve":
         from hatui.faces.serve import run_serve
 
-        return run_serve(config, args.listen)
+        return run_serve(config, args.listen, maintenance)
     if command == "record":
         return _record(config, args.output, args.duration)
-    return _ui(config, getattr(args, "theme", None))
+    return _ui(config, getattr(args, "theme", None), maintenance)
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    """``hatui maintenance [list | on NAME... | off NAME...]``: the file every face reads."""
+    try:
+        path = load(args.config).hatui.maintenance_file
+    except NoConfig:
+        path = None  # the default file: the command works before any config exists
+    store = MaintenanceFile(path)
+    if args.action != "list" and not args.elements:
+        return _error(args, f"maintenance {args.action}: name the hosts, domains or instances")
+    try:
+        entries = store.entries() if args.action == "list" else store.set(args.elements, args.action == "on",
+                                                                          args.note)
+    except (MaintenanceError, OSError) as exc:
+        return _error(args, str(exc))
+    if not entries:
+        print(f"nothing under maintenance ({store.path})")
+    for e in entries:
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.since))
+        print(f"{e.name}  since {since}" + (f"  {e.note}" if e.note else ""))
+    return 0
 
 
 def _check_theme(name: str, where: str, file: str | None = None) -> None:
@@ -119,12 +154,12 @@ def _error(args: argparse.Namespace, message: str) -> int:
     return Severity.UNKNOWN.exit_code
 
 
-def _ui(config: Config, theme: str | None) -> int:
+def _ui(config: Config, theme: str | None, maintenance: Maintenance) -> int:
     from hatui.feed import LiveFeed
     from hatui.sources import build_sources
     from hatui.ui.app import HatuiApp
 
-    HatuiApp(config, LiveFeed(build_sources(config)), theme=theme).run()
+    HatuiApp(config, LiveFeed(build_sources(config)), theme=theme, maintenance=maintenance).run()
     return 0
 
 

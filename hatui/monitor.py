@@ -9,6 +9,7 @@ faces and panes all read that. Judgement itself is in ``hatui.rules`` (pure func
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from hatui.model import Finding, FindingKind, Garbled, Observation, Severity, Sn
 from hatui.model.cloud import CloudState, derive_cloud
 from hatui.rules import evaluate
 from hatui.rules.causes import explain
+from hatui.rules.maintenance import mute
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 
@@ -50,7 +52,7 @@ class Assessment:
     def status(self) -> Severity:
         """The worst finding; never OK while nothing is configured or a target has not answered yet
         (the first second of a run: no finding is not the same as healthy)."""
-        worst = max((f.severity for f in self.findings), default=Severity.OK)
+        worst = max((f.severity for f in self.findings if f.maintenance is None), default=Severity.OK)
         return max(worst, Severity.UNKNOWN) if self.unknown_why else worst
 
     @property
@@ -103,8 +105,10 @@ def _order(f: Finding) -> tuple:
 
 
 class Monitor:
-    def __init__(self, config: Config, specs: list[TargetSpec] | None = None, started_at: float = 0.0) -> None:
+    def __init__(self, config: Config, specs: list[TargetSpec] | None = None, started_at: float = 0.0,
+                 maintenance: Callable[[], frozenset[str]] | None = None) -> None:
         self.config = config
+        self._maintenance = maintenance  # the elements under maintenance now (the faces' file, read cheaply)
         self.specs = specs if specs is not None else target_specs(config)
         self.started_at = started_at
         self._latest: dict[tuple[str, str], Observation] = {}
@@ -166,8 +170,10 @@ class Monitor:
         self._cloud = cloud
         found = evaluate(snap, cloud, self.config, self.specs, self.started_at)
         current, opened, cleared = self._tracker.update(now, found)
-        # Causes among what is open (a cause still being confirmed explains nothing yet)
-        current = explain(current, cloud.topology)
+        # Causes among what is open (a cause still being confirmed explains nothing yet), then what the
+        # operator's maintenance explains
+        planned = self._maintenance() if self._maintenance is not None else frozenset()
+        current = mute(explain(current, cloud.topology), cloud.topology, planned)
         by_id = {f.id: f for f in current}
         opened = [by_id[f.id] for f in opened]
         before, self._causes = self._causes, {f.id: f.caused_by for f in current}

@@ -34,6 +34,7 @@ class Settings:
     # 2 x interval + 2 x timeout, so one slow answer does not flap the screen.
     stale_after: float | None = None
     theme: str | None = None  # the UI's colours: hatui-dark, hatui-light, hatui-high-contrast, hatui-mono, ...
+    maintenance_file: str | None = None  # default $XDG_STATE_HOME/hatui/maintenance.json (hatui.config.maintenance)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 
 from hatui.config import Config
+from hatui.config.maintenance import Maintenance
 from hatui.faces.jsonout import finding_json, iso
 from hatui.feed import LiveFeed
 from hatui.model import Finding, Severity
@@ -17,9 +18,9 @@ from hatui.monitor import Assessment, Monitor
 from hatui.sources import build_sources
 
 
-async def one_round(config: Config) -> Assessment:
+async def one_round(config: Config, maintenance: Maintenance | None = None) -> Assessment:
     started = time.time()
-    monitor = Monitor(config, started_at=started)
+    monitor = Monitor(config, started_at=started, maintenance=maintenance.names if maintenance else None)
     feed = LiveFeed(build_sources(config))
     try:
         await feed.poll_round(monitor.ingest)
@@ -46,23 +47,28 @@ def perfdata(a: Assessment) -> str:
 
 
 def headline(a: Assessment) -> Finding | None:
-    """The finding the summary names: the worst one that nothing explains (its consequences fold)."""
-    worst = [f for f in a.findings if f.severity == a.status]
+    """The finding the summary names: the worst one that nothing explains (its consequences fold) and
+    no maintenance mutes."""
+    worst = [f for f in a.findings if f.severity == a.status and f.maintenance is None]
     return next((f for f in worst if f.caused_by is None), worst[0] if worst else None)
 
 
 def summary_line(a: Assessment) -> str:
     status = a.status
     first = headline(a)
+    muted = sum(1 for f in a.findings if f.maintenance is not None)
     if first is None:
         n = len(a.snapshot.targets)
         head = (f"HATUI {status.name} - {a.unknown_why}" if a.unknown_why
                 else f"HATUI OK - {n} targets answered, no failure, no single point of failure")
     else:
-        explained = sum(1 for f in a.findings if f.caused_by is not None)
-        more = len(a.findings) - explained - (first.caused_by is None)
+        loud = [f for f in a.findings if f.maintenance is None]
+        explained = sum(1 for f in loud if f.caused_by is not None)
+        more = len(loud) - explained - (first.caused_by is None)
         head = (f"HATUI {status.name} - {first.summary}" + (f" (+{explained} explained)" if explained else "")
                 + (f" (+{more} more)" if more > 0 else ""))
+    if muted:
+        head += f" (+{muted} under maintenance)"
     return f"{head} | {perfdata(a)}"
 
 
@@ -70,8 +76,10 @@ def detail_lines(a: Assessment) -> list[str]:
     """Nagios' long output: every other finding, those a cause explains after the rest, saying by what."""
     first = headline(a)
     rest = [f for f in a.findings if f is not first]
-    lines = [f"{f.severity.name}: {f.summary}" for f in rest if f.caused_by is None]
-    lines += [f"{f.severity.name}: {f.summary} (explained by {f.caused_by})" for f in rest if f.caused_by]
+    loud = [f for f in rest if f.maintenance is None]
+    lines = [f"{f.severity.name}: {f.summary}" for f in loud if f.caused_by is None]
+    lines += [f"{f.severity.name}: {f.summary} (explained by {f.caused_by})" for f in loud if f.caused_by]
+    lines += [f"MAINTENANCE ({f.maintenance}): {f.summary}" for f in rest if f.maintenance is not None]
     return lines
 
 
@@ -90,8 +98,8 @@ def check_doc(a: Assessment | None) -> dict:
     return doc
 
 
-def run_check(config: Config, as_json: bool) -> int:
-    a = asyncio.run(one_round(config))
+def run_check(config: Config, as_json: bool, maintenance: Maintenance | None = None) -> int:
+    a = asyncio.run(one_round(config, maintenance))
     if as_json:
         print(json.dumps(check_doc(a), indent=2))
     else:

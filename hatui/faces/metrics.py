@@ -82,14 +82,16 @@ def _targets(a: Assessment, counts: PollCounts) -> Iterator[Metric]:
 
 def _findings(a: Assessment) -> Iterator[Metric]:
     by = GaugeMetricFamily(f"{PREFIX}_findings", "Open findings by area, severity and kind (failure or spof); "
-                                                 "explained=true for those folded under a root cause",
-                           labels=["area", "severity", "kind", "explained"])
-    counted: dict[tuple[str, str, str, str], int] = {}
+                                                 "explained=true for those folded under a root cause, "
+                                                 "maintenance=true for those an operator's maintenance mutes",
+                           labels=["area", "severity", "kind", "explained", "maintenance"])
+    counted: dict[tuple[str, ...], int] = {}
     for f in a.findings:
-        k = (f.area, f.severity.label, f.kind.value, "true" if f.caused_by else "false")
+        k = (f.area, f.severity.label, f.kind.value, "true" if f.caused_by else "false",
+             "true" if f.maintenance else "false")
         counted[k] = counted.get(k, 0) + 1
-    for k, n in sorted(counted.items()):
-        by.add_metric(list(k), n)
+    for key, n in sorted(counted.items()):
+        by.add_metric(list(key), n)
     yield by
     one = GaugeMetricFamily(f"{PREFIX}_finding_since_timestamp_seconds",
                             "One series per open finding: when it opened (Unix time); caused_by names its root "

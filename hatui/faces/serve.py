@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 
 from hatui.config import Config
+from hatui.config.maintenance import Maintenance
 from hatui.faces.check import check_doc
 from hatui.faces.metrics import AssessmentCollector, PollCounts
 from hatui.faces.watch import follow
@@ -122,7 +123,7 @@ def make_server(address: tuple[str, int], exposed: Exposed) -> ThreadingHTTPServ
     return Server(address, Handler)
 
 
-def run_serve(config: Config, listen: str) -> int:
+def run_serve(config: Config, listen: str, maintenance: Maintenance | None = None) -> int:
     try:
         host, port = parse_listen(listen)
         server = make_server((host, port), exposed := Exposed())
@@ -140,7 +141,7 @@ def run_serve(config: Config, listen: str) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        monitor = Monitor(config, started_at=time.time())
+        monitor = Monitor(config, started_at=time.time(), maintenance=maintenance.names if maintenance else None)
         await follow(monitor, LiveFeed(build_sources(config)), time.time, exposed.assessed, stop,
                      on_observation=exposed.observed)  # until stopped, an empty config too (UNKNOWN)
 

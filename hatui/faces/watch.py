@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from hatui.config import Config
+from hatui.config.maintenance import Maintenance
 from hatui.faces.jsonout import finding_json, iso
 from hatui.feed import LiveFeed
 from hatui.model import Observation
@@ -74,8 +75,8 @@ async def watch(monitor: Monitor, feed, out: TextIO, clock: Callable[[], float],
     await follow(monitor, feed, clock, write, stop)
 
 
-def run_watch(config: Config) -> int:
-    monitor = Monitor(config, started_at=time.time())
+def run_watch(config: Config, maintenance: Maintenance | None = None) -> int:
+    monitor = Monitor(config, started_at=time.time(), maintenance=maintenance.names if maintenance else None)
     if not monitor.specs:
         print("hatui: nothing to watch: the config names no target (UNKNOWN); waiting until stopped",
               file=sys.stderr)

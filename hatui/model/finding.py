@@ -45,6 +45,7 @@ class Finding:
     since: float | None = None
     confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
     caused_by: str | None = None  # the id of the finding that explains this one (hatui.rules.causes)
+    maintenance: str | None = None  # the element under maintenance that mutes it (hatui.rules.maintenance)
 
     @property
     def condition(self) -> str:
@@ -69,4 +70,5 @@ class Finding:
             "summary": self.summary,
             "since": iso(self.since) if self.since is not None else None,
             "caused_by": self.caused_by,
+            "maintenance": self.maintenance,
         }

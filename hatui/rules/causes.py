@@ -67,6 +67,34 @@ def _instance_hosts(top: Topology) -> dict[str, str]:
     return {i.key: i.placement.host for i in top.instances if i.placement.host is not None}
 
 
+def instance_key(f: Finding) -> str | None:
+    """The instance a finding is about (``database/db-2``, ``nova-conductor/nova-conductor@ctl-1``)."""
+    if f.source in INSTANCE_SOURCES:
+        return f"{INSTANCE_SOURCES[f.source]}/{f.subject}"
+    if f.source == "services" and "@" in f.subject:
+        return _service_key(f.subject)
+    return None
+
+
+def host_of(f: Finding, top: Topology, placed: dict[str, str] | None = None) -> str | None:
+    """The host a finding is about: its own subject, its instance's host, the host of the API's URLs."""
+    placed = placed if placed is not None else _instance_hosts(top)
+    if f.source == "hosts" and f.subject in top.hosts:
+        return f.subject
+    if (key := instance_key(f)) is not None:
+        return placed.get(key)
+    if f.source == "haproxy" and f.condition == "server_down":
+        return _host_named(top, f.subject.rsplit("/", 1)[-1])
+    if f.source == "endpoint":
+        return _api_host(top, f.subject)
+    if f.source == "haproxy":  # the HAProxy itself: its stats do not answer
+        return next((i.placement.host for i in top.instances
+                     if i.name == f.subject and i.service.startswith(LOAD_BALANCER)), None)
+    if f.source == "keystone":  # the login goes to the identity API, wherever its URLs are
+        return _api_host(top, "identity")
+    return None
+
+
 def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
     """Finding id -> the id of its root cause, for every failure the model explains."""
     if top is None:
@@ -77,22 +105,7 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
     for f in findings:
         if f.kind != FindingKind.FAILURE:
             continue
-        host = None
-        if f.source == "hosts" and f.subject in top.hosts:
-            host = f.subject
-        elif f.source in INSTANCE_SOURCES:
-            host = placed.get(f"{INSTANCE_SOURCES[f.source]}/{f.subject}")
-        elif f.source == "services":
-            host = placed.get(_service_key(f.subject))
-        elif f.source == "haproxy" and f.condition == "server_down":
-            host = _host_named(top, f.subject.rsplit("/", 1)[-1])
-        elif f.source == "endpoint":
-            host = _api_host(top, f.subject)
-        elif f.source == "haproxy":  # the HAProxy itself: its stats do not answer
-            host = next((i.placement.host for i in top.instances
-                         if i.name == f.subject and i.service.startswith(LOAD_BALANCER)), None)
-        elif f.source == "keystone":  # the login goes to the identity API, wherever its URLs are
-            host = _api_host(top, "identity")
+        host = host_of(f, top, placed)
         root = roots.get(host) if host is not None else None
         if root is not None and root != f.id:
             out[f.id] = root

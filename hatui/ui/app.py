@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Static
 
 from hatui.areas import PANES
 from hatui.config import Config
+from hatui.config.maintenance import Maintenance
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
 from hatui.ui.help import Help
@@ -72,7 +73,7 @@ class HatuiApp(App):
     ]
 
     def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live",
-                 theme: str | None = None) -> None:
+                 theme: str | None = None, maintenance: Maintenance | None = None) -> None:
         super().__init__()
         for t in THEMES:
             self.register_theme(t)
@@ -81,7 +82,8 @@ class HatuiApp(App):
         self.feed = feed
         self.clock = clock
         self.mode = mode
-        self.monitor = Monitor(config, started_at=clock())
+        self.maintenance = maintenance
+        self.monitor = Monitor(config, started_at=clock(), maintenance=maintenance.names if maintenance else None)
         self._status_shown = ""
         self.assessment: Assessment | None = None
         self.paused_at: float | None = None  # the panes frozen at this time; polling goes on
@@ -146,6 +148,11 @@ class HatuiApp(App):
             parts.append(f"PAUSED: panes as at {at}, status live (p resumes)")
         if a.unknown_why:
             parts.append(a.unknown_why)
+        if self.maintenance is not None:
+            if names := self.maintenance.names():
+                parts.append("MAINTENANCE: " + ", ".join(sorted(names)))
+            if self.maintenance.error:
+                parts.append("MAINTENANCE FILE UNREADABLE (nothing muted)")
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
 

@@ -21,8 +21,8 @@ def hatui_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def check_json(config: Path, env: dict[str, str], timeout: float = 60) -> tuple[int, dict]:
-    proc = subprocess.run([sys.executable, "-m", "hatui", "check", "--json", "--config", str(config)],
+def check_json(config: Path, env: dict[str, str], timeout: float = 60, args: tuple[str, ...] = ()) -> tuple[int, dict]:
+    proc = subprocess.run([sys.executable, "-m", "hatui", "check", "--json", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout)

@@ -51,7 +51,11 @@ def filtered(model: PaneModel, text: str) -> PaneModel:
     return replace(model, rows=rows, note=note)
 
 
+MAINT: Cell = ("◌ MAINT", "dim")  # a failure an operator's maintenance mutes: in view, not alarming
+
+
 def worst_tone(findings: tuple[Finding, ...]) -> str:
+    findings = tuple(f for f in findings if f.maintenance is None)
     if not findings:
         return "ok"
     worst = max(findings, key=lambda f: f.severity)
@@ -63,11 +67,14 @@ def worst_tone(findings: tuple[Finding, ...]) -> str:
 def status_cell(findings: tuple[Finding, ...]) -> Cell:
     """The word for one subject: its worst finding, a SPOF marker, or OK."""
     failures = [f for f in findings if f.kind == FindingKind.FAILURE]
-    if failures:
-        worst = max(failures, key=lambda f: f.severity)
+    loud = [f for f in failures if f.maintenance is None]
+    if loud:
+        worst = max(loud, key=lambda f: f.severity)
         return WORD_OF_SEVERITY[worst.severity], TONE_OF_SEVERITY[worst.severity]
-    if findings:
+    if any(f.kind == FindingKind.SPOF for f in findings):
         return "◆ SPOF", "spof"
+    if failures:
+        return MAINT
     return WORD_OF_SEVERITY[Severity.OK], "ok"
 
 
@@ -83,24 +90,31 @@ def findings_pane(a: Assessment) -> PaneModel:
         if f.caused_by in ids:
             continue
         sev_word, tone = WORD_OF_SEVERITY[f.severity], TONE_OF_SEVERITY[f.severity]
+        summary = f.summary
         if f.kind == FindingKind.SPOF:
             sev_word, tone = "◆ SPOF", "spof"
+        elif f.maintenance is not None:
+            (sev_word, tone), summary = MAINT, f"{f.summary} (maintenance: {f.maintenance})"
         since = human_age(now - f.since) if f.since is not None else "-"
-        rows.append(((sev_word, tone), (f.area, "dim"), (f.summary, tone), (since, "dim")))
+        rows.append(((sev_word, tone), (f.area, "dim"), (summary, tone), (since, "dim")))
         if f.id in folded:
             what = ", ".join(f"{e.area} {e.subject}" for e in folded[f.id])
             rows.append((("", ""), ("", ""), (f"└ explains {len(folded[f.id])}: {what}", "dim"), ("", "")))
-    failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE)
-    explained = sum(len(v) for v in folded.values())
-    spofs = len(a.findings) - failures
+    muted = sum(1 for f in a.findings if f.maintenance is not None)
+    failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE) - muted
+    explained = sum(1 for v in folded.values() for f in v if f.maintenance is None)
+    spofs = sum(1 for f in a.findings if f.kind == FindingKind.SPOF)
     headline: tuple[Cell, ...]
     if not a.findings:
         headline = (("✔ no failure, no single point of failure", "ok"),)
     else:
-        worst_failure = max((f.severity for f in a.findings if f.kind == FindingKind.FAILURE), default=Severity.OK)
+        worst_failure = max((f.severity for f in a.findings if f.kind == FindingKind.FAILURE
+                             and f.maintenance is None), default=Severity.OK)
         cause_words = f" ({explained} explained by {len(folded)} cause(s))" if explained else ""
         headline = ((f"{failures} failure(s){cause_words}", TONE_OF_SEVERITY[worst_failure]), ("  ", "dim"),
                     (f"{spofs} single point(s) of failure", "spof" if spofs else "ok"))
+        if muted:
+            headline += (("  ", "dim"), (f"{muted} under maintenance", "dim"))
     return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows), tone=worst_tone(a.findings))
 
 

@@ -187,6 +187,14 @@ def test_ctl2_power_off_through_its_bmc_takes_its_share_down(lab, cloud_config, 
     caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
     assert caused["hosts.power_off:ctl-2"] is None
     assert all(caused[fid] == "hosts.power_off:ctl-2" for fid in together[1:]), caused
+    # the same cut, planned: under maintenance its failures are muted, the SPOFs it leaves are not, and
+    # the exit code is what the rest says
+    rc, doc = check_json(cloud_config, env, args=("--maintenance", "ctl-2"))
+    by_id = {f["id"]: f for f in doc["findings"]}
+    assert all(by_id[fid]["maintenance"] == "ctl-2" for fid in together if fid in by_id), by_id
+    assert not [f["id"] for f in doc["findings"] if f["kind"] == "spof" and f["maintenance"]]
+    loud = {f["severity"] for f in doc["findings"] if not f["maintenance"]}
+    assert rc == (2 if "critical" in loud else 3 if "unknown" in loud else 1 if "warning" in loud else 0), doc
     # the same binaries elsewhere stay up; a client with a connection on ctl-2's node may be reported
     # down while it fails over: the watch folds it under the power cut (see the prediction test)
     for fid in {i for i in w.open_ids() if i.startswith(("services.down:", "services.none_up:"))} - set(together):
