@@ -25,6 +25,7 @@ from hatui.config.maintenance import Maintenance
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
 from hatui.ui.help import Help
+from hatui.ui.maintenance import MaintenanceDialog
 from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
 from hatui.ui.themes import MONO, THEMES, default_theme
@@ -66,6 +67,7 @@ class HatuiApp(App):
         Binding("o", "ok_to_stop", "Ok-to-stop?"),
         Binding("t", "focus_pane('timeline')", "Timeline"),
         Binding("x", "next_failure", "Next failure"),
+        Binding("m", "maintenance", "Maintenance"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
         Binding("p", "pause", "Pause"),
         Binding("slash", "filter", "Filter"),
@@ -212,6 +214,12 @@ class HatuiApp(App):
                 target.scroll_visible()
                 return
         self.notify("no failure and no single point of failure", timeout=3)
+
+    def action_maintenance(self) -> None:
+        if self.maintenance is None:
+            self.notify("maintenance is for a live run (hatui, check, watch, serve), not a replay", timeout=4)
+            return
+        self.push_screen(MaintenanceDialog(self.maintenance))
 
     def action_ok_to_stop(self) -> None:
         self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None))

@@ -42,11 +42,11 @@ class FrozenReplay:
         await asyncio.Event().wait()
 
 
-def incident_app(at: float, path: Path = INCIDENT, theme: str | None = None) -> HatuiApp:
+def incident_app(at: float, path: Path = INCIDENT, theme: str | None = None, maintenance=None) -> HatuiApp:
     doc, observations = read_recording(path)
     config = parse(doc, str(path), resolve_secrets=False)
     feed = FrozenReplay(observations, at)
-    return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)", theme=theme)
+    return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)", theme=theme, maintenance=maintenance)
 
 
 async def settled(pilot, timeout: float = 60.0) -> None:

@@ -237,3 +237,31 @@ async def test_x_walks_the_panes_with_a_failure_in_screen_order():
         assert seen == bad  # each failing pane once, in screen order
         await pilot.press("x")
         assert app.focused.id == bad[0]  # and round again
+
+
+async def test_m_puts_a_host_under_maintenance_and_back(tmp_path):
+    from hatui.config.maintenance import Maintenance
+
+    m = Maintenance(tmp_path / "maintenance.json")
+    app = incident_app(moment("controller_down"), maintenance=m)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        assert "CRITICAL" in str(app.query_one("#status-bar").content)
+        await pilot.press("m")
+        for ch in "lab-ctl-1":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert m.file.names() == {"lab-ctl-1"}
+        assert "under maintenance: lab-ctl-1" in str(app.screen.query_one("#maintenance-answer").content)
+        await pilot.press("escape")
+        app.redraw()
+        await pilot.pause(0.1)
+        assert "MAINTENANCE: lab-ctl-1" in str(app.query_one("#status-bar").content)
+        assert "◌ MAINT" in pane_text(app, "findings") and "under maintenance" in pane_text(app, "findings")
+        await pilot.press("m")
+        for ch in "lab-ctl-1":
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert m.file.names() == frozenset()
