@@ -11,7 +11,7 @@ password in the config (refused: the error must not repeat it). Each is searched
 the Basic authorization it would make (base64 of ``user:pw``); Keystone tokens are searched by their Fernet
 shape. Separately: credentials written into a URL of the config are refused and never repeated.
 hatui runs with HOME, XDG dirs and TMPDIR in a fresh folder, so every file it writes is scanned.
-(hatui has no metrics output yet: nothing to scan there.)
+``hatui serve``'s /metrics (text and OpenMetrics) and /check are scraped and scanned too.
 """
 from __future__ import annotations
 
@@ -136,6 +136,39 @@ class Sandbox:
         self.check(err, f"{name} watch stderr")
         return out
 
+    def serve(self, name: str, config: Path, env: dict[str, str], seconds: float) -> bytes:
+        """``hatui serve`` scraped as Prometheus would: /metrics (text and OpenMetrics) and /check."""
+        import socket
+
+        import httpx
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "hatui", "serve", "--config", str(config),
+                                 "--listen", f"127.0.0.1:{port}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=self.out / "cwd")
+        scraped = b""
+        try:
+            with httpx.Client(timeout=5, trust_env=False) as http:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    try:
+                        for path, accept in (("/metrics", ""), ("/metrics", "application/openmetrics-text"),
+                                             ("/check", "")):
+                            r = http.get(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept} if accept else {})
+                            self.check(r.content, f"{name} serve {path} {accept or 'text'}")
+                            scraped += r.content
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.5)
+        finally:
+            proc.terminate()
+            out, err = proc.communicate(timeout=15)
+        self.check(out, f"{name} serve stdout")
+        self.check(err, f"{name} serve stderr")
+        return scraped
+
     def tui(self, name: str, config: Path, env: dict[str, str], seconds: float) -> None:
         """The live UI in a private tmux server (200x60): the screen, then each pane focused, captured; and the
         byte stream it drew."""
@@ -229,6 +262,7 @@ def test_no_secret_in_any_output_healthy_then_refused_everywhere(labs, tmp_path)
     sandbox.run("good record", ["record", "-o", str(rec), "--duration", "4", "--config", str(good)], env)
     sandbox.run("good replay", ["replay", str(rec), "--events", "--speed", "50"], env)
     sandbox.watch("good", good, env, 4)
+    assert b"hatui_target_up" in sandbox.serve("good", good, env, 4)
     sandbox.tui("good", good, env, 5)
 
     # ---- 2. every password wrong (and the plain clouds.yaml style), passwords in URLs, unreferenced env
@@ -245,6 +279,7 @@ def test_no_secret_in_any_output_healthy_then_refused_everywhere(labs, tmp_path)
                 "endpoint.down:bad-url"):
         assert f'"{fid}"' in found, (fid, found)
     sandbox.watch("wrong", bad, env, 4)
+    assert b'kind="auth"' in sandbox.serve("wrong", bad, env, 4)  # the refusals counted, never their words
     sandbox.run("wrong record", ["record", "-o", str(sandbox.out / "cwd" / "wrong.jsonl"), "--duration", "3",
                                  "--config", str(bad)], env)
     sandbox.tui("wrong", bad, env, 5)
