@@ -386,17 +386,22 @@ wsrep_slave_threads=1
                 self._rebuild_cluster()
             elif not any(_primary(s) for s in states.values()):
                 self._repair(states)
-        self._start_missing()
         try:
-            self._wait_all_synced(timeout=30)
-        except LabError as exc:
-            # someone is stuck outside the Primary component: restart it as a joiner
-            self._log(f"up: not converging, restarting the stragglers: {exc}")
-            for n in NODES:
-                if not _healthy(self.status_vars(n)):
-                    self.stop(n)
             self._start_missing()
+            self._wait_all_synced(timeout=45)
+        except LabError as exc:
+            # Someone is stuck outside the Primary component: restart it as a joiner. A Synced node of the
+            # Primary component stays (even at size < 3: it is what the others join); with none left
+            # there is nothing to join, and the cluster is built again.
+            self._log(f"up: not converging, restarting the stragglers: {exc}")
             try:
+                for n in NODES:
+                    s = self.status_vars(n)
+                    if not (_primary(s) and not _nil_group(s) and s.get("wsrep_local_state_comment") == "Synced"):
+                        self.stop(n)
+                if not any(self.pid(n) for n in NODES):
+                    raise LabError("no Synced node of a Primary component left to join")
+                self._start_missing()
                 self._wait_all_synced(timeout=60)
             except LabError as again:
                 self._log(f"up: still not converging, the whole cluster again: {again}")
