@@ -1,4 +1,5 @@
-"""Command line: ``hatui`` (the TUI) and its subcommands check, watch, serve, ok-to-stop, record, replay, demo."""
+"""Command line: ``hatui`` (the TUI) and its subcommands check, watch, serve, ok-to-stop, record, replay, demo,
+init."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from importlib import resources
 from hatui import __version__
 from hatui.config import Config, ConfigError, NoConfig, load, parse
 from hatui.config.maintenance import Maintenance, MaintenanceError, MaintenanceFile
+from hatui.faces.init import add_arguments as init_arguments
 from hatui.feed.recording import RecordingError, read_recording
 from hatui.model import Severity
 
@@ -57,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     r = command("record", "record observations to a JSON-lines file", common)
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="recording file (.gz to compress)")
     r.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    init_arguments(command("init", "write a starting config from what the cloud says: catalog, services, Galera, "
+                           "RabbitMQ and HAProxy members (reads only; passwords by reference)"))
     for name, helptext in (("replay", "replay a recording in the UI"), ("demo", "replay the bundled lab incident")):
         rp = command(name, helptext, looks)
         if name == "replay":
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
                            loop=command == "demo", theme=args.theme)
         if command == "maintenance":
             return _maintenance(args)
+        if command == "init":
+            from hatui.faces.init import run_init
+
+            return run_init(args)
         config = load(args.config)
         maintenance = Maintenance(config.hatui.maintenance_file, tuple(getattr(args, "maintenance", ())))
         if command == "ui" and config.hatui.theme:

@@ -105,8 +105,9 @@ class NoConfig(ConfigError):
         super().__init__("hatui.toml", "(file)", "a config file: --config PATH, $HATUI_CONFIG, ./hatui.toml "
                          "or ~/.config/hatui/hatui.toml", "none found")
         self.args = ("no config file: looked at --config PATH, $HATUI_CONFIG, ./hatui.toml and "
-                     "~/.config/hatui/hatui.toml. Start from hatui.example.toml (annotated, in hatui's "
-                     "source), or see hatui at work without any server: hatui demo",)
+                     "~/.config/hatui/hatui.toml. Write one from the cloud itself: hatui init --cloud NAME "
+                     "(hatui init -h), or start from hatui.example.toml (annotated, in hatui's source); or see "
+                     "hatui at work without any server: hatui demo",)
 
 
 def load(explicit: str | None = None) -> Config:
