@@ -78,9 +78,9 @@ def _int(status: Mapping[str, str], key: str, default: int | None = None) -> int
         if default is None:
             raise StatusGarbled(f"missing {key}")
         return default
-    try:
-        return int(float(raw))
-    except (TypeError, ValueError, OverflowError):  # a list, "NaN", "1e999"
+    try:  # exactly: a non-Primary conf id is 18446744073709551615, which a float would round up
+        return int(str(raw).strip()) if isinstance(raw, str | int) else int(float(raw))
+    except (TypeError, ValueError, OverflowError):  # a list, "NaN", "1e999", "3.5"
         raise StatusGarbled(f"{key} is not a number: {str(raw)[:40]!r}") from None
 
 
@@ -169,26 +169,38 @@ class GaleraCluster:
     view: View | None                   # the Primary component most answering nodes agree on
     members: tuple[str, ...]            # the configured names of the nodes that report it
     all_failed: bool                    # every configured node's latest poll is a fresh failure
+    failed: tuple[str, ...] = ()        # configured nodes whose latest poll failed (killed, cut off ...)
 
     @property
     def size(self) -> int | None:
         return None if self.view is None else self.view[2]
 
     @property
+    def gone(self) -> tuple[str, ...]:
+        """Failing nodes the Primary component still counts as members: Galera drops a dead peer only
+        after its suspect timeout (seconds), hatui sees the refused connection at once. For the margin
+        they are lost already."""
+        if self.view is None:
+            return ()
+        unseen = self.view[2] - len(self.members)  # members that do not report this view to hatui
+        return tuple(n for n in self.failed if n not in self.members)[:max(0, unseen)]
+
+    @property
     def margin(self) -> int | None:
-        """Members the Primary component can lose and stay Primary; None when there is none."""
-        return None if self.view is None else (self.view[2] - 1) // 2
+        """Members the Primary component can still lose and stay Primary, counting those hatui sees gone
+        as lost; None when there is no Primary component."""
+        return None if self.view is None else max(0, (self.view[2] - 1) // 2 - len(self.gone))
 
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)
 
 
 def derive(snapshot: Any, section: Any) -> GaleraCluster:
-    nodes, failed = [], 0
+    nodes, failed = [], []
     for node in section.nodes:
         st = snapshot.get("galera", node.name)
         if st is not None and st.failed:
-            failed += 1
+            failed.append(node.name)
         status = st.parsed if st is not None else None
         if status is None:
             continue
@@ -198,4 +210,4 @@ def derive(snapshot: Any, section: Any) -> GaleraCluster:
         nodes.append(NodeState(node.name, status, prev, interval))
     view, members = majority_view({n.name: n.status for n in nodes})
     return GaleraCluster(section.name, section.size_expected, tuple(nodes), view, tuple(members),
-                         all_failed=failed == len(section.nodes))
+                         all_failed=len(failed) == len(section.nodes), failed=tuple(failed))

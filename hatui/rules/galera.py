@@ -125,11 +125,14 @@ def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
         return
     size = c.size
     for name in c.members:
-        known = sorted(set(c.members) - {name})
-        unnamed = size - 1 - len(known)  # members we cannot see, or that still report an older view
+        known = sorted(set(c.members) - {name} - set(c.gone))
+        unnamed = size - 1 - len(known) - len(c.gone)  # members we cannot see, or that still report an older view
         others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
         if size == 1:
             summary = f"{name}: the only node in the Primary component: its loss stops the database"
+        elif c.gone:
+            summary = (f"{name}: {', '.join(c.gone)} already gone (the component still counts it); losing "
+                       f"{name} too leaves {others or 'no node'} without quorum (non-Primary)")
         else:
             summary = (f"{name}: 1 of {size} nodes in the Primary component; losing it leaves {others} "
                        f"without quorum (non-Primary)")

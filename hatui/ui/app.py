@@ -94,8 +94,9 @@ class HatuiApp(App):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-bar")
+        # the findings stay in sight at every size, whatever pane a key scrolls to (at 80x24 too)
+        yield AreaPane("findings", "Findings")
         with VerticalScroll(id="body"):
-            yield AreaPane("findings", "Findings")
             with Grid(id="areas"):
                 yield AreaPane("redundancy", "Redundancy")
                 for area, title in AREAS:

@@ -265,3 +265,19 @@ async def test_m_puts_a_host_under_maintenance_and_back(tmp_path):
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert m.file.names() == frozenset()
+
+
+async def test_findings_stay_in_sight_at_80x24_whatever_pane_a_key_shows():
+    """In the middle of an incident on a small terminal, h (the hosts pane, last on the screen) must not
+    scroll the findings away."""
+    app = incident_app(moment("controller_down"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)
+        findings = app.query_one("#pane-findings")
+        for key in ("g", "t", "n", "h"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            region = findings.region
+            assert region.height >= 3 and region.y >= 0 and region.bottom <= 24, (key, region)
+            assert app.screen.get_widget_at(2, region.y + 1)[0] is findings, key
+        assert 0 <= app.query_one("#pane-hosts").region.y < 24  # and the pane asked for (h, last) is on screen

@@ -1,12 +1,14 @@
 """Galera rules on captures from the real lab (tests/fixtures/galera): one verdict per state."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hatui.model import FindingKind, Observation, Severity
 from hatui.model.galera import StatusGarbled, parse_wsrep_status
 from hatui.monitor import Monitor
-from tests.fixtures_galera import CONFIG, node_observation, state_observations
+from tests.fixtures_galera import CONFIG, FIXTURES, node_observation, state_observations
 
 
 def assess(observations: list[Observation], at: float = 100.0, hold: float = 0.0):
@@ -97,3 +99,35 @@ def test_parse_reads_the_fields_operators_need():
     assert (s.cluster_status, s.cluster_size, s.state_comment, s.local_state, s.ready) == (
         "Primary", 3, "Donor/Desynced", 2, True)
     assert s.is_primary and not s.is_synced
+
+
+def test_a_dead_node_the_component_still_counts_is_lost_for_the_margin():
+    """db-3 refused (killed) while db-1 and db-2 still report the 3-node view, as they do until Galera's
+    suspect timeout drops it (seconds): the margin is already 0, each survivor a SPOF, and the pane's
+    headline is not the green "Primary 3/3 can lose 1" of a healthy cluster. Composed from two captures."""
+    from hatui.ui.views.galera import galera_pane
+
+    obs = [node_observation("healthy", 1), node_observation("healthy", 2), node_observation("one_killed", 3)]
+    a = assess(obs)
+    assert a.cloud.galera.size == 3 and a.cloud.galera.gone == ("db-3",) and a.cloud.galera.margin == 0
+    by_id = {f.id: f for f in a.findings}
+    assert {"galera.unreachable:db-3"} | SPOFS <= set(by_id)
+    assert by_id["galera.quorum_spof:db-1"].summary == (
+        "db-1: db-3 already gone (the component still counts it); losing db-1 too leaves db-2 without quorum "
+        "(non-Primary)")
+    headline = dict(galera_pane(a, CONFIG).headline)
+    assert headline["lab-db: Primary 3/3"] == "warning" and headline["db-3 gone"] == "critical"
+    assert headline["cannot lose any node"] == "spof" and "can lose 1 node(s)" not in headline
+
+
+def test_a_healthy_cluster_keeps_its_margin_of_one():
+    a = assess(state_observations("healthy"))
+    assert a.cloud.galera.gone == () and a.cloud.galera.margin == 1
+
+
+def test_numbers_are_parsed_exactly():
+    """A non-Primary node reports conf id 18446744073709551615 (-1 as unsigned): through a float it
+    became ...616."""
+    raw = json.loads((FIXTURES / "healthy" / "node1.json").read_text())
+    raw["wsrep_cluster_conf_id"] = "18446744073709551615"
+    assert parse_wsrep_status({"status": raw}).conf_id == 18446744073709551615

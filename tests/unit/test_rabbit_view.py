@@ -49,3 +49,18 @@ def test_memory_alarm_row():
     a = assess(state_observations("mem_alarm"), CONFIG)
     row = next(texts(r) for r in pane_model("rabbitmq", a, CONFIG).rows if r[1][0] == "mq-2")
     assert row[:6] == ["✖ CRIT", "mq-2", "ok", "3/3", "-", "MEMORY"] and row[6] == ">999%"
+
+
+def test_a_row_never_reads_ok_beside_a_bad_or_unknown_cell():
+    """mq-2's memory alarm blocks publishers cluster-wide: the canary through mq-1 and mq-3 is held (the
+    recorded answer). Their own findings are clear, but their rows say BLOCKED: not "OK"."""
+    blocked = [Observation("rabbitmq-amqp", n, 100.0, 0.02,
+                           data={"blocked": "low on memory", "connect": 0.0132, "round_trip": None})
+               for n in ("mq-1", "mq-2", "mq-3")]
+    a = assess(state_observations("mem_alarm") + blocked, CONFIG)
+    assert "rabbitmq.publishers_blocked:lab-mq" in {f.id for f in a.findings}
+    rows = {r[1][0]: r for r in pane_model("rabbitmq", a, CONFIG).rows}
+    for name in ("mq-1", "mq-3"):
+        assert not a.of_subject("rabbitmq", name)
+        assert rows[name][7] == ("BLOCKED", "critical") and rows[name][0] == ("✖ CRIT", "critical")
+

@@ -32,6 +32,29 @@ class PaneModel:
     narrow_drop: tuple[str, ...] = ()          # columns left out on a narrow terminal (least useful first)
     wrap: tuple[str, ...] = ("what",)          # columns that wrap instead of being cut
 
+    def __post_init__(self) -> None:
+        # One guard for every pane: a row never reads OK beside a bad or unknown cell of its own.
+        object.__setattr__(self, "rows", tuple(reconciled(row) for row in self.rows))
+
+
+# a cell's tone -> the row's word it forces when the row would otherwise read OK (worst first)
+_FORCED = (("critical", (WORD_OF_SEVERITY[Severity.CRITICAL], "critical")),
+           ("warning", (WORD_OF_SEVERITY[Severity.WARNING], "warning")),
+           ("unknown", (WORD_OF_SEVERITY[Severity.UNKNOWN], "unknown")),
+           ("stale", ("? STALE", "stale")))
+
+
+def reconciled(row: tuple[Cell, ...]) -> tuple[Cell, ...]:
+    """The row with its status word no better than its worst cell: a node whose findings are clear but
+    whose canary says BLOCKED, or whose cells read "?" after a rejoin, is not "OK"."""
+    if not row or row[0] != (WORD_OF_SEVERITY[Severity.OK], "ok"):
+        return row
+    tones = {tone for _text, tone in row[1:]}
+    for tone, word in _FORCED:
+        if tone in tones:
+            return (word, *row[1:])
+    return row
+
 
 def filtered(model: PaneModel, text: str) -> PaneModel:
     """The rows that contain ``text`` (any cell, case-insensitive), each with its continuation rows (those
@@ -105,17 +128,21 @@ def findings_pane(a: Assessment) -> PaneModel:
     explained = sum(1 for v in folded.values() for f in v if f.maintenance is None)
     spofs = sum(1 for f in a.findings if f.kind == FindingKind.SPOF)
     headline: tuple[Cell, ...]
-    if not a.findings:
+    if not a.findings and a.unknown_why:  # no finding yet is not the same as healthy
+        headline = ((f"? UNKNOWN: {a.unknown_why}", "unknown"),)
+    elif not a.findings:
         headline = (("✔ no failure, no single point of failure", "ok"),)
     else:
         worst_failure = max((f.severity for f in a.findings if f.kind == FindingKind.FAILURE
                              and f.maintenance is None), default=Severity.OK)
         cause_words = f" ({explained} explained by {len(folded)} cause(s))" if explained else ""
         headline = ((f"{failures} failure(s){cause_words}", TONE_OF_SEVERITY[worst_failure]), ("  ", "dim"),
-                    (f"{spofs} single point(s) of failure", "spof" if spofs else "ok"))
+                    # with failures open, "0 SPOFs" is no all-clear (a cluster without quorum has none left)
+                    (f"{spofs} single point(s) of failure", "spof" if spofs else "dim" if failures else "ok"))
         if muted:
             headline += (("  ", "dim"), (f"{muted} under maintenance", "dim"))
-    return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows), tone=worst_tone(a.findings))
+    return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows),
+                     tone=worst_tone(a.findings) if a.findings or not a.unknown_why else "unknown")
 
 
 def not_configured(title: str, section: str) -> PaneModel:

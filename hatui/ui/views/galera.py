@@ -50,10 +50,12 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
     spofs = [f for f in a.of_area("galera") if f.kind == FindingKind.SPOF]
     if cluster is not None and cluster.size is not None:
         size, margin = cluster.size, cluster.margin
-        headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if size >= section.size_expected
-                     else "warning"),
-                    ("  ", ""),
-                    (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
+        whole = size >= section.size_expected and not cluster.gone
+        headline = [(f"{section.name}: Primary {size}/{section.size_expected}", "ok" if whole else "warning")]
+        if cluster.gone:  # Galera has not dropped them yet; hatui sees them fail
+            headline += [("  ", ""), (f"{', '.join(cluster.gone)} gone", "critical")]
+        headline += [("  ", ""),
+                     (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
     else:
         headline = [(f"{section.name}: no Primary component seen", "critical" if a.of_area("galera") else "dim")]
     if cluster_findings:
