@@ -15,10 +15,10 @@ def quantile(values: list[float], q: float) -> float:
     return s[idx]
 
 
-def figure(name: str, value: float, unit: str, target: str = "", ok: bool | None = None) -> None:
+def figure(name: str, value: float, unit: str, target: str = "", ok: bool | None = None, decimals: int = 3) -> None:
     verdict = "" if ok is None else ("  [meets target]" if ok else "  [MISSES target]")
     tgt = f"   target {target}" if target else ""
-    print(f"{name:<52} {value:>9.3f} {unit:<4}{tgt}{verdict}", flush=True)
+    print(f"{name:<52} {value:>9.{decimals}f} {unit:<4}{tgt}{verdict}", flush=True)
 
 
 def latency_figures(name: str, samples: list[float], target_p95: float | None = None) -> None:

@@ -567,7 +567,8 @@ def _id(p: Path) -> str:
 
 def test_scripts_are_found():
     names = {_id(p) for p in scripts()}
-    assert {"bench/hosts.py", "tests/integration/hosts/capture.py", "tests/lab/record_incident.py"} <= names
+    assert {"bench/hosts.py", "bench/soak.py", "tests/integration/hosts/capture.py",
+            "tests/lab/record_incident.py"} <= names
 
 
 @pytest.mark.parametrize("path", scripts(), ids=_id)
