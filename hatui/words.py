@@ -9,7 +9,7 @@ from typing import Any
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
 from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances, reconnecting
-from hatui.model.topology import QUEUE, Topology
+from hatui.model.topology import DECLARED, OBSERVED, QUEUE, Topology
 
 
 def subject_words(source: str, target: str) -> str:
@@ -106,11 +106,36 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
     for (same, then), names in sorted(groups.items(), key=lambda g: g[0][0]):
         lines.append(f"  {'still' if same else 'left'} without redundancy: {', '.join(names)}: "
                      f"then down with any one of {', '.join(then)}{' (as now)' if same else ''}")
+    if v.margins:
+        lines.append("  quorum margins (members each can lose, now -> after the stop): " + "; ".join(
+            f"{name} {_margin_words(now)} -> {_margin_words(after)}" for name, (now, after) in v.margins.items()))
     unplaced = [name if len(inst) == 1 and inst[0].lower() in name.lower() else f"{', '.join(inst)} ({name})"
                 for name, inst in v.unplaced.items()]  # "load balancer lb", not "lb (load balancer lb)"
     if unplaced:
         lines.append(f"  cannot tell where {'; '.join(unplaced)} run: a shared host would be a SPOF")
     return lines
+
+
+def placement_lines(v: Verdict, top: Topology) -> list[str]:
+    """What runs on each stopped host, and how hatui knows: observed, declared (``runs_on``), conflicting."""
+    lines = []
+    for e in v.stopped:
+        on = top.on(e.name) if e.name in top.hosts else ()
+        if not on:
+            continue
+        seen = [i.name for i in on if i.placement.how == OBSERVED and not i.placement.conflict]
+        said = [i.name for i in on if i.placement.how == DECLARED]
+        parts = [p for p in (f"seen {', '.join(seen)}" if seen else "",
+                             f"declared {', '.join(said)} (runs_on)" if said else "") if p]
+        if parts:
+            lines.append(f"  on {e.name}: " + "; ".join(parts))
+        lines += [f"  placement conflict: {i.name} seen on {e.name} ({i.placement.evidence}), but "
+                  f"{i.placement.conflict}" for i in on if i.placement.conflict]
+    return lines
+
+
+def _margin_words(m: int | None) -> str:
+    return "no quorum" if m is None else str(m)
 
 
 def reconnect_lines(v: Verdict, top: Topology) -> list[str]:

@@ -15,7 +15,7 @@ from hatui.faces.check import one_round
 from hatui.faces.jsonout import iso
 from hatui.model.redundancy import HOST, Element, Verdict, find, ok_to_stop, reconnecting
 from hatui.model.topology import Topology
-from hatui.words import VERDICT_WORDS, element_names, rabbit_says, reconnect_lines, verdict_lines
+from hatui.words import VERDICT_WORDS, element_names, placement_lines, rabbit_says, reconnect_lines, verdict_lines
 
 
 def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
@@ -27,10 +27,17 @@ def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
         "placement_unknown": {name: list(inst) for name, inst in v.unplaced.items()},
         "down_now": {name: loss.why for name, loss in v.down_now.items()},
         "state_unknown": {name: list(inst) for name, inst in v.unknown.items()},
+        "quorum_margins": {name: {"now": now, "after": after} for name, (now, after) in v.margins.items()},
         "rabbitmq_says": [line.strip() for line in rabbit_says(v, top, rabbit)],
         "rpc_reconnect": {node: list(clients) for node, clients in reconnecting(top, v.stopped).items()},
         "runs_there": {e.name: sorted(i.key for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},
+        # how hatui knows: each placement observed (and from what) or declared, and any conflict
+        "placement": {i.key: _placement(i.placement) for e in v.stopped if e.kind == HOST for i in top.on(e.name)},
     }
+
+
+def _placement(p: Any) -> dict:
+    return {"host": p.host, "how": p.how, "evidence": p.evidence, "conflict": p.conflict or None}
 
 
 def run_ok_to_stop(config: Config, names: list[str], as_json: bool) -> int:
@@ -55,5 +62,6 @@ def run_ok_to_stop(config: Config, names: list[str], as_json: bool) -> int:
     if as_json:
         print(json.dumps({"checked_at": iso(a.snapshot.taken_at), **verdict_json(v, top, a.cloud.rabbitmq)}, indent=2))
     else:
-        print("\n".join(verdict_lines(v, top) + rabbit_says(v, top, a.cloud.rabbitmq) + reconnect_lines(v, top)))
+        print("\n".join(verdict_lines(v, top) + rabbit_says(v, top, a.cloud.rabbitmq) + reconnect_lines(v, top)
+                        + placement_lines(v, top)))
     return v.code

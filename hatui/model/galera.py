@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hatui.model.observation import Garbled, Observation
+from hatui.model.survival import Quorum
 
 # variable -> what it tells the operator
 WSREP_FIELDS = {
@@ -57,6 +58,7 @@ class GaleraStatus:
     node_name: str = ""
     cluster_name: str = ""
     version: str = ""
+    weight: float = 1.0  # pc.weight: this node's vote in the weighted quorum (1 unless set)
 
     @property
     def is_primary(self) -> bool:
@@ -120,7 +122,26 @@ def parse_wsrep_status(data: Mapping[str, Any]) -> GaleraStatus:
         node_name=str(variables.get("wsrep_node_name", "")),
         cluster_name=str(variables.get("wsrep_cluster_name", "")),
         version=str(variables.get("version", "")),
+        weight=_weight(variables.get("wsrep_provider_options")),
     )
+
+
+def _weight(options: Any) -> float:
+    """``pc.weight`` from the provider options (``...; pc.weight = 2; ...``); 1 when not said. A weight
+    hatui cannot read is garbled: guessing 1 could call a quorum safe that is not."""
+    if options is None:
+        return 1.0
+    for option in str(options).split(";"):
+        key, _, value = option.partition("=")
+        if key.strip() == "pc.weight":
+            try:
+                weight = float(value.strip())
+            except ValueError:
+                raise StatusGarbled(f"pc.weight is not a number: {value.strip()[:40]!r}") from None
+            if not 0 <= weight <= 255:  # Galera: an integer from 0 to 255
+                raise StatusGarbled(f"pc.weight out of range: {value.strip()[:40]!r}")
+            return weight
+    return 1.0
 
 
 View = tuple[int, str, int]  # (conf id, state uuid, size): equal on every member of one component
@@ -158,9 +179,10 @@ class NodeState:
 class GaleraCluster:
     """The cluster as its answering nodes describe it, and what it can still lose.
 
-    Quorum (Galera documentation, "weighted quorum", equal weights): after an unclean loss a
-    component stays Primary only if it keeps more than half of the previous component's members,
-    so a Primary component of ``size`` can lose ``(size - 1) // 2`` members.
+    Quorum (Galera documentation, "weighted quorum"): after an unclean loss a component stays Primary
+    only if it keeps strictly more than half of the previous component's weight (each node's
+    ``pc.weight``, 1 unless set; a member that does not answer hatui, such as an arbitrator, weighs 1).
+    With equal weights a Primary component of ``size`` can lose ``(size - 1) // 2`` members.
     """
 
     name: str
@@ -186,10 +208,42 @@ class GaleraCluster:
         return tuple(n for n in self.failed if n not in self.members)[:max(0, unseen)]
 
     @property
+    def quorum(self) -> Quorum | None:
+        """The survival rule of the Primary component: its answering members with their weights."""
+        if self.view is None:
+            return None
+        weights = {n.name: n.status.weight for n in self.nodes if n.name in self.members}
+        return Quorum(weights, self.view[2])
+
+    def _everyone(self) -> tuple[Quorum, frozenset[str]] | None:
+        """The quorum with every member the component counts: the answering ones with their weights, the
+        ones hatui cannot see (an arbitrator, a node not polled) as alive with weight 1, the gone ones as
+        lost; and who is alive."""
+        q = self.quorum
+        if q is None:
+            return None
+        unseen = max(0, q.size - len(q.weights) - len(self.gone))
+        everyone = Quorum({**q.weights, **{f"?{i}": 1.0 for i in range(unseen)}}, q.size)
+        return everyone, frozenset(everyone.weights)
+
+    @property
     def margin(self) -> int | None:
-        """Members the Primary component can still lose and stay Primary, counting those hatui sees gone
-        as lost; None when there is no Primary component."""
-        return None if self.view is None else max(0, (self.view[2] - 1) // 2 - len(self.gone))
+        """Members the Primary component can still lose and stay Primary, the heaviest first (the worst
+        case), counting those hatui sees gone as lost; None when there is no Primary component."""
+        known = self._everyone()
+        if known is None:
+            return None
+        q, alive = known
+        return max(0, q.fatal(alive) - 1) if q.survives(alive) else 0
+
+    @property
+    def critical(self) -> tuple[str, ...]:
+        """The answering members whose loss alone would cost the component its quorum."""
+        known = self._everyone()
+        if known is None:
+            return ()
+        q, alive = known
+        return tuple(m for m in self.members if not q.survives(alive - {m}))
 
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)

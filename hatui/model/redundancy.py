@@ -8,8 +8,9 @@ what the failure *adds* to what is down already counts. Pure functions of a Topo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from hatui.model.survival import Majority, Quorum
 from hatui.model.topology import DOMAIN_WORDS, Topology
 
 HOST, INSTANCE = "host", "instance"
@@ -224,6 +225,8 @@ class Verdict:
     unplaced: dict[str, tuple[str, ...]]          # service -> instances whose host is unknown
     down_now: dict[str, Loss]                     # services down already
     unknown: dict[str, tuple[str, ...]]           # service -> instances whose state cannot be told now
+    # quorum services -> (members they can lose now, after the stop); None: no quorum (down)
+    margins: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
     @property
     def code(self) -> int:
@@ -252,6 +255,16 @@ def _exposure(top: Topology, failed: tuple[Element, ...], base: dict[str, Loss])
     return {k: tuple(v) for k, v in out.items()}
 
 
+def margin(top: Topology, service: str, lost: set[str] | frozenset[str] = frozenset()) -> int | None:
+    """How many more of ``service``'s serving instances it can lose, the worst first (the heaviest
+    Galera vote), once ``lost`` are gone; None when it is down already."""
+    svc = top.services[service]
+    alive = frozenset(i.key for i in top.of(service) if i.up and i.key not in lost)
+    if not svc.survival.survives(alive):
+        return None
+    return max(0, svc.survival.fatal(alive) - 1)
+
+
 def ok_to_stop(top: Topology, stopped: Iterable[Element]) -> Verdict:
     stopped = tuple(stopped)
     base = down(top)
@@ -260,5 +273,8 @@ def ok_to_stop(top: Topology, stopped: Iterable[Element]) -> Verdict:
     unplaced = {s: top.unplaced(s) for s in top.services if top.unplaced(s)}
     unknown = {s: names for s in top.services if (names := tuple(i.name for i in top.of(s) if i.up is None))}
     down_now = {s: loss for s, loss in base.items() if s not in unknown}  # not known down: unknown
+    gone = lost_instances(top, stopped)
+    margins = {s: (margin(top, s), margin(top, s, gone)) for s, svc in top.services.items()
+               if isinstance(svc.survival, Quorum | Majority)}
     return Verdict(stopped, lost, _exposure(top, stopped, after), _exposure(top, (), base), unplaced, down_now,
-                   unknown)
+                   unknown, margins)

@@ -200,7 +200,8 @@ def _galera(cluster: Any, section: Any, hosts: _Hosts, snapshot: Any) -> tuple[S
     if cluster is None or cluster.view is None:
         survival: Survival = Quorum(MappingProxyType({}), max(1, len(section.nodes)))  # no Primary: down
     else:
-        survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": 1.0 for m in cluster.members}),
+        q = cluster.quorum  # the members with their pc.weight
+        survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": w for m, w in q.weights.items()}),
                           cluster.size or len(members))
     return Service(DATABASE, survival), instances
 

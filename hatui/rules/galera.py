@@ -124,12 +124,16 @@ def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
     if c is None or c.size is None or c.margin:
         return
     size = c.size
-    for name in c.members:
+    for name in c.critical:  # with pc.weight set, only the heavier members may be
         known = sorted(set(c.members) - {name} - set(c.gone))
         unnamed = size - 1 - len(known) - len(c.gone)  # members we cannot see, or that still report an older view
         others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
+        weight = next((n.status.weight for n in c.nodes if n.name == name), 1.0)
         if size == 1:
             summary = f"{name}: the only node in the Primary component: its loss stops the database"
+        elif weight != 1.0:
+            summary = (f"{name}: pc.weight {weight:g} of the Primary component's {size} nodes; losing it leaves "
+                       f"{others or 'no node'} without quorum (non-Primary)")
         elif c.gone:
             summary = (f"{name}: {', '.join(c.gone)} already gone (the component still counts it); losing "
                        f"{name} too leaves {others or 'no node'} without quorum (non-Primary)")

@@ -25,8 +25,11 @@ from hatui.sources.tls import tls_context
 # Only the fields hatui reads: a full wsrep status is ~75 rows, 25x the bytes per poll and recording.
 _FIELD_LIST = ", ".join(f"'{k}'" for k in WSREP_FIELDS)
 STATUS_QUERY = f"SHOW GLOBAL STATUS WHERE Variable_name IN ({_FIELD_LIST})"
-# Read once per connection: names the node and cluster as the server knows them.
-VARIABLES_QUERY = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_node_name', 'wsrep_cluster_name', 'version')"
+# Read once per connection: names the node and cluster as the server knows them, and its quorum weight.
+VARIABLES_QUERY = ("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_node_name', 'wsrep_cluster_name', 'version', "
+                   "'wsrep_provider_options')")
+# Of the provider options (~2 KB, ~100 options) only these are kept: the rest would bloat every recording.
+PROVIDER_OPTIONS_READ = ("pc.weight",)
 
 # pymysql / MariaDB error numbers -> what they mean to an operator
 _AUTH_ERRORS = {1045, 1698}          # access denied
@@ -58,6 +61,8 @@ class GaleraNodeSource(BlockingSource):
         with conn.cursor() as cur:
             cur.execute(VARIABLES_QUERY)
             self._variables = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+        if "wsrep_provider_options" in self._variables:
+            self._variables["wsrep_provider_options"] = _options_read(self._variables["wsrep_provider_options"])
         return conn
 
     def poll(self) -> dict[str, Any]:
@@ -138,3 +143,10 @@ def galera_sources(config: Config) -> list[GaleraNodeSource]:
     assert section is not None
     specs = {s.name: s for s in target_specs(config) if s.source == "galera"}
     return [GaleraNodeSource(specs[n.name], section, n) for n in section.nodes]
+
+
+def _options_read(options: str) -> str:
+    """``a = 1; pc.weight = 2; b = x`` -> ``pc.weight = 2``: the provider options hatui reads, as the
+    server wrote them."""
+    kept = [o.strip() for o in options.split(";") if o.split("=", 1)[0].strip() in PROVIDER_OPTIONS_READ]
+    return "; ".join(kept)

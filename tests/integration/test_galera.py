@@ -142,3 +142,25 @@ def test_wrong_password_is_auth_failure_and_never_shown(galera_healthy, galera_c
     f = next(f for f in doc["findings"] if f["id"] == "galera.unreachable:db-1")
     assert f["summary"].startswith("db-1: credentials refused")
     assert "Wrong-Secret-1234" not in str(doc)
+
+
+def test_pc_weight_decides_the_quorum_spof_and_galera_agrees(galera_healthy, galera_config, env):
+    """db-1 given pc.weight 2, db-2 killed: {db-1, db-3} weigh 3 of the last component's 4. hatui says only
+    db-1 is a quorum SPOF (losing db-3 leaves 2 of 3); then db-3 is killed too and Galera agrees: db-1
+    stays Primary alone."""
+    galera_healthy.sql(1, "SET GLOBAL wsrep_provider_options='pc.weight=2'")
+    try:
+        galera_healthy.kill(2)
+        galera_healthy.wait_for(lambda s: bool(s) and s.get("wsrep_cluster_size") == "2", nodes=[1, 3],
+                                timeout=30, what="db-2 dropped from the component")
+        rc, doc = check_json(galera_config, env)
+        spofs = {f["id"]: f["summary"] for f in doc["findings"] if f["kind"] == "spof" and f["area"] == "galera"}
+        assert set(spofs) == {"galera.quorum_spof:db-1"}, doc
+        assert spofs["galera.quorum_spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
+        galera_healthy.kill(3)
+        s = galera_healthy.wait_for(lambda s: bool(s) and s.get("wsrep_cluster_size") == "1", nodes=[1],
+                                    timeout=30, what="db-3 dropped from the component")[1]
+        assert s["wsrep_cluster_status"] == "Primary", s  # what hatui predicted: db-3 was no SPOF
+    finally:
+        if galera_healthy.pid(1):
+            galera_healthy.sql(1, "SET GLOBAL wsrep_provider_options='pc.weight=1'")

@@ -131,3 +131,34 @@ def test_numbers_are_parsed_exactly():
     raw = json.loads((FIXTURES / "healthy" / "node1.json").read_text())
     raw["wsrep_cluster_conf_id"] = "18446744073709551615"
     assert parse_wsrep_status({"status": raw}).conf_id == 18446744073709551615
+
+
+def _weighted(state: str, n: int, weight: str) -> Observation:
+    """A captured answer, as the source returns it once the node's provider options say pc.weight."""
+    o = node_observation(state, n)
+    return Observation(o.source, o.target, o.observed_at, o.latency,
+                       data={**o.data, "variables": {"wsrep_provider_options": f"pc.weight = {weight}"}})
+
+
+def test_pc_weight_decides_who_is_a_quorum_spof():
+    """db-3 killed, db-1 weighs 2: {db-1, db-2} weigh 3; losing db-2 leaves 2 of 3 (quorum kept), losing
+    db-1 leaves 1 of 3. Only db-1 is a SPOF (with equal weights both would be)."""
+    obs = [_weighted("one_killed", 1, "2"), node_observation("one_killed", 2), node_observation("one_killed", 3)]
+    a = assess(obs)
+    c = a.cloud.galera
+    assert c.nodes[0].status.weight == 2.0 and c.critical == ("db-1",) and c.margin == 0
+    spofs = {f.id: f.summary for f in a.findings if f.kind == FindingKind.SPOF and f.area == "galera"}
+    assert set(spofs) == {"galera.quorum_spof:db-1"}
+    assert spofs["galera.quorum_spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
+    from hatui.ui.views.galera import galera_pane
+    assert ("cannot lose db-1", "spof") in galera_pane(a, CONFIG).headline
+    # the model of the whole cloud agrees: the database goes down with db-1, not with db-2
+    from hatui.model.redundancy import find, impact
+    top = a.cloud.topology
+    assert "database" in impact(top, [find(top, "db-1")])
+    assert "database" not in impact(top, [find(top, "db-2")])
+
+
+def test_an_unreadable_weight_is_garbled_not_guessed():
+    a = assess([_weighted("healthy", 1, "heavy"), node_observation("healthy", 2), node_observation("healthy", 3)])
+    assert "galera.garbled:db-1" in {f.id for f in a.findings}

@@ -8,7 +8,19 @@ import pytest
 
 from hatui.model.redundancy import HOST, INSTANCE, Element, down, find, ok_to_stop, pairs, single_points
 from hatui.model.survival import AtLeast, Majority, Quorum
-from hatui.model.topology import DATABASE, NEEDS, OBSERVED, QUEUE, UNKNOWN, Host, Instance, Placement, Service, Topology
+from hatui.model.topology import (
+    DATABASE,
+    DECLARED,
+    NEEDS,
+    OBSERVED,
+    QUEUE,
+    UNKNOWN,
+    Host,
+    Instance,
+    Placement,
+    Service,
+    Topology,
+)
 
 
 def host(name, feed, switch, rack="r1", up=True):
@@ -111,6 +123,23 @@ def test_ok_to_stop_is_0_only_when_everything_stays_redundant():
     top = cloud(hosts, db, [galera([i.name for i in db])])
     assert ok_to_stop(top, [find(top, "ctl-1")]).code == 0   # 4 of 5 left can still lose one
     assert ok_to_stop(top, [find(top, "ctl-1"), find(top, "ctl-2")]).code == 1
+    # and it says the margins: 5 can lose 2; with 2 stopped, 3 of the 5 left can lose none
+    assert ok_to_stop(top, [find(top, "ctl-1")]).margins == {DATABASE: (2, 1)}
+    assert ok_to_stop(top, [find(top, "ctl-1"), find(top, "ctl-2")]).margins == {DATABASE: (2, 0)}
+    assert ok_to_stop(top, [find(top, n) for n in ("ctl-1", "ctl-2", "ctl-3")]).margins == {DATABASE: (2, None)}
+
+
+def test_the_margins_follow_pc_weight():
+    """db-1 weighs 3 of 5: stopping ctl-1 leaves 2 of 5, no quorum; stopping ctl-2 leaves 4 of 5, and then
+    losing db-1 would still cost it (2 of 5): no margin left."""
+    db = [inst(f"db-{n}", DATABASE, f"ctl-{n}") for n in (1, 2, 3)]
+    weighted = Service(DATABASE, Quorum(MappingProxyType({"database/db-1": 3.0, "database/db-2": 1.0,
+                                                          "database/db-3": 1.0}), 3))
+    top = cloud(HOSTS, db, [weighted])
+    assert ok_to_stop(top, [find(top, "ctl-1")]).margins == {DATABASE: (0, None)}
+    assert ok_to_stop(top, [find(top, "ctl-1")]).code == 2
+    assert ok_to_stop(top, [find(top, "ctl-2")]).margins == {DATABASE: (0, 0)}
+    assert ok_to_stop(top, [find(top, "ctl-2")]).code == 1
 
 
 def test_unknown_state_or_placement_is_never_counted_as_safe():
@@ -200,3 +229,15 @@ def test_a_host_on_two_feeds_is_lost_only_when_both_are():
     assert ok_to_stop(top, [Element("power", "pdu-a")]).down == {}  # ctl-1 on pdu-b, ctl-3: quorum kept
     loss = down(top, [Element("power", "pdu-a"), Element("power", "pdu-b")])[DATABASE]
     assert "db-1, db-2, db-3 lost" in loss.why
+
+
+def test_ok_to_stop_says_how_it_knows_what_runs_on_a_host():
+    from hatui.words import placement_lines
+
+    db = [inst("db-1", DATABASE, "ctl-1"), inst("db-2", DATABASE, "ctl-2"), inst("db-3", DATABASE, "ctl-3"),
+          Instance("mq-1", QUEUE, True, Placement("ctl-1", DECLARED, "runs_on in the config")),
+          Instance("mq-2", QUEUE, True, Placement("ctl-1", OBSERVED, "answers at 10.0.0.11", "declared on ctl-2"))]
+    top = cloud(HOSTS, db, [galera(["db-1", "db-2", "db-3"]), Service(QUEUE, Majority(3))])
+    lines = placement_lines(ok_to_stop(top, [find(top, "ctl-1")]), top)
+    assert lines == ["  on ctl-1: seen db-1; declared mq-1 (runs_on)",
+                     "  placement conflict: mq-2 seen on ctl-1 (answers at 10.0.0.11), but declared on ctl-2"]

@@ -55,7 +55,9 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         if cluster.gone:  # Galera has not dropped them yet; hatui sees them fail
             headline += [("  ", ""), (f"{', '.join(cluster.gone)} gone", "critical")]
         headline += [("  ", ""),
-                     (f"can lose {margin} node(s)" if margin else "cannot lose any node", "ok" if margin else "spof")]
+                     (f"can lose {margin} node(s)" if margin else
+                      "cannot lose any node" if set(cluster.critical) >= set(cluster.members) else
+                      f"cannot lose {', '.join(cluster.critical)}", "ok" if margin else "spof")]
     else:
         headline = [(f"{section.name}: no Primary component seen", "critical" if a.of_area("galera") else "dim")]
     if cluster_findings:
