@@ -46,16 +46,17 @@ class Finding:
     confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
     caused_by: str | None = None  # the id of the finding that explains this one (hatui.rules.causes)
     maintenance: str | None = None  # the element under maintenance that mutes it (hatui.rules.maintenance)
+    # what the finding says, apart from its subject: ``galera`` and ``quorum_spof`` of
+    # ``galera.quorum_spof:db-1``. Given by the rule that makes it (hatui.rules.finding); for faces that
+    # group findings and for the causes, so that nothing parses an id's text.
+    source: str = ""
+    condition: str = ""
 
-    @property
-    def condition(self) -> str:
-        """What the finding says, without its source or subject: ``quorum_spof`` of
-        ``galera.quorum_spof:db-1`` (for faces that group findings; never parsed from summaries)."""
-        return self.id.split(":", 1)[0].split(".", 1)[-1]
-
-    @property
-    def source(self) -> str:
-        return self.id.split(".", 1)[0]
+    def __post_init__(self) -> None:
+        if not self.source or not self.condition:  # made by hand (a test): the id says them
+            head = self.id.split(":", 1)[0]
+            object.__setattr__(self, "source", self.source or head.split(".", 1)[0])
+            object.__setattr__(self, "condition", self.condition or head.split(".", 1)[-1])
 
     def with_since(self, since: float) -> Finding:
         return replace(self, since=since)

@@ -37,7 +37,7 @@ def finding(source: str, condition: str, subject: str, severity: Severity, summa
             kind: FindingKind = FindingKind.FAILURE, confirm: float = 0.0) -> Finding:
     """How every rule names what it found: ``<source>.<condition>:<subject>``, in its source's pane."""
     return Finding(f"{source}.{condition}:{subject}", kind, severity, pane_of(source), subject, summary,
-                   confirm=confirm)
+                   confirm=confirm, source=source, condition=condition)
 
 
 def all_rules(config: Config) -> list[Rule]:
