@@ -2,7 +2,8 @@
 
 The clock runs from the recording's first observation, ``speed`` times faster than real time, so
 ages and staleness read exactly as they did live. With ``loop=True`` (the demo) the recording
-starts over, its timestamps shifted forward, forever.
+starts over, its timestamps shifted forward, forever. It yields to the loop before every observation,
+even when behind its clock.
 """
 from __future__ import annotations
 
@@ -40,8 +41,10 @@ class ReplayFeed:
             for obs in self.observations:
                 at = obs.observed_at + offset
                 delay = (at - self.clock()) / self.speed
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                # behind the clock (a speed the machine cannot keep, a busy machine): still yield, or the
+                # loop (the screen, its keys, the faces' assessments) would wait for the feed to catch up,
+                # which at such a speed it never does
+                await asyncio.sleep(max(0.0, delay))
                 sink(obs if offset == 0 else _shifted(obs, offset))
             if not self.loop:
                 self.finished = True
