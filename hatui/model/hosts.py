@@ -169,6 +169,18 @@ class Reachability:
         return bool(self.addresses) and all(self.silent(a) for a in self.addresses)
 
     @property
+    def answering(self) -> tuple[str, ...]:
+        """The addresses (links) that answer."""
+        return tuple(a for a in self.addresses if self.answers(a))
+
+    @property
+    def services_down(self) -> tuple[Probe, ...]:
+        """Configured TCP ports that fail (refused, silent, no banner) on an address that answers: the host
+        is there, a service on it is not."""
+        return tuple(p for a in self.answering for p in self.of(a)
+                     if p.probe.startswith("tcp/") and p.definite and p.outcome != "open")
+
+    @property
     def latency(self) -> float | None:
         """The fastest answer (ICMP round trip or TCP connect)."""
         times = [p.latency for p in self.probes if p.answered and p.latency is not None]

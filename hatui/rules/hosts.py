@@ -172,7 +172,7 @@ def link_down(ctx: RuleContext) -> Iterator[Finding]:
         silent = [a for a in r.addresses if r.silent(a)]
         if not silent:
             continue
-        up = [a for a in r.addresses if r.answers(a)]
+        up = r.answering
         gone = "; ".join(f"{a} {OUTCOMES[r.failure(a)]}" for a in silent)
         if len(up) == 1:
             yield _finding("link_down", v.host.name, Severity.WARNING,
@@ -188,8 +188,7 @@ def service_down(ctx: RuleContext) -> Iterator[Finding]:
         r = v.reach
         if r is None:
             continue
-        bad = [p for a in r.addresses if r.answers(a) for p in r.of(a)
-               if p.probe.startswith("tcp/") and p.definite and p.outcome != "open"]
+        bad = r.services_down
         if bad:
             what = "; ".join(f"{p.address} {p.words}" for p in bad)
             yield _finding("service_down", v.host.name, Severity.WARNING,
