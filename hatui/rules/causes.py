@@ -179,10 +179,21 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
             needs = service.needs if service else ()
         elif f.source == "endpoint" and f.subject in API_NEEDS:
             needs = (API_NEEDS[f.subject],)
+        elif f.source == "keystone" and f.condition in ("unreachable", "slow"):
+            needs = (API_NEEDS["identity"],)  # the token check reads users, roles and the catalog there
         need = next((n for n in needs if n in out_services), None)
         if need is not None:
             cause = out_services[need]
             out[f.id] = out.get(cause, cause)
+    # each to its root: a step above may have named a cause that a later step explained (the service lists
+    # follow Keystone's login, which follows the database)
+    for fid in list(out):
+        root, seen = out[fid], {fid}
+        while root in out and root not in seen:
+            seen.add(root)
+            root = out[root]
+        if root != fid:  # never its own cause, even through a loop
+            out[fid] = root
     return out
 
 

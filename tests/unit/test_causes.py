@@ -133,6 +133,14 @@ def test_a_memory_alarm_explains_blocked_publishers_and_the_agents_behind_them()
     assert {cause for fid, cause in got.items() if fid.startswith("services.")} == {alarm}
 
 
+def test_a_database_without_quorum_explains_keystones_failing_login():
+    """Seen on the lab cloud: two Galera nodes killed, Keystone answers 500 to the token check."""
+    found = [f("galera.no_primary:cloud-db"), f("keystone.unreachable:cloud"), f("services.unreachable:nova")]
+    got = causes(found, TOP)
+    assert got["keystone.unreachable:cloud"] == got["services.unreachable:nova"] == "galera.no_primary:cloud-db"
+    assert "galera.no_primary:cloud-db" not in got
+
+
 def test_a_database_without_quorum_explains_the_apis_failing_on_it():
     got = {f.id: f.caused_by for f in _at("openstack_without_db").findings}
     assert got["services.unreachable:nova"] == got["services.unreachable:neutron"] == "galera.no_primary:lab-db"

@@ -261,3 +261,30 @@ def test_switch_down_cuts_exactly_its_hosts(lab, cloud_config, env, watch):
     for name in on_switch:
         w.wait_cleared(f"hosts.unreachable:{name}", RECOVERY_WAIT, after=t1)
     w.wait_no_failure(RECOVERY_WAIT)
+
+
+def test_database_quorum_lost_explains_the_apis_that_fail_on_it(lab, cloud_config, env, watch):
+    """Two Galera nodes killed (no host down): ctl-3 is left in a non-Primary component and every service
+    that reads the database fails on it. The database is named as the cause of Keystone's failing login and
+    of the service lists; the killed nodes are their own roots."""
+    w = watch(cloud_config)
+    w.wait_no_failure(30)
+    t0 = time.monotonic()
+    lab.kill("ctl-1", "galera")
+    lab.kill("ctl-2", "galera")
+    w.wait_opened("galera.no_primary:cloud-db", FAIL_WAIT, after=t0)
+    # Keystone answers 500 to the token check (its database refuses queries); nova's os-services too
+    for fid in ("keystone.unreachable:cloud", "services.unreachable:nova"):
+        w.wait_opened(fid, SERVICE_DOWN_WAIT, after=t0)
+        w.wait_cause(fid, "galera.no_primary:cloud-db", FAIL_WAIT)
+        assert w.cause(fid) == "galera.no_primary:cloud-db", fid
+    rc, doc = check_json(cloud_config, env)
+    caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
+    assert rc == 2 and caused["galera.no_primary:cloud-db"] is None, caused
+    assert caused.get("keystone.unreachable:cloud") == "galera.no_primary:cloud-db", caused
+    assert caused["galera.unreachable:ctl-1"] is None and caused["galera.unreachable:ctl-2"] is None, caused
+    assert not {i for i in caused if i.startswith("hosts.")}, caused  # no host is blamed
+    t1 = time.monotonic()
+    lab.reset()  # Galera bootstrapped again from ctl-3, the others rejoin; services that died restart
+    w.wait_cleared("galera.no_primary:cloud-db", RECOVERY_WAIT, after=t1)
+    w.wait_no_failure(RECOVERY_WAIT)
