@@ -1,6 +1,7 @@
 """Shared bench helpers: figures printed beside their targets, and process CPU/RSS sampling."""
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -53,3 +54,21 @@ def process_tree_usage(pid: int, seconds: float) -> tuple[float, float]:
         except psutil.NoSuchProcess:
             pass
     return 100.0 * (c1 - c0) / (t1 - t0), rss / 1e6
+
+
+def target_row(name: str, value: float | None, unit: str, target: str = "", ok: bool | None = None,
+               decimals: int = 2, note: str = "") -> str:
+    """One figure as ``name  value unit  target  OK|OVER`` (the table bench/perf.py prints); ``value`` None
+    is printed n/a (not measured, the note says why) and gets no verdict. Printed, and returned."""
+    shown = "n/a" if value is None else f"{value:.{decimals}f}"
+    verdict = "" if ok is None or value is None else ("OK" if ok else "OVER")
+    line = f"{name:<60} {shown:>9} {unit:<4} {target:<14} {verdict:<4}"
+    line = (line + f"  {note}" if note else line).rstrip()
+    print(line, flush=True)
+    return line
+
+
+def load_line() -> str:
+    """The machine's load average beside its core count: figures from a shared machine need it."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"

@@ -24,6 +24,21 @@ from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 
 TIMELINE_MAX = 500  # events kept: hours of an incident, bounded for a run of days
+# Polls kept per target for the UI's detail (history, sparklines): a minute at the default 1 s interval.
+# Memory is bounded: targets x RECENT_MAX small records, each holding the parsed value it already had
+# (a few KB at most), and one last good observation per target; an ingest appends once, in O(1).
+RECENT_MAX = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """One poll of a target as the detail's history shows it: when, how long, how it ended."""
+
+    at: float
+    latency: float | None  # the answer's latency; None when there was no answer
+    failure: str | None    # the failure's kind (FailureKind value); None for an answer
+    garbled: bool          # an answer that could not be read
+    value: Any             # the parsed value (None for a failure or a garbled answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +135,8 @@ class Monitor:
         self._tracker = FindingTracker()
         self._causes: dict[str, str | None] = {}  # open finding -> its cause at the last assessment
         self._timeline: deque[TimelineEvent] = deque(maxlen=TIMELINE_MAX)
+        self._recent: dict[tuple[str, str], deque[Poll]] = {}   # the last RECENT_MAX polls per target
+        self._last_good: dict[tuple[str, str], Observation] = {}  # the last readable answer per target
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
 
     def ingest(self, obs: Observation) -> None:
@@ -131,8 +148,24 @@ class Monitor:
             self._previous[key] = old
             self._parsed_before[key] = self._parsed.get(key, (None, None))
         self._latest[key] = obs
-        self._parsed[key] = self.parse(obs)
+        parsed = self._parsed[key] = self.parse(obs)
+        value, garbled = parsed
+        ring = self._recent.get(key)
+        if ring is None:
+            ring = self._recent[key] = deque(maxlen=RECENT_MAX)
+        ring.append(Poll(obs.observed_at, obs.answer_latency, obs.failure.kind.value if obs.failure else None,
+                         garbled is not None, value))
+        if obs.ok and garbled is None:
+            self._last_good[key] = obs
         self.version += 1
+
+    def recent(self, key: tuple[str, str]) -> tuple[Poll, ...]:
+        """The last polls of a target (at most RECENT_MAX), oldest first."""
+        return tuple(self._recent.get(key, ()))
+
+    def last_good(self, key: tuple[str, str]) -> Observation | None:
+        """The target's last answer that was a success and readable (None if it never gave one)."""
+        return self._last_good.get(key)
 
     def parse(self, obs: Observation) -> tuple[Any, str | None]:
         """(typed value, None), or (None, why it is garbled). A failure has no value. A parser that

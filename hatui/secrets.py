@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 import threading
 
+# Field names whose values are credentials, whatever their value: a raw answer shown on screen (the UI's
+# detail) has these masked even when the value was never registered (a server echoing a token back).
+_SECRET_KEY = re.compile(r"pass(word|wd|phrase)|(^|[\W_])pass$|secret|token|credential|api_?key|private_?key|cookie|"
+                         r"authorization", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@")
 _KNOWN: set[str] = set()
 _LOCK = threading.Lock()
@@ -44,3 +48,14 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, "***")
     return text
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a field named ``name`` holds a credential (``password``, ``X-Auth-Token``, ``api_key`` ...)."""
+    return bool(_SECRET_KEY.search(name))
+
+
+def redact_field(name: str, value: str) -> str:
+    """A raw field's value as it may be shown: masked whole when its name says it is a credential, else
+    ``redact``-ed (known secrets, URL credentials)."""
+    return "***" if is_secret_key(name) else redact(value)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from hatui.areas import PANES
@@ -24,13 +25,15 @@ from hatui.config import Config
 from hatui.config.maintenance import Maintenance
 from hatui.model import Observation
 from hatui.monitor import Assessment, Monitor
+from hatui.ui.detail import Detail
 from hatui.ui.help import Help
 from hatui.ui.maintenance import MaintenanceDialog
 from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
 from hatui.ui.themes import MONO, THEMES, default_theme
 from hatui.ui.views import AREAS, pane_model
-from hatui.ui.views.common import filtered, insecure_sections
+from hatui.ui.views.common import filtered, insecure_sections, next_sort, sorted_rows
+from hatui.ui.views.detail import detail_model
 
 TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
@@ -57,7 +60,7 @@ class Changed(Message):
 class HatuiApp(App):
     CSS_PATH = theme_path()
     TITLE = "hatui"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True  # ctrl+p (or :): hatui's themes, a screenshot, and Textual's own commands
     HORIZONTAL_BREAKPOINTS = [(0, "-one-column"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT, "-tall")]
     BINDINGS = [
@@ -70,9 +73,13 @@ class HatuiApp(App):
         Binding("m", "maintenance", "Maintenance"),
         *(Binding(p.key, f"focus_pane('{p.id}')", _key_word(p.title)) for p in PANES),
         Binding("p", "pause", "Pause"),
+        Binding("S", "sort", "Sort"),  # shift+s, as k9s sorts (s is the services pane)
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
+        Binding("colon", "command_palette", "Commands", show=False),
     ]
+    # what acts on the panes, so not while a detail covers them (Esc goes back first)
+    PANE_ACTIONS = frozenset({"focus_pane", "next_failure", "filter", "sort"})
 
     def __init__(self, config: Config, feed, clock: Callable[[], float] = time.time, mode: str = "live",
                  theme: str | None = None, maintenance: Maintenance | None = None) -> None:
@@ -95,7 +102,8 @@ class HatuiApp(App):
     def compose(self) -> ComposeResult:
         yield Static(id="status-bar")
         # the findings stay in sight at every size, whatever pane a key scrolls to (at 80x24 too)
-        yield AreaPane("findings", "Findings")
+        with VerticalScroll(id="findings-box", can_focus=False):
+            yield AreaPane("findings", "Findings")
         with VerticalScroll(id="body"):
             with Grid(id="areas"):
                 yield AreaPane("redundancy", "Redundancy")
@@ -128,18 +136,23 @@ class HatuiApp(App):
     def on_changed(self, _message: Changed) -> None:
         self.redraw()
 
+    @property
+    def main(self) -> Screen:
+        """The screen of the panes (a detail, help or dialog may be on top of it)."""
+        return self.screen_stack[0]
+
     def redraw(self) -> None:
         a = self.monitor.assess(self.clock(), self.feed.pending())
         self.assessment = a
         status = self._status_text(a)
         if status != self._status_shown:
             self._status_shown = status
-            bar = self.query_one("#status-bar", Static)
+            bar = self.main.query_one("#status-bar", Static)
             bar.update(status)
             bar.set_classes(f"-{a.status.label}")
         shown = self._frozen or a  # paused: the panes as they were (the status bar above stays live)
-        for pane in self.query(AreaPane):
-            pane.show(filtered(pane_model(pane.area, shown, self.config), self.filter_text))
+        for pane in self.main.query(AreaPane):
+            pane.show(sorted_rows(filtered(pane_model(pane.area, shown, self.config), self.filter_text), pane.sort))
 
     def _status_text(self, a: Assessment) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
@@ -161,7 +174,8 @@ class HatuiApp(App):
 
     def _mark_mono(self) -> None:
         """Monochrome: tones by weight alone (themes/hatui.tcss, Screen.-mono), as with NO_COLOR."""
-        self.screen.set_class(self.theme == MONO or bool(os.environ.get("NO_COLOR")), "-mono")
+        for screen in self.screen_stack:  # the panes' screen and any detail over it
+            screen.set_class(self.theme == MONO or bool(os.environ.get("NO_COLOR")), "-mono")
 
     def action_pause(self) -> None:
         """Freeze the panes to read them; polling and the status bar go on."""
@@ -170,6 +184,39 @@ class HatuiApp(App):
         else:
             self.paused_at, self._frozen = None, None
         self.redraw()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.PANE_ACTIONS and isinstance(self.screen, Detail))
+
+    def action_sort(self) -> None:
+        """The focused pane's rows: as the view orders them, by status (worst first), by name."""
+        pane = self.focused
+        if not isinstance(pane, AreaPane):
+            self.notify("focus a pane first (its key, or tab)", timeout=3)
+            return
+        pane.sort = next_sort(pane.sort)
+        self.redraw()
+
+    def on_area_pane_chosen(self, message: AreaPane.Chosen) -> None:
+        key = message.key
+        self.push_screen(Detail(lambda: detail_model(self._frozen or self.assessment or self.monitor.assess(
+            self.clock(), self.feed.pending()), self.config, self.monitor, key)))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # hatui's own, below, says where it went
+                yield command
+        for t in THEMES:
+            yield SystemCommand(f"theme: {t.name}", f"switch to hatui's {t.name} theme",
+                                lambda name=t.name: setattr(self, "theme", name))
+        yield SystemCommand("screenshot", "save an SVG of the screen in the current directory",
+                            lambda: self.set_timer(0.1, self.action_save_svg))  # once the palette has closed
+
+    def action_save_svg(self) -> None:
+        """An SVG of the screen in the current directory (the palette's "screenshot")."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.save_screenshot(f"hatui-{stamp}.svg", os.getcwd())
+        self.notify(f"screenshot saved: {path}", timeout=6)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -187,7 +234,7 @@ class HatuiApp(App):
             self.query_one("#pane-findings", AreaPane).focus()
 
     def on_key(self, event) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.main.query_one("#filter", Input)
         if event.key == "escape" and box.has_focus:
             box.value = ""  # (Input.Changed clears the filter)
             box.remove_class("-open")

@@ -36,7 +36,10 @@ class Help(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         lines = ["hatui: keys", "", *key_lines(self._keys, self.app.get_key_display),
-                 "  tab        next pane", "  up, down   scroll", "", "marks", "",
+                 "  tab        next pane", "  j, k       row cursor of the focused pane (up, down too)",
+                 "  PgUp, PgDn a page of rows (past the last, the panes scroll)", "  Home, End  first, last row",
+                 "  enter      the detail of the row: findings, evidence, history, polls, fields",
+                 "  escape     back from a detail", "  ctrl+p, :  commands: themes, screenshot", "", "marks", "",
                  *(f"  {mark:<18} {what}" for mark, what in MARKS), "", "Esc or ? closes this screen"]
         with VerticalScroll(id="help"):
             yield Static("\n".join(lines), id="help-text")

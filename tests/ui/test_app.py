@@ -274,10 +274,11 @@ async def test_findings_stay_in_sight_at_80x24_whatever_pane_a_key_shows():
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot)
         findings = app.query_one("#pane-findings")
+        box = app.query_one("#findings-box")  # the findings scroll inside it
         for key in ("g", "t", "n", "h"):
             await pilot.press(key)
             await pilot.pause(0.1)
-            region = findings.region
+            region = box.region
             assert region.height >= 3 and region.y >= 0 and region.bottom <= 24, (key, region)
             assert app.screen.get_widget_at(2, region.y + 1)[0] is findings, key
         assert 0 <= app.query_one("#pane-hosts").region.y < 24  # and the pane asked for (h, last) is on screen

@@ -567,7 +567,7 @@ def _id(p: Path) -> str:
 
 def test_scripts_are_found():
     names = {_id(p) for p in scripts()}
-    assert {"bench/hosts.py", "bench/soak.py", "tests/integration/hosts/capture.py",
+    assert {"bench/hosts.py", "bench/perf.py", "bench/soak.py", "tests/integration/hosts/capture.py",
             "tests/lab/record_incident.py"} <= names
 
 

@@ -21,6 +21,19 @@ WORD_OF_SEVERITY = {Severity.OK: "✔ OK", Severity.WARNING: "▲ WARN", Severit
                     Severity.UNKNOWN: "? UNKN"}
 
 
+@dataclass(frozen=True, slots=True)
+class RowKey:
+    """What a pane's row is about, for its detail (Enter): the subject of an area's findings, or one finding.
+
+    ``targets`` names the polls the row shows where they are not simply targets named like the subject
+    (a service row read from the nova service list, an endpoint probed in a round)."""
+
+    area: str                                   # the findings' area: galera, rabbitmq, endpoints, hosts, ...
+    subject: str                                # a node, host, service or cluster: its findings' subject
+    finding: str | None = None                  # a finding's id (the findings and timeline panes)
+    targets: tuple[tuple[str, str], ...] = ()   # (source, target) of the polls shown in the row
+
+
 @dataclass(frozen=True)
 class PaneModel:
     title: str
@@ -31,6 +44,7 @@ class PaneModel:
     tone: str = "ok"                           # the pane border reflects the worst finding
     narrow_drop: tuple[str, ...] = ()          # columns left out on a narrow terminal (least useful first)
     wrap: tuple[str, ...] = ("what",)          # columns that wrap instead of being cut
+    keys: tuple[RowKey | None, ...] = ()       # what each row is about, parallel to rows (optional)
 
     def __post_init__(self) -> None:
         # One guard for every pane: a row never reads OK beside a bad or unknown cell of its own.
@@ -56,22 +70,66 @@ def reconciled(row: tuple[Cell, ...]) -> tuple[Cell, ...]:
     return row
 
 
+def group_starts(rows: tuple[tuple[Cell, ...], ...]) -> tuple[int, ...]:
+    """Indexes of the rows that start a group: a row whose first cell is empty (such as "└ explains 3: ...")
+    continues the one above. The row cursor moves over these."""
+    return tuple(i for i, row in enumerate(rows) if i == 0 or not row or row[0][0])
+
+
+def row_key(model: PaneModel, index: int) -> RowKey | None:
+    """The key of a row (a continuation row's is its group's), None where the view gave none."""
+    return model.keys[index] if 0 <= index < len(model.keys) else None
+
+
+def _groups(model: PaneModel) -> list[list[int]]:
+    starts = group_starts(model.rows)
+    ends = (*starts[1:], len(model.rows))
+    return [list(range(start, end)) for start, end in zip(starts, ends, strict=True)]
+
+
+def _regrouped(model: PaneModel, groups: list[list[int]], note: str) -> PaneModel:
+    rows = tuple(model.rows[i] for g in groups for i in g)
+    keys = tuple(row_key(model, i) for g in groups for i in g) if model.keys else ()
+    return replace(model, rows=rows, keys=keys, note=note)
+
+
 def filtered(model: PaneModel, text: str) -> PaneModel:
     """The rows that contain ``text`` (any cell, case-insensitive), each with its continuation rows (those
     whose first cell is empty, such as "└ explains 3: ..."). The headline stays: it sums up the whole area."""
     needle = text.strip().casefold()
     if not needle or not model.rows:
         return model
-    groups: list[list[tuple[Cell, ...]]] = []
-    for row in model.rows:
-        if groups and not row[0][0]:
-            groups[-1].append(row)
-        else:
-            groups.append([row])
-    kept = [g for g in groups if any(needle in cell[0].casefold() for row in g for cell in row)]
-    rows = tuple(row for g in kept for row in g)
+    groups = _groups(model)
+    kept = [g for g in groups if any(needle in cell[0].casefold() for i in g for cell in model.rows[i])]
     note = f"filter {text.strip()!r}: {len(kept)} of {len(groups)} rows" + (f"; {model.note}" if model.note else "")
-    return replace(model, rows=rows, note=note)
+    return _regrouped(model, kept, note)
+
+
+SORTS = ("as shown", "by status", "by name")  # what the sort key cycles through, per pane
+# a row's status tone, worst first: how "by status" orders rows
+_SEVERITY_ORDER = ("critical", "unknown", "warning", "stale", "spof", "dim", "ok")
+
+
+def next_sort(sort: str) -> str:
+    return SORTS[(SORTS.index(sort) + 1) % len(SORTS)] if sort in SORTS else SORTS[0]
+
+
+def sorted_rows(model: PaneModel, sort: str) -> PaneModel:
+    """The rows in the order asked for, each group (a row and its continuation rows) kept together:
+    "as shown" is the view's own order; "by status" the worst status word first (ties keep the view's
+    order); "by name" by the cells after the status word, as read. The note says so."""
+    if sort not in SORTS[1:] or not model.rows:
+        return model
+    groups = _groups(model)
+    if sort == "by status":
+        def rank(g: list[int]) -> tuple:
+            tone = model.rows[g[0]][0][1] if model.rows[g[0]] else ""
+            return (_SEVERITY_ORDER.index(tone) if tone in _SEVERITY_ORDER else len(_SEVERITY_ORDER),)
+    else:
+        def rank(g: list[int]) -> tuple:
+            return tuple(text.casefold() for text, _tone in model.rows[g[0]][1:])
+    note = f"sorted {sort}" + (f"; {model.note}" if model.note else "")
+    return _regrouped(model, sorted(groups, key=rank), note)
 
 
 MAINT: Cell = ("◌ MAINT", "dim")  # a failure an operator's maintenance mutes: in view, not alarming
@@ -104,6 +162,7 @@ def status_cell(findings: tuple[Finding, ...]) -> Cell:
 def findings_pane(a: Assessment) -> PaneModel:
     now = a.snapshot.taken_at
     rows = []
+    keys: list[RowKey] = []
     ids = {f.id for f in a.findings}
     folded: dict[str, list] = {}  # a cause's id -> the findings it explains, shown folded under it
     for f in a.findings:
@@ -120,9 +179,11 @@ def findings_pane(a: Assessment) -> PaneModel:
             (sev_word, tone), summary = MAINT, f"{f.summary} (maintenance: {f.maintenance})"
         since = human_age(now - f.since) if f.since is not None else "-"
         rows.append(((sev_word, tone), (f.area, "dim"), (summary, tone), (since, "dim")))
+        keys.append(RowKey(f.area, f.subject, finding=f.id))
         if f.id in folded:
             what = ", ".join(f"{e.area} {e.subject}" for e in folded[f.id])
             rows.append((("", ""), ("", ""), (f"└ explains {len(folded[f.id])}: {what}", "dim"), ("", "")))
+            keys.append(keys[-1])
     muted = sum(1 for f in a.findings if f.maintenance is not None)
     failures = sum(1 for f in a.findings if f.kind == FindingKind.FAILURE) - muted
     explained = sum(1 for v in folded.values() for f in v if f.maintenance is None)
@@ -142,7 +203,7 @@ def findings_pane(a: Assessment) -> PaneModel:
         if muted:
             headline += (("  ", "dim"), (f"{muted} under maintenance", "dim"))
     return PaneModel("Findings", headline, ("status", "area", "what", "for"), tuple(rows),
-                     tone=worst_tone(a.findings) if a.findings or not a.unknown_why else "unknown")
+                     tone=worst_tone(a.findings) if a.findings or not a.unknown_why else "unknown", keys=tuple(keys))
 
 
 def not_configured(title: str, section: str) -> PaneModel:

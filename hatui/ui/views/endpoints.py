@@ -8,7 +8,7 @@ from hatui.model import Finding, TargetState
 from hatui.model.endpoints import DOWN, OK, EndpointProbe
 from hatui.model.haproxy import HaproxyBackend
 from hatui.monitor import Assessment
-from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui.views.common import Cell, PaneModel, RowKey, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_words, human_age
 
 COLUMNS = ("", "endpoint", "interface", "host", "answer", "latency", "cert")
@@ -63,7 +63,8 @@ def _cert(p: EndpointProbe, warn_days: float) -> Cell:
 
 
 def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tuple[list[tuple[Cell, ...]], list[Cell]]:
-    """Rows of the endpoint round, and a note about the catalog they come from."""
+    """Rows of the endpoint round, and a note about the catalog they come from (one row per probe of
+    ``endpoint_keys``)."""
     if st is None or st.latest is None:
         return [], [("endpoints: waiting for the first round", "dim")]
     if not st.latest.ok:
@@ -90,6 +91,13 @@ def endpoint_rows(a: Assessment, st: TargetState | None, warn_days: float) -> tu
     return rows, note
 
 
+def endpoint_keys(st: TargetState | None) -> list[RowKey]:
+    """What each row of ``endpoint_rows`` is about: its probe's subject, in the endpoint round."""
+    if st is None or st.latest is None or not st.latest.ok or st.garbled is not None:
+        return []
+    return [RowKey("endpoints", p.subject, targets=((st.source, st.target),)) for p in st.value.probes]
+
+
 def _backend_row(a: Assessment, lb: str, b: HaproxyBackend, fresh: bool) -> tuple[Cell, ...]:
     findings: tuple[Finding, ...] = a.of_subject("endpoints", f"{lb}/{b.name}") + tuple(
         f for s in b.servers for f in a.of_subject("endpoints", f"{lb}/{b.name}/{s.name}"))
@@ -101,8 +109,8 @@ def _backend_row(a: Assessment, lb: str, b: HaproxyBackend, fresh: bool) -> tupl
             (f"{len(b.serving)}/{len(b.servers)} UP", tone), ("", ""), ("", ""))
 
 
-def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]], list[Cell]]:
-    rows, notes = [], []
+def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]], list[Cell], list[RowKey]]:
+    rows, notes, keys = [], [], []
     for stats in config.section("openstack").haproxy:
         st = a.snapshot.get("haproxy", stats.name)
         if st is None or st.latest is None:
@@ -116,7 +124,8 @@ def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]],
             continue
         backends = st.value
         rows += [_backend_row(a, stats.name, b, st.fresh) for b in backends]
-    return rows, notes
+        keys += [RowKey("endpoints", f"{stats.name}/{b.name}", targets=(("haproxy", stats.name),)) for b in backends]
+    return rows, notes, keys
 
 
 def endpoints_pane(a: Assessment, config: Config) -> PaneModel:
@@ -124,10 +133,11 @@ def endpoints_pane(a: Assessment, config: Config) -> PaneModel:
     if section is None:
         return not_configured("API endpoints", "openstack")
     headline = keystone_headline(a, section.label)
-    rows, note = endpoint_rows(a, a.snapshot.get("endpoint", "endpoints"), section.cert_warn_days)
-    hrows, hnotes = haproxy_rows(a, config)
+    st = a.snapshot.get("endpoint", "endpoints")
+    rows, note = endpoint_rows(a, st, section.cert_warn_days)
+    hrows, hnotes, hkeys = haproxy_rows(a, config)
     extra = note + hnotes
     if extra:
         headline += [("\n", "")] + extra
     return PaneModel("API endpoints", tuple(headline), COLUMNS, tuple(rows + hrows),
-                     tone=worst_tone(a.of_area("endpoints")))
+                     tone=worst_tone(a.of_area("endpoints")), keys=tuple(endpoint_keys(st) + hkeys))

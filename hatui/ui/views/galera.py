@@ -4,7 +4,7 @@ from __future__ import annotations
 from hatui.config import Config
 from hatui.model import FindingKind
 from hatui.monitor import Assessment
-from hatui.ui.views.common import PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui.views.common import PaneModel, RowKey, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_words
 
 
@@ -67,5 +67,6 @@ def galera_pane(a: Assessment, config: Config) -> PaneModel:
         tone = "spof"
     return PaneModel("Galera", tuple(headline),
                      ("", "node", "component", "state", "size", "conf", "ready", "queue r/s", "latency"),
-                     tuple(rows), tone=tone, narrow_drop=("conf", "queue r/s"))
+                     tuple(rows), tone=tone, narrow_drop=("conf", "queue r/s"),
+                     keys=tuple(RowKey("galera", node.name) for node in section.nodes))
 

@@ -12,7 +12,7 @@ from hatui.model.hosts import (
     Reachability,
 )
 from hatui.monitor import Assessment
-from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui.views.common import Cell, PaneModel, RowKey, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_cell, failure_words
 
 COLUMNS = ("", "host", "power", "BMC", "network", "latency", "runs", "domains")
@@ -142,7 +142,7 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     if tone == "ok" and any(f.kind == FindingKind.SPOF for f in findings):
         tone = "spof"
     return PaneModel("Hosts", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("runs",),
-                     wrap=("runs",))
+                     wrap=("runs",), keys=tuple(RowKey("hosts", host.name) for host in section.hosts))
 
 
 # short names for what runs on a host (the redundancy pane has the services' own words)

@@ -11,7 +11,7 @@ from hatui.model import FindingKind
 from hatui.model.rabbitmq import ManagementView, NodeEntry
 from hatui.model.rabbitmq_cluster import ClusterPicture
 from hatui.monitor import Assessment
-from hatui.ui.views.common import Cell, PaneModel, age_cell, ms, not_configured, status_cell, worst_tone
+from hatui.ui.views.common import Cell, PaneModel, RowKey, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_cell, human_age
 
 # Narrow on purpose (the pane may get half a terminal): details are in the findings' summaries.
@@ -51,7 +51,8 @@ def rabbit_pane(a: Assessment, config: Config) -> PaneModel:
                      (ms(st.latest.latency), "dim") if st.fresh else age))
     headline = _headline(p, a)
     tone = worst_tone(a.of_area("rabbitmq"))
-    return PaneModel("RabbitMQ", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("mem", "latency"))
+    return PaneModel("RabbitMQ", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("mem", "latency"),
+                     keys=tuple(RowKey("rabbitmq", node.name) for node in section.nodes))
 
 
 def _problem(p: ClusterPicture, name: str, st) -> Cell:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hatui.config import Config
 from hatui.model.redundancy import Element
 from hatui.monitor import Assessment
-from hatui.ui.views.common import Cell, PaneModel
+from hatui.ui.views.common import Cell, PaneModel, RowKey
 from hatui.words import element_names
 
 COLUMNS = ("", "service", "up", "placed", "survives")
@@ -50,7 +50,8 @@ def redundancy_pane(a: Assessment, config: Config) -> PaneModel:
     headline: tuple[Cell, ...] = ((f"{len(rows) - exposed} of {len(rows)} services survive any single failure",
                                    "ok" if not exposed else tone),)
     return PaneModel("Redundancy", headline, COLUMNS, tuple(rows), note=_pairs_note(a), tone=tone,
-                     narrow_drop=("placed",), wrap=("survives",))
+                     narrow_drop=("placed",), wrap=("survives",),
+                     keys=tuple(RowKey("redundancy", name) for name in top.services))
 
 
 def _pairs_note(a: Assessment) -> str:

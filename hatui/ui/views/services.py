@@ -5,7 +5,7 @@ from hatui.config import Config
 from hatui.model import FindingKind
 from hatui.model.services import ServiceRow, by_binary
 from hatui.monitor import Assessment
-from hatui.ui.views.common import Cell, PaneModel, age_cell, not_configured, status_cell, worst_tone
+from hatui.ui.views.common import Cell, PaneModel, RowKey, age_cell, not_configured, status_cell, worst_tone
 from hatui.words import failure_words, human_age
 
 COLUMNS = ("", "binary", "host", "zone", "state", "admin", "heartbeat")
@@ -29,6 +29,7 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
     if section is None:
         return not_configured("Compute services", "openstack")
     rows: list[tuple[Cell, ...]] = []
+    keys: list[RowKey] = []
     listed: list[ServiceRow] = []
     problems: list[Cell] = []
     for which in section.services:
@@ -48,6 +49,7 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
             problems.append((f"{which}: the list is empty", "warning"))
         listed += found
         rows += [_row(a, r, st.fresh, st.age) for r in found]
+        keys += [RowKey("services", r.subject, targets=(("services", which),)) for r in found]
     spofs = {f.subject for f in a.of_area("services") if f.kind == FindingKind.SPOF}
     headline: list[Cell] = []
     for binary, group in by_binary(listed).items():
@@ -56,4 +58,5 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
         headline += [(f"{binary} {up}/{len(group)}", tone), ("  ", "")]
     for cell in problems:  # one line each: "nova: not allowed: needs ..."
         headline += ([("\n", "")] if headline else []) + [cell]
-    return PaneModel("Compute services", tuple(headline), COLUMNS, tuple(rows), tone=worst_tone(a.of_area("services")))
+    return PaneModel("Compute services", tuple(headline), COLUMNS, tuple(rows), tone=worst_tone(a.of_area("services")),
+                     keys=tuple(keys))

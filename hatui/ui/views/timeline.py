@@ -7,7 +7,7 @@ import time
 
 from hatui.model import FindingKind
 from hatui.monitor import TIMELINE_MAX, Assessment
-from hatui.ui.views.common import TONE_OF_SEVERITY, WORD_OF_SEVERITY, PaneModel
+from hatui.ui.views.common import TONE_OF_SEVERITY, WORD_OF_SEVERITY, PaneModel, RowKey
 from hatui.words import human_age
 
 SHOWN = 100  # rows drawn (the newest); the monitor keeps TIMELINE_MAX
@@ -35,4 +35,5 @@ def timeline_pane(a: Assessment) -> PaneModel:
     cleared = sum(1 for e in events if e.event == "cleared")
     kept = f" (the last {len(events)})" if len(events) >= TIMELINE_MAX else ""
     headline = ((f"{opened} opened, {cleared} cleared{kept}, newest first", ""),)
-    return PaneModel("Timeline", headline, COLUMNS, tuple(rows), narrow_drop=("event", "area"))
+    keys = tuple(RowKey(ev.finding.area, ev.finding.subject, finding=ev.finding.id) for ev in reversed(events[-SHOWN:]))
+    return PaneModel("Timeline", headline, COLUMNS, tuple(rows), narrow_drop=("event", "area"), keys=keys)
