@@ -3,7 +3,8 @@
 Each lab module defines ``Lab`` with ``up()`` (idempotent: leaves the servers running, healthy and
 in their default state), ``down()`` and ``status() -> str``. The cloud lab's faults and its operator config
 are verbs of their own: ``power ctl-2 off``, ``feed pdu-a off``, ``switch sw-1 down``, ``link ctl-1 down``,
-``kill ctl-2 galera`` (freeze, thaw, stop, start), ``config`` (tests/lab/cloud.py).
+``kill ctl-2 galera`` (freeze, thaw, stop, start, partition, heal), ``alarm ctl-2 memory``, ``clear-alarms``,
+``config`` (tests/lab/cloud.py).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sys
 
 ALL = ("galera", "rabbit", "hosts", "openstack")
 LABS = (*ALL, "cloud")  # the cloud lab (5 GB) is named: not part of a bare ``status`` / ``down``
-CLOUD_VERBS = ("power", "feed", "switch", "link", "kill", "freeze", "thaw", "stop", "start", "config")
+CLOUD_VERBS = ("power", "feed", "switch", "link", "kill", "freeze", "thaw", "stop", "start", "partition", "heal",
+               "alarm", "clear-alarms", "config")
 
 
 def main(argv: list[str]) -> int:

@@ -6,6 +6,8 @@
     python -m tests.lab switch sw-1 down|up     (every host on the switch is cut at once)
     python -m tests.lab link ctl-1 down|up      (the host's own cable)
     python -m tests.lab kill|freeze|thaw|stop|start ctl-2 galera|rabbitmq
+    python -m tests.lab partition|heal ctl-2 galera|rabbitmq   (cut off its cluster peers; clients still reach it)
+    python -m tests.lab alarm ctl-2 memory|disk | clear-alarms (a real RabbitMQ resource alarm)
     python -m tests.lab config                  (the hatui.toml an operator would write for this lab)
 
 Topology (module constants; everything under ``LAB_BASE/cloud``, default /tmp/hatui-lab/cloud):
@@ -69,7 +71,9 @@ Faults: ``power(host, on)`` through the BMC's own API (IPMI: at once; Redfish: t
 down), ``link(host, up)`` (the host's bridge-side veth), and per service ``kill`` / ``freeze`` / ``thaw``
 / ``stop`` / ``start`` for ``galera`` and ``rabbitmq``.
 
-Not built yet (issue 9): a bonded host on both switches.
+Not built: a bonded host on both switches. This machine's kernel has no bonding (or team) driver (``ip link
+add type bond``: "Unknown device type"), and a host bridging both switches would close a loop over the
+trunk; hatui's own handling of a host on two switches or feeds is unit tested (tests/unit/test_redundancy.py).
 
 Measured on this machine (2 cores, 24 GiB, other agents' labs and tests running beside it), 2026-12-02:
   RSS of the whole lab (every process of the 4 namespaces, the 4 BMCs, powerd): 0.90-0.94 GB
@@ -194,6 +198,10 @@ SERVICES = ("galera", "rabbitmq")
 SSH_PORT = 22
 GALERA_PORT, GCOMM_PORT, IST_PORT, SST_PORT = 3306, 4567, 4568, 4444
 AMQP_PORT, MGMT_PORT, DIST_PORT = 5672, 15672, 25672
+EPMD_PORT = 4369
+# what partition() cuts between cluster peers: the cluster's own traffic, not its clients'
+PARTITION_PORTS = {"galera": (GCOMM_PORT, IST_PORT, SST_PORT), "rabbitmq": (DIST_PORT, EPMD_PORT)}
+PARTITION_TAG = "hatui-cloud-partition"
 
 
 def host(name: str) -> Host:
@@ -459,7 +467,44 @@ management.rates_mode = basic
                     out.append(f"{h.name} sees {self.node_name(k)} not running")
                 elif x.get("partitions"):
                     out.append(f"{h.name}: {k.name} partitioned from {x['partitions']}")
+                elif x.get("mem_alarm") or x.get("disk_free_alarm"):
+                    out.append(f"{h.name}: {k.name} alarm mem={x.get('mem_alarm')} disk={x.get('disk_free_alarm')}")
         return out
+
+    def _restart(self, h: Host) -> None:
+        pid = self.pid(h)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not pid_alive(pid), 10, 0.05, "the beam to die")
+        self.boot(h)
+
+    def alarm(self, h: Host, kind: str, timeout: float = 30) -> None:
+        """A real resource alarm on h's node (publishers then blocked cluster-wide): ``memory`` (watermark
+        0.0001) or ``disk`` (free limit 1 PB). Waits until the node's API reports it."""
+        if kind == "memory":
+            self.ctl(h, "set_vm_memory_high_watermark", str(rabbit.ALARM_MEM_WATERMARK))
+            field = "mem_alarm"
+        elif kind == "disk":
+            self.ctl(h, "set_disk_free_limit", str(rabbit.ALARM_DISK_FREE_LIMIT))
+            field = "disk_free_alarm"
+        else:
+            raise LabError(f"alarm kind must be 'memory' or 'disk', not {kind!r}")
+        wait_until(lambda: any(x.get("name") == self.node_name(h) and x.get(field) for x in self.view(h) or ()),
+                   timeout, 0.3, f"{field} on {self.node_name(h)}")
+
+    def clear_alarms(self, timeout: float = 30) -> None:
+        """The default watermark and disk limit on every running node; waits until no node reports an alarm."""
+        for h in CONTROLLERS:
+            if self.pid(h) and _proc_state(self.pid(h) or 0) not in ("T", "t"):
+                self.ctl(h, "set_vm_memory_high_watermark", str(rabbit.MEM_WATERMARK), timeout=30)
+                self.ctl(h, "set_disk_free_limit", str(rabbit.DISK_FREE_LIMIT), timeout=30)
+
+        def clear() -> bool:
+            views = [self.view(h) for h in CONTROLLERS if self.pid(h)]
+            return all(v is not None and not any(x.get("mem_alarm") or x.get("disk_free_alarm") for x in v)
+                       for v in views)
+        wait_until(clear, timeout, 0.3, "no RabbitMQ alarm")
 
     def _boot_failed(self, h: Host) -> bool:
         """The node's last start ended in BOOT FAILED (seen at a first boot on a loaded machine: a joiner
@@ -499,7 +544,9 @@ management.rates_mode = basic
         send("PUT", "/api/cluster-name", {"name": "hatui-cloud"})
         (self.base / "users-ok").write_text("ok\n")
 
-    def repair(self, timeout: float = 180) -> None:
+    def repair(self, timeout: float = 180) -> set[str]:
+        """Every node running, clustered, without alarm or partition; returns the hosts whose node it had to
+        restart or rebuild."""
         for h in CONTROLLERS:
             pid = self.pid(h)
             if pid and _proc_state(pid) in ("T", "t"):
@@ -509,6 +556,7 @@ management.rates_mode = basic
                 self.boot(h)
         deadline = time.monotonic() + timeout
         restarted: set[str] = set()
+        silent_since: dict[str, float] = {}
         while True:
             probs = self.problems()
             if not probs:
@@ -519,16 +567,24 @@ management.rates_mode = basic
                 if h.name not in restarted and self.pid(h) is None and HostPower.booted(h) and self._boot_failed(h):
                     restarted.add(h.name)
                     self._rebuild(h)
-            for h in CONTROLLERS:  # a partition that stays (handling = ignore): restart the app of one side
-                if any(f"{h.name}: " in p and "partitioned" in p for p in probs) and h.name not in restarted:
+            if any(" alarm mem=" in p for p in probs):
+                self.clear_alarms()
+            now = time.monotonic()
+            for h in CONTROLLERS:
+                # A partition that stays (handling = ignore), or a node whose start hangs after one (Erlang's
+                # global name server stuck after "Faking nodedown/nodeup", seen once a partition healed):
+                # the node is killed and boots again, as an operator would restart it.
+                partitioned = any(f"{h.name}: " in p and "partitioned" in p for p in probs)
+                silent = f"{self.node_name(h)}: no /api/nodes" in probs
+                silent_since[h.name] = silent_since.get(h.name, now) if silent else now
+                if h.name not in restarted and (partitioned or now - silent_since[h.name] > 30):
                     restarted.add(h.name)
-                    with contextlib.suppress(LabError, subprocess.TimeoutExpired):
-                        self.ctl(h, "stop_app", timeout=60)
-                        self.ctl(h, "start_app", timeout=120)
+                    self._restart(h)
                     break
             time.sleep(0.5)
         if not (self.base / "users-ok").exists():
             self.ensure_users()
+        return restarted
 
 
 # ---------------------------------------------------------------------------------------------- OpenStack
@@ -745,6 +801,12 @@ class OpenStackOnHosts(openstack.Lab):
         started = self._start_many(self.instances, self.start_timeout)
         self._wait_healthy(self.start_timeout)
         return f"up in {time.monotonic() - t0:.1f}s; synced {synced or 'nothing'}; started {len(started)}"
+
+    def restart_daemons(self) -> None:
+        daemons = [i for i in self.instances if i.kind == "daemon" and HostPower.booted(host(i.host))]
+        self._stop_many(daemons)
+        with contextlib.suppress(LabError):  # one that does not start is the reset's to retry
+            self._start_many(daemons, 90)
 
     def reset(self) -> str:
         probs = self.problems()
@@ -1123,6 +1185,7 @@ class Lab:
         if self._is_default():
             return f"healthy ({time.monotonic() - t0:.2f}s)"
         with self._lock():
+            self.heal()
             self._restore_power()
             self._powerd_up()
             self._wait_booted()
@@ -1130,7 +1193,11 @@ class Lab:
                 _ip("route", "replace", CIDR, "dev", "eth0", netns=h.netns, check=False)
                 self.boot_host(h)
             self.galera.up()
-            self.rabbit.repair()
+            if self.rabbit.repair():
+                # A node restarted by the repair took its queues' consumers with it (the conductors' and
+                # schedulers' RPC servers do not come back by themselves): every RPC daemon is restarted,
+                # as an operator would after rebuilding a broker node.
+                self.openstack.restart_daemons()
             self.openstack.reset()
         return f"reset in {time.monotonic() - t0:.1f}s"
 
@@ -1143,6 +1210,8 @@ class Lab:
             if HostPower.bmc_on(h) is not True or self._operstate(h.veth) != "up":
                 return False
         if any(self._operstate(s.bridge) not in ("up", "unknown") for s in SWITCHES.values()):
+            return False
+        if self._partitions():
             return False
         return self.galera._is_default() and not self.rabbit.problems() and not self.openstack.problems()
 
@@ -1279,6 +1348,41 @@ class Lab:
             raise LabError(f"{service} on {name} is not running")
         os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
 
+    def alarm(self, name: str, kind: str) -> None:
+        """A real RabbitMQ resource alarm (``memory`` or ``disk``) on the host's node; ``clear_alarms()``."""
+        self.rabbit.alarm(self._service(name, "rabbitmq"), kind)
+
+    def clear_alarms(self) -> None:
+        self.rabbit.clear_alarms()
+
+    def partition(self, name: str, service: str, on: bool = True) -> None:
+        """Cut the host's node off its cluster peers (Galera's gcomm/IST/SST, or RabbitMQ's distribution and
+        epmd), both ways, while its clients still reach it: tagged iptables DROP rules in its namespace."""
+        h = self._service(name, service)
+        ports = ",".join(str(p) for p in PARTITION_PORTS[service])
+        for chain, way in (("INPUT", "--dports"), ("INPUT", "--sports")):
+            rule = [chain, "-p", "tcp", "-m", "multiport", way, ports, "-m", "comment", "--comment",
+                    f"{PARTITION_TAG}-{service}", "-j", "DROP"]
+            present = run(["ip", "netns", "exec", h.netns, "iptables", "-w", "-C", *rule], check=False,
+                          timeout=10).returncode == 0
+            if on and not present:
+                run(["ip", "netns", "exec", h.netns, "iptables", "-w", "-A", *rule], timeout=10)
+            elif not on and present:
+                run(["ip", "netns", "exec", h.netns, "iptables", "-w", "-D", *rule], timeout=10)
+
+    def _partitions(self) -> list[tuple[str, str]]:
+        """(host, service) of every partition in place."""
+        out = []
+        for h in CONTROLLERS:
+            rules = run(["ip", "netns", "exec", h.netns, "iptables", "-w", "-S", "INPUT"], check=False,
+                        timeout=10).stdout
+            out += [(h.name, svc) for svc in SERVICES if f"{PARTITION_TAG}-{svc}" in rules]
+        return out
+
+    def heal(self) -> None:
+        for name, svc in self._partitions():
+            self.partition(name, svc, on=False)
+
     def start(self, name: str, service: str) -> None:
         h = self._service(name, service)
         if service == "galera":
@@ -1352,14 +1456,23 @@ def verb(argv: list[str]) -> str:
     if cmd in ("power", "feed", "switch", "link") and len(args) == 2 and args[1] in onoff:
         getattr(lab, cmd)(args[0], onoff[args[1]])
         return f"{cmd} {args[0]} {args[1]}"
-    if cmd in ("kill", "freeze", "thaw", "stop", "start") and len(args) == 2 and args[1] in SERVICES:
+    if cmd in ("kill", "freeze", "thaw", "stop", "start", "partition", "heal") and len(args) == 2 \
+            and args[1] in SERVICES:
         if cmd == "thaw":
             lab.freeze(args[0], args[1], on=False)
+        elif cmd == "heal":
+            lab.partition(args[0], args[1], on=False)
         else:
             getattr(lab, cmd)(*args)
         return f"{cmd} {args[0]} {args[1]}"
-    raise LabError(f"usage: {cmd} <host|feed|switch> <on|off|up|down> | <kill|freeze|thaw|stop|start> <host> "
-                   f"<{'|'.join(SERVICES)}> | config")
+    if cmd == "alarm" and len(args) == 2 and args[1] in ("memory", "disk"):
+        lab.alarm(*args)
+        return f"alarm {args[0]} {args[1]}"
+    if cmd == "clear-alarms" and not args:
+        lab.clear_alarms()
+        return "alarms cleared"
+    raise LabError(f"usage: {cmd} <host|feed|switch> <on|off|up|down> | <kill|freeze|thaw|stop|start|partition|heal> "
+                   f"<host> <{'|'.join(SERVICES)}> | alarm <host> <memory|disk> | clear-alarms | config")
 
 
 if __name__ == "__main__":

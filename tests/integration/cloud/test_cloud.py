@@ -288,3 +288,26 @@ def test_database_quorum_lost_explains_the_apis_that_fail_on_it(lab, cloud_confi
     lab.reset()  # Galera bootstrapped again from ctl-3, the others rejoin; services that died restart
     w.wait_cleared("galera.no_primary:cloud-db", RECOVERY_WAIT, after=t1)
     w.wait_no_failure(RECOVERY_WAIT)
+
+
+def test_a_rabbitmq_alarm_explains_the_services_whose_reports_stop(lab, cloud_config, env, watch):
+    """A real memory alarm on ctl-2's node blocks publishers cluster-wide: nova-compute's state reports
+    (RPC to the conductors) stop and nova calls it down. The alarm is named as the cause, once."""
+    w = watch(cloud_config)
+    w.wait_no_failure(30)
+    t0 = time.monotonic()
+    lab.alarm("ctl-2", "memory")
+    w.wait_opened("rabbitmq.mem_alarm:ctl-2", FAIL_WAIT, after=t0)
+    w.wait_opened("services.down:nova-compute@cmp-1", SERVICE_DOWN_WAIT, after=t0)
+    w.wait_cause("services.down:nova-compute@cmp-1", "rabbitmq.mem_alarm:ctl-2", FAIL_WAIT)
+    assert w.cause("services.down:nova-compute@cmp-1") == "rabbitmq.mem_alarm:ctl-2"
+    blocked = [i for i in w.open_ids() if i.startswith("rabbitmq.publishers_blocked:")]
+    for fid in blocked:
+        w.wait_cause(fid, "rabbitmq.mem_alarm:ctl-2", FAIL_WAIT)
+    assert w.cause("rabbitmq.mem_alarm:ctl-2") is None  # the root
+    assert not {i for i in w.open_ids() if i.startswith(("hosts.", "galera."))}, w.open_ids()
+    t1 = time.monotonic()
+    lab.clear_alarms()
+    w.wait_cleared("rabbitmq.mem_alarm:ctl-2", FAIL_WAIT, after=t1)
+    lab.reset()
+    w.wait_no_failure(RECOVERY_WAIT)
