@@ -65,11 +65,11 @@ def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]
 
 
 def _reach_cell(r: Reachability) -> Cell:
-    up = [a for a in r.addresses if r.answers(a)]
+    up = r.answering  # the model's facts, as the rules read them (hosts.link_down, hosts.service_down)
     if not up:
         ways = {OUTCOME_SHORT[r.failure(a)] for a in r.addresses}
         return "DOWN " + "/".join(sorted(ways)), "critical"
-    bad = [p for a in up for p in r.of(a) if p.probe.startswith("tcp/") and p.definite and p.outcome != "open"]
+    bad = r.services_down
     links = f"{len(up)}/{len(r.addresses)} links" if len(r.addresses) > 1 else "up"
     if len(up) < len(r.addresses):
         return links + (f"; {_short(bad[0])}" if bad else ""), "spof" if len(up) == 1 else "warning"
