@@ -24,6 +24,7 @@ from hatui.areas import PANES
 from hatui.config import Config
 from hatui.config.maintenance import Maintenance
 from hatui.model import Observation
+from hatui.model.redundancy import find
 from hatui.monitor import Assessment, Monitor
 from hatui.ui.detail import Detail
 from hatui.ui.help import Help
@@ -270,7 +271,15 @@ class HatuiApp(App):
         self.push_screen(MaintenanceDialog(self.maintenance))
 
     def action_ok_to_stop(self) -> None:
-        self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None))
+        """Asks for the element under the focused pane's cursor (a host, a node, a service instance) when
+        the model knows it; otherwise the dialog waits for names."""
+        initial = ""
+        cloud = self.assessment.cloud if self.assessment else None
+        if isinstance(self.focused, AreaPane) and cloud is not None and cloud.topology is not None:
+            key = self.focused.key_under_cursor()
+            if key is not None and key.finding is None and find(cloud.topology, key.subject) is not None:
+                initial = key.subject
+        self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None, initial))
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "feed")

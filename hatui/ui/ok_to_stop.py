@@ -18,25 +18,33 @@ from hatui.words import rabbit_says, reconnect_lines, verdict_lines
 class OkToStop(ModalScreen[None]):
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
-    def __init__(self, cloud: Callable[[], CloudState | None]) -> None:
+    def __init__(self, cloud: Callable[[], CloudState | None], initial: str = "") -> None:
         super().__init__()
         self._cloud = cloud  # read at each answer: the state moves while the dialog is open
+        self._initial = initial  # the element under the cursor of the focused pane: answered at once
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ok-to-stop"):
             yield Static("ok to stop? hosts, feeds, racks, switches or instances, space-separated; Esc closes",
                          classes="hint")
-            yield Input(placeholder="ctl-1 pdu-b", id="ok-to-stop-input")
+            yield Input(self._initial, placeholder="ctl-1 pdu-b", id="ok-to-stop-input")
             yield Static("", id="ok-to-stop-answer")
 
+    def on_mount(self) -> None:
+        if self._initial:
+            self.answer(self._initial)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.answer(event.value)
+
+    def answer(self, text: str) -> None:
         answer = self.query_one("#ok-to-stop-answer", Static)
         cloud = self._cloud()
         top = cloud.topology if cloud is not None else None
         if cloud is None or top is None:
             answer.update("cannot tell: no state of the cloud yet")
             return
-        names = event.value.split()
+        names = text.split()
         found: list[Element] = []
         for name in names:
             e = find(top, name)

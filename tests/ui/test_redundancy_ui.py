@@ -84,3 +84,18 @@ def test_n2_pairs_are_shown_as_risk_not_alarmed():
     note = pane_model("redundancy", a, config).note
     assert note.startswith("N-2: lab-ctl-1 + lab-ctl-2 (database, message queue"), note
     assert "redundancy.spof:lab-ctl-1" not in {f.id for f in a.findings}  # a risk, not a finding
+
+
+async def test_o_answers_for_the_host_under_the_cursor_at_once():
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot)
+        await pilot.press("h")  # the hosts pane: lab-ctl-0 first, the cursor moves to lab-ctl-1
+        await pilot.press("j")
+        await pilot.pause(0.1)
+        assert app.focused.key_under_cursor().subject == "lab-ctl-1"
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        answer = str(app.screen.query_one("#ok-to-stop-answer", Static).render())
+        assert answer.startswith("OK to stop, but without redundancy after: lab-ctl-1"), answer
+        assert "  quorum margins (members each can lose, now -> after the stop): database 1 -> 0" in answer, answer
