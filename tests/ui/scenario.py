@@ -42,10 +42,45 @@ class FrozenReplay:
         await asyncio.Event().wait()
 
 
-def incident_app(at: float, path: Path = INCIDENT, theme: str | None = None, maintenance=None) -> HatuiApp:
+class SteppedReplay(FrozenReplay):
+    """A frozen replay that a test moves on: ``advance(at)`` delivers what the recording holds up to ``at``
+    seconds, then holds again (the screens of one running app through an incident)."""
+
+    def __init__(self, observations: list[Observation], at: float) -> None:
+        super().__init__(observations, at)
+        self.rest = [o for o in observations if o.observed_at > self.now]
+        self._moved: asyncio.Event | None = None
+
+    async def run(self, sink) -> None:
+        self._moved = asyncio.Event()
+        await_first = super().run(sink)
+        task = asyncio.ensure_future(await_first)  # delivers the first moment, then waits forever
+        try:
+            while True:
+                await self._moved.wait()
+                self._moved.clear()
+                end = self.now
+                while self.rest and self.rest[0].observed_at <= end:
+                    obs = self.rest.pop(0)
+                    self.now = obs.observed_at
+                    sink(obs)
+                self.now = end
+                self.delivered = True
+        finally:
+            task.cancel()
+
+    def advance(self, at: float) -> None:
+        assert self._moved is not None, "the app has not started the feed yet"
+        self.delivered = False
+        self.now = self.t0 + at
+        self._moved.set()
+
+
+def incident_app(at: float, path: Path = INCIDENT, theme: str | None = None, maintenance=None,
+                 stepped: bool = False) -> HatuiApp:
     doc, observations = read_recording(path)
     config = parse(doc, str(path), resolve_secrets=False)
-    feed = FrozenReplay(observations, at)
+    feed = (SteppedReplay if stepped else FrozenReplay)(observations, at)
     return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)", theme=theme, maintenance=maintenance)
 
 

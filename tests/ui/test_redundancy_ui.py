@@ -99,3 +99,30 @@ async def test_o_answers_for_the_host_under_the_cursor_at_once():
         answer = str(app.screen.query_one("#ok-to-stop-answer", Static).render())
         assert answer.startswith("OK to stop, but without redundancy after: lab-ctl-1"), answer
         assert "  quorum margins (members each can lose, now -> after the stop): database 1 -> 0" in answer, answer
+
+
+async def test_the_redundancy_pane_follows_a_controller_lost_and_back_live():
+    """One running app through the recording: healthy, lab-ctl-1 powered off, lab-ctl-1 back."""
+    app = incident_app(moment("healthy"), stepped=True)
+
+    def lines() -> dict[str, str]:
+        text = pane_text(app, "redundancy")
+        return {line.split()[2]: " ".join(line.split()) for line in text.splitlines()
+                if line.startswith(("◆", "✔", "✖", "?"))}
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settled(pilot)
+        await pilot.pause(0.2)
+        before = lines()
+        assert before["database"] == "◆ SPOF database 3/3 not: pdu-a, sw-2", before  # two nodes on each: by construction
+        app.feed.advance(moment("controller_down"))
+        await settled(pilot)
+        await pilot.pause(0.2)
+        down = lines()
+        assert down["database"] != before["database"] and "lab-ctl-0" in down["database"], down
+        assert "lab-ctl-1" not in down["database"].split("not:")[1], down  # already down: not a SPOF
+        assert down["nova-conductor"].startswith("◆ SPOF"), down
+        app.feed.advance(moment("end"))
+        await settled(pilot)
+        await pilot.pause(0.2)
+        assert lines()["database"] == before["database"], lines()
