@@ -286,7 +286,7 @@ def links_of(obs: Observation, section: Any) -> tuple[NicStatus, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class HostView:
+class HostReading:
     """What is usable of one configured host: its BMC's answer and its probes (None: none usable)."""
 
     host: Any                                          # hatui.config.hosts.HostEntry
@@ -301,7 +301,7 @@ class HostView:
 @dataclass(frozen=True, slots=True)
 class HostsState:
     jump_host: str
-    hosts: tuple[HostView, ...]
+    hosts: tuple[HostReading, ...]
     links: tuple[NicStatus, ...] | None = None          # the jump host's watched links now (None: unknown)
     links_before: Mapping[str, NicStatus] | None = None  # one poll before, by name
     links_gap: float = 0.0                               # seconds between the two
@@ -311,7 +311,7 @@ class HostsState:
         """Every watched link of the jump host is down: no host can be judged from here."""
         return bool(self.links) and not any(n.up for n in self.links or ())
 
-    def nobody_answers(self) -> list[HostView]:
+    def nobody_answers(self) -> list[HostReading]:
         """When every probed host is dead (at least two not known to be off), those hosts: the likely
         cause is on the jump host's side. Else []."""
         probed = [v for v in self.hosts if v.reach is not None]
@@ -325,7 +325,7 @@ def derive(snapshot: Any, section: Any) -> HostsState:
     views = []
     for host in section.hosts:
         p, n = snapshot.get("power", host.name), snapshot.get("network", host.name)
-        views.append(HostView(host, p.parsed if p else None, n.parsed if n else None))
+        views.append(HostReading(host, p.parsed if p else None, n.parsed if n else None))
     links, before, gap = None, None, 0.0
     st = snapshot.get("local", section.jump_host) if section.interfaces else None
     if st is not None and st.parsed is not None:

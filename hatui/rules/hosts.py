@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.hosts import OUTCOMES, HostsState, HostView, MissingSystem, PowerStatus
+from hatui.model.hosts import OUTCOMES, HostsState, HostReading, MissingSystem, PowerStatus
 from hatui.rules import RuleContext, finding
 
 AREA = "hosts"
@@ -33,7 +33,7 @@ def _state(ctx: RuleContext) -> HostsState | None:
     return ctx.cloud.hosts
 
 
-def host_views(ctx: RuleContext) -> tuple[HostView, ...]:
+def host_views(ctx: RuleContext) -> tuple[HostReading, ...]:
     st = _state(ctx)
     return st.hosts if st else ()
 
@@ -43,7 +43,7 @@ def uplink_is_down(ctx: RuleContext) -> bool:
     return st is not None and st.uplink_down
 
 
-def nobody_answers(ctx: RuleContext) -> list[HostView]:
+def nobody_answers(ctx: RuleContext) -> list[HostReading]:
     st = _state(ctx)
     return st.nobody_answers() if st else []
 
