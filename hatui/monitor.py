@@ -194,6 +194,7 @@ class Monitor:
                 spec.source, spec.name, latest, self._previous.get(spec.key), age, fresh,
                 pending_for=0.0 if started is None else max(0.0, now - started),
                 value=value, previous_value=self._parsed_before.get(spec.key, (None, None))[0], garbled=garbled,
+                last_ok=self._last_good.get(spec.key),
             ))
         return Snapshot.of(now, states)
 

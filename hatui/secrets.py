@@ -39,6 +39,13 @@ class Secret:
     __str__ = __repr__
 
 
+def forget(value: str) -> None:
+    """Stop redacting a value that is no longer a credential (an expired token): tokens come and go for
+    as long as hatui runs, and every redaction walks the whole set."""
+    with _LOCK:
+        _KNOWN.discard(value)
+
+
 def redact(text: str) -> str:
     """Remove every registered secret and any ``user:password@`` in URLs from ``text``."""
     text = _URL_USERINFO.sub(r"\g<scheme>***@", text)

@@ -54,6 +54,13 @@ def failure_words(failure: Failure | None) -> str:
     return f"{head}: {msg}"
 
 
+def new_client_words(failure: Failure, kept_age: float) -> str:
+    """A new client's failure while hatui's kept connection still answered: the server is up, and turns
+    new clients away (connection limit, a changed password, a certificate that no longer verifies)."""
+    return (f"a new client cannot get in: {failure_words(failure)}; hatui's kept connection still worked "
+            f"{human_age(max(0.0, kept_age))} ago")
+
+
 def human_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"

@@ -33,6 +33,9 @@ class Settings:
     # A target whose last answer is older than this is stale (UNKNOWN). Default per section:
     # 2 x interval + 2 x timeout, so one slow answer does not flap the screen.
     stale_after: float | None = None
+    # Seconds between polls made by a new client (connect, TLS, login afresh) on sources that keep their
+    # connection: a kept connection hides a server that turns new clients away. 0: never.
+    fresh_every: float = 60.0
     theme: str | None = None  # the UI's colours: hatui-dark, hatui-light, hatui-high-contrast, hatui-mono, ...
     maintenance_file: str | None = None  # default $XDG_STATE_HOME/hatui/maintenance.json (hatui.config.maintenance)
 
@@ -57,6 +60,10 @@ class Config:
 
     def timeout(self, *tables: Any) -> float:
         return _first(tables, "timeout") or self.hatui.timeout
+
+    def fresh_every(self, *tables: Any) -> float:
+        """The first fresh_every set (0 included: it turns it off), then [hatui]'s."""
+        return next((v for t in tables if (v := getattr(t, "fresh_every", None)) is not None), self.hatui.fresh_every)
 
 
 def _first(tables: tuple[Any, ...], name: str) -> float | None:

@@ -28,6 +28,7 @@ class GaleraSection:
     insecure: bool = False            # TLS without verification (the screen says so)
     interval: float | None = None
     timeout: float | None = None
+    fresh_every: float | None = None  # overrides [hatui]: polls by a new client (0: never)
     nodes: list[GaleraNode] = required()
     password: Secret | None = derived()
 

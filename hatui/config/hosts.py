@@ -94,6 +94,7 @@ class HostsSection:
     network_interval: float = 5.0
     network_timeout: float = 1.0    # per probe; a blackholed probe costs all of it (lab: 1.00 s)
     local_interval: float = 2.0     # the jump host's own links: cheap local reads
+    fresh_every: float | None = None  # overrides [hatui]: a Redfish BMC's kept connection renewed (0: never)
     ping: bool = True               # ICMP echo besides the TCP ports
     max_probes: int = 256           # network probes in flight at once, all hosts together
     jump_host: str = "jump"         # how the jump host is named in findings

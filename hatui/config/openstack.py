@@ -94,6 +94,7 @@ class OpenStackSection:
     # connect and read timeout of every request: an API's first call with a new token waits for Keystone
     # (lab: 0.2 s idle, 1.2 s on a loaded host), and half the timeout already reads as "slow"
     timeout: float = 3.0
+    fresh_every: float | None = None      # overrides [hatui]: a new login and new connections (0: never)
     services: list[str] = field(default_factory=lambda: list(SERVICE_LISTS))
     redundant: list[str] = field(default_factory=lambda: list(REDUNDANT_BINARIES))
     service_down_time: float = 60.0       # nova.conf [DEFAULT] service_down_time

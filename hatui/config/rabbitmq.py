@@ -72,6 +72,7 @@ class RabbitSection:
     insecure: bool = False            # TLS without verification (the screen says so)
     interval: float | None = None
     timeout: float | None = None
+    fresh_every: float | None = None  # overrides [hatui]: polls by a new client (0: never)
     canary: RabbitCanary | None = None
     # Which node each RPC client (nova-compute, the agents ...) is connected to: one cluster-wide
     # connection list, not often (it grows with the cloud). 0 turns it off.

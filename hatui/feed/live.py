@@ -7,14 +7,19 @@
   target again, so threads can never pile up.
 - Between polls, a source may offer a socket (``wake_fd``): if it becomes readable (the server
   closed the connection) the next poll starts at once instead of at the end of the interval.
+- A source that keeps its connection has some polls made by a new client (``NewClients``): the source
+  renews its connection (and login) in the poll's own slot, just before polling, so renewing never
+  overlaps a poll; the observation says ``new_client``.
 """
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from hatui.model import Failure, FailureKind, Observation
 from hatui.sources.base import AsyncSource, BlockingSource, Source, timeout_failure
@@ -22,12 +27,34 @@ from hatui.sources.base import AsyncSource, BlockingSource, Source, timeout_fail
 Sink = Callable[[Observation], None]
 
 MIN_GAP = 0.05  # never poll one target more often than this, whatever wakes it
+# Failures that are the server's answer to this client: it got in (connected, TLS, login), so the kept
+# connection hides nothing of these and the next polls need not be new clients'.
+ANSWERED = frozenset({FailureKind.FORBIDDEN, FailureKind.GARBLED, FailureKind.HTTP, FailureKind.NOT_FOUND})
+
+
+class NewClients:
+    """Which polls a new client makes, per target whose source keeps its connection (``fresh_every`` > 0):
+    the first; then one every ``fresh_every`` seconds after the last that got in; and after one that did
+    not, every poll until one gets in (else the next poll on the kept connection would clear the finding
+    while new clients are still turned away)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._next: dict[tuple[str, str], float] = {}
+
+    def due(self, src: Source) -> bool:
+        return (src.keeps_connection and src.spec.fresh_every > 0
+                and self.clock() >= self._next.get(src.spec.key, -math.inf))
+
+    def done(self, src: Source, started: float, got_in: bool) -> None:
+        self._next[src.spec.key] = started + src.spec.fresh_every if got_in else -math.inf
 
 
 class LiveFeed:
     def __init__(self, sources: list[Source], clock: Callable[[], float] = time.time) -> None:
         self.sources = sources
         self.clock = clock
+        self.new_clients = NewClients()
         self._pending: dict[tuple[str, str], float] = {}
         self._executors: dict[tuple[str, str], ThreadPoolExecutor] = {}
         self._stuck: dict[tuple[str, str], asyncio.Future] = {}  # polls whose client ignored its timeout
@@ -66,14 +93,17 @@ class LiveFeed:
         at = self.clock()
         self._pending[key] = at
         t0 = time.monotonic()
+        fresh = self.new_clients.due(src)
+        started = self.new_clients.clock()
         failure: Failure | None = None
         data: dict = {}
         try:
             if isinstance(src, BlockingSource):
-                data, failure = await self._run_blocking(src)
+                data, failure = await self._run_blocking(src, fresh)
             else:
                 assert isinstance(src, AsyncSource), f"{src!r}: neither a BlockingSource nor an AsyncSource"
-                data = await asyncio.wait_for(src.poll(), timeout=3 * src.spec.timeout + 1)
+                async with asyncio.timeout(3 * src.spec.timeout + 1):
+                    data = await _apoll(src, fresh)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
@@ -82,17 +112,22 @@ class LiveFeed:
             failure = src.failure(exc)
         finally:
             self._pending.pop(key, None)
+        if fresh:
+            self.new_clients.done(src, started, failure is None or failure.kind in ANSWERED)
         sink(Observation(src.spec.source, src.spec.name, at, time.monotonic() - t0,
-                         data=data if failure is None else {}, failure=failure))
+                         data=data if failure is None else {}, failure=failure, new_client=fresh))
 
-    async def _run_blocking(self, src: BlockingSource) -> tuple[dict, Failure | None]:
+    async def _run_blocking(self, src: BlockingSource, fresh: bool = False) -> tuple[dict, Failure | None]:
         loop = asyncio.get_running_loop()
         ex = self._executors.get(src.spec.key)
         if ex is None:
             ex = self._executors[src.spec.key] = ThreadPoolExecutor(1, thread_name_prefix=f"hatui-{src.spec.name}")
-        fut = loop.run_in_executor(ex, src.poll)
+        fut = loop.run_in_executor(ex, _renewed_poll, src) if fresh else loop.run_in_executor(ex, src.poll)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout=3 * src.spec.timeout + 1), None
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
+            # the poll ends (the feed's loop then outlived its cancel and a shutdown waited for ever: unit test)
+            async with asyncio.timeout(3 * src.spec.timeout + 1):
+                return await asyncio.shield(fut), None
         except TimeoutError:
             # The client ignored its own timeout. Report it now; the thread is still busy, so the
             # next poll of this target waits for it (see _idle) rather than queueing behind it.
@@ -141,3 +176,15 @@ class LiveFeed:
                 pass
         for ex in self._executors.values():
             ex.shutdown(wait=False, cancel_futures=True)
+
+
+def _renewed_poll(src: BlockingSource) -> dict[str, Any]:
+    """A new client's poll, in the target's own thread: renewing never overlaps a poll."""
+    src.renew()
+    return src.poll()
+
+
+async def _apoll(src: AsyncSource, fresh: bool) -> dict[str, Any]:
+    if fresh:
+        await src.arenew()
+    return await src.poll()

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 class FailureKind(enum.StrEnum):
     """Why a poll got no usable answer. Each reads differently to an operator."""
 
-    REFUSED = "refused"          # TCP RST: nothing listens (process dead, port closed)
+    REFUSED = "refused"          # TCP RST: nothing listens (process dead, port closed); or turned away (full)
     TIMEOUT = "timeout"          # no answer within the client's own timeout (frozen, blackholed)
     UNREACHABLE = "unreachable"  # no route / host unreachable / link down
     AUTH = "auth"                # credentials refused
@@ -70,6 +70,9 @@ class Observation:
 
     ``latency`` is the poll's own duration. Exactly one of ``data`` (non-empty or not) and
     ``failure`` describes the outcome: ``failure`` set means the target gave no usable answer.
+    ``new_client`` is True when hatui replaced its kept connection for this poll (connect, TLS handshake,
+    login afresh): what a new client sees, which a kept connection can hide (connection limits, a
+    changed password, a certificate that no longer verifies).
     """
 
     source: str
@@ -78,6 +81,7 @@ class Observation:
     latency: float | None = None
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     failure: Failure | None = None
+    new_client: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, MappingProxyType):
@@ -105,6 +109,8 @@ class Observation:
             out["failure"] = self.failure.to_json()
         else:
             out["data"] = dict(self.data)
+        if self.new_client:  # only when set: recordings stay as they were, and older ones load as False
+            out["new_client"] = True
         return out
 
     @classmethod
@@ -120,4 +126,5 @@ class Observation:
             latency=None if raw.get("latency") is None else float(raw["latency"]),
             data=raw.get("data") or {},
             failure=Failure.from_json(failure) if failure else None,
+            new_client=raw.get("new_client") is True,
         )

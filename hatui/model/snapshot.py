@@ -18,6 +18,8 @@ class TargetState:
     ``pending_for`` is how long a poll has been outstanding (a frozen server shows here first).
     ``value`` / ``previous_value`` are those observations parsed once, when they arrived, into their
     area's typed state (None for a failure); ``garbled`` says why a successful answer could not be.
+    ``last_ok`` is the target's last readable answer, however old (what a new client's failure is
+    set against: "hatui's kept connection still worked 40 s ago").
     """
 
     source: str
@@ -30,6 +32,7 @@ class TargetState:
     value: Any = None
     previous_value: Any = None
     garbled: str | None = None
+    last_ok: Observation | None = None
 
     @property
     def usable(self) -> Observation | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from hatui.areas import feed
 from hatui.model import FailureKind, Finding, Severity
 from hatui.rules import RuleContext, finding
-from hatui.words import failure_words, human_age, subject_words
+from hatui.words import failure_words, human_age, new_client_words, subject_words
 
 # A status query normally answers in milliseconds; one outstanding for half its timeout is already
 # unusual and is shown before the timeout fires (a frozen server: lab SIGSTOP, see bench/).
@@ -28,6 +28,10 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
 
     "Not allowed" (authenticated, but the account may not read this) says nothing about the
     server's health: it is UNKNOWN (``<source>.not_allowed``), and says what the account needs.
+
+    A new client's failure (hatui renewed its kept connection for this poll) is the same finding, so
+    ``check`` (always a new client), ``watch`` and the UI name it alike; while the kept connection still
+    answered, the words say so: the server is up but turns new clients away.
     """
     for spec in ctx.specs:
         st = ctx.snapshot.get(*spec.key)
@@ -39,8 +43,10 @@ def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:
         else:
             condition = FAILURE_CONDITIONS.get(spec.source, {}).get(failure.kind, "unreachable")
             severity = FAILURE_SEVERITY.get(spec.source, Severity.CRITICAL)
-        yield finding(spec.source, condition, spec.name, severity,
-                      f"{spec.name}: {failure_words(failure)}")
+        kept = st.last_ok if st.latest.new_client else None  # (a new client that got in is kept on)
+        words = failure_words(failure) if kept is None else \
+            new_client_words(failure, ctx.now - kept.observed_at)
+        yield finding(spec.source, condition, spec.name, severity, f"{spec.name}: {words}")
 
 
 def target_stale(ctx: RuleContext) -> Iterator[Finding]:

@@ -16,6 +16,9 @@ class Source:
     ``poll`` (and ``close``/``aclose``) differ in kind."""
 
     blocking: ClassVar[bool]
+    # A connection (or a login: a token) kept between polls. A kept connection can hide that the server
+    # turns new clients away, so the feed makes some polls by a new client (``renew``, then ``poll``).
+    keeps_connection: ClassVar[bool] = False
 
     def __init__(self, spec: TargetSpec) -> None:
         self.spec = spec
@@ -46,6 +49,11 @@ class BlockingSource(Source):
     def close(self) -> None:
         pass
 
+    def renew(self) -> None:
+        """Make the next poll a new client's: connect, TLS handshake and log in afresh. Called in the
+        poll's own thread, just before it. Default: close the kept connection."""
+        self.close()
+
 
 def timeout_failure(timeout: float) -> Failure:
     return Failure(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
@@ -61,6 +69,11 @@ class AsyncSource(Source):
 
     async def aclose(self) -> None:
         pass
+
+    async def arenew(self) -> None:
+        """As ``BlockingSource.renew``: the next poll connects afresh. Default: close the client (the poll
+        makes a new one)."""
+        await self.aclose()
 
 
 class SourceError(Exception):

@@ -131,6 +131,8 @@ def catalog_groups(catalog: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class EndpointsSource(AsyncSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, section: OpenStackSection, cloud: CloudSession) -> None:
         super().__init__(spec)
         self.section, self.cloud = section, cloud
@@ -179,5 +181,6 @@ class EndpointsSource(AsyncSource):
         return classify_http(exc, self.timeout)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        client, self._client = self._client, None  # the next poll makes a new one (arenew)
+        if client is not None:
+            await client.aclose()

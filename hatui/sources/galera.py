@@ -5,9 +5,15 @@ login, and its socket tells us at once when the server dies (the kernel closes i
 shutdown), long before Galera's own membership change (~2.6 s in the lab) or our next poll.
 pymysql blocks, so the poller runs this in a thread; connect, read and write timeouts are all set
 (a frozen mariadbd still accepts TCP and would hang a read without them: lab measurement).
+
+A kept connection hides a node that turns new clients away (max_connections reached, a changed
+password): every ``fresh_every`` seconds the feed asks for a poll by a new client (``renew``). The new
+connection is opened beside the kept one, and replaces it only once it is in: closed first, the kept one
+would free the very slot a full server then gives to the new client.
 """
 from __future__ import annotations
 
+import select
 import ssl
 from typing import Any
 
@@ -36,14 +42,19 @@ _AUTH_ERRORS = {1045, 1698}          # access denied
 _FORBIDDEN_ERRORS = {1227, 1142, 1044}
 _CONNECT_ERRORS = {2003, 2002}       # can't connect (message holds the socket error)
 _LOST_ERRORS = {2013, 2006}          # lost connection / server has gone away
+# the server turns this client away: max_connections, max_user_connections, a per-hour limit, a blocked host
+_TURNED_AWAY = {1040, 1203, 1226, 1129}
 
 
 class GaleraNodeSource(BlockingSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, section: GaleraSection, node: GaleraNode) -> None:
         super().__init__(spec)
         self.section, self.node = section, node
         self._conn: pymysql.connections.Connection | None = None
         self._variables: dict[str, str] = {}
+        self._renew = False
 
     def _ssl(self) -> ssl.SSLContext | None:
         if not (self.section.tls or self.section.ca_file or self.section.insecure):
@@ -58,14 +69,33 @@ class GaleraNodeSource(BlockingSource):
             connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
             ssl=self._ssl(), autocommit=True, charset="utf8mb4",
         )
-        with conn.cursor() as cur:
-            cur.execute(VARIABLES_QUERY)
-            self._variables = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+        try:
+            with conn.cursor() as cur:
+                cur.execute(VARIABLES_QUERY)
+                self._variables = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+        except Exception:
+            _close_quietly(conn)
+            raise
         if "wsrep_provider_options" in self._variables:
             self._variables["wsrep_provider_options"] = _options_read(self._variables["wsrep_provider_options"])
         return conn
 
+    def renew(self) -> None:
+        self._renew = True  # the next poll connects beside the kept connection (see the module's doc)
+
     def poll(self) -> dict[str, Any]:
+        renew, self._renew = self._renew, False
+        if renew and self._conn is not None:
+            try:
+                new = self._connect()
+            except Exception:
+                # a new client's failure is this poll's; the kept connection stays open (its slot held),
+                # unless the server closed it (a readable socket would wake the feed again at once)
+                if _closed_by_server(self._conn):
+                    self.close()
+                raise
+            old, self._conn = self._conn, new
+            _close_quietly(old)
         try:
             return self._query()
         except pymysql.err.OperationalError as exc:
@@ -101,10 +131,23 @@ class GaleraNodeSource(BlockingSource):
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is gone either way
-                pass
+            _close_quietly(conn)
+
+
+def _closed_by_server(conn: pymysql.connections.Connection) -> bool:
+    """Between queries the server sends nothing: a readable socket means it closed (or errored) ours."""
+    sock = getattr(conn, "_sock", None)
+    try:
+        return sock is None or bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _close_quietly(conn: pymysql.connections.Connection) -> None:
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is gone either way
+        pass
 
 
 def _text(v: Any) -> str:
@@ -120,6 +163,8 @@ def classify_mysql_error(exc: BaseException) -> Failure:
         code, msg = exc.args[0], redact(str(exc.args[1]) if len(exc.args) > 1 else "")
         if code in _AUTH_ERRORS:
             return Failure(FailureKind.AUTH, f"access denied ({code})")
+        if code in _TURNED_AWAY:
+            return Failure(FailureKind.REFUSED, f"{msg[:1].lower()}{msg[1:]} ({code})")
         if code in _FORBIDDEN_ERRORS:
             return Failure(FailureKind.FORBIDDEN, f"not allowed: {msg}")
         if code in _CONNECT_ERRORS | _LOST_ERRORS:

@@ -38,6 +38,8 @@ def stat_rows(text: str) -> dict[str, Any]:
 
 
 class HaproxySource(AsyncSource):
+    keeps_connection = True  # over HTTP (the socket is new every poll)
+
     def __init__(self, spec: TargetSpec, stats: HaproxyStats) -> None:
         super().__init__(spec)
         self.stats = stats
@@ -94,5 +96,6 @@ class HaproxySource(AsyncSource):
         return classify_http(exc, self.spec.timeout)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        client, self._client = self._client, None  # the next poll makes a new one (arenew)
+        if client is not None:
+            await client.aclose()

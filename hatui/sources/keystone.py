@@ -34,7 +34,7 @@ from hatui import __version__
 from hatui.config.openstack import OpenStackSection
 from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
-from hatui.secrets import Secret, redact
+from hatui.secrets import Secret, forget, redact
 from hatui.sources.base import BlockingSource, SourceError, classify_exception
 
 # keystoneauth logs discovery fallbacks and urllib3 warns about unverified TLS on stderr, which would
@@ -107,6 +107,16 @@ class CloudSession:
                 raise
             self._login_failed = None
             return access
+
+    def login(self, session: ks_session.Session) -> None:
+        """A new login, what a new client sees (a changed password, a disabled account). The kept token is
+        replaced only once it succeeds: while logins fail, the services go on with it, as nova does."""
+        with self._login_lock:
+            get_auth_ref = getattr(self.auth, "get_auth_ref", None)
+            if get_auth_ref is None:  # not an identity plugin: it cannot log in apart from its token
+                self.auth.invalidate()
+                return
+            self.auth.auth_ref = get_auth_ref(session)
 
     def roles(self, session: ks_session.Session) -> list[str]:
         return list(self.access(session).role_names or [])
@@ -193,15 +203,22 @@ def _scope(token: dict[str, Any]) -> str:
 
 
 class KeystoneSource(BlockingSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, cloud: CloudSession) -> None:
         super().__init__(spec)
         self.cloud = cloud
         self.session = cloud.new_session()
         self.auth_url = str(getattr(cloud.auth, "auth_url", ""))
         self._token: str | None = None
+        self._tokens: list[tuple[float, str]] = []  # (expires, token) registered for redaction until expired
+        self._renew = False
 
     def poll(self) -> dict[str, Any]:
         try:
+            renew, self._renew = self._renew, False
+            if renew:
+                self.cloud.login(self.session)
             return self._validate(retry=True)
         finally:
             self.cloud.first_answer.set()
@@ -212,6 +229,7 @@ class KeystoneSource(BlockingSource):
         if token != self._token:
             Secret(token, "keystone token")  # registered for redaction
             self._token = token
+            self._remember(token, access.expires.timestamp() if access.expires else None)
         url = self.cloud.auth.get_endpoint(self.session, interface=ks_plugin.AUTH_INTERFACE, version=(3, 0))
         resp = retry_stale(lambda: self.session.get(url.rstrip("/") + "/auth/tokens", authenticated=True,
                                                     headers={"X-Subject-Token": token}, raise_exc=False))
@@ -244,6 +262,20 @@ class KeystoneSource(BlockingSource):
 
     def close(self) -> None:
         self.session.session.close()
+
+    def renew(self) -> None:
+        """New connections and a new login (CloudSession.login), then the token is validated as usual."""
+        self.close()
+        self._renew = self._token is not None  # the first poll logs in anyway (or a services poll did)
+
+    def _remember(self, token: str, expires: float | None) -> None:
+        """A login per fresh_every is a token per minute: each is redacted until it expires, then forgotten."""
+        now = time.time()
+        for at, old in self._tokens:
+            if at < now:
+                forget(old)
+        self._tokens = [(at, t) for at, t in self._tokens if at >= now]
+        self._tokens.append((expires if expires is not None else now + 86400, token))
 
 
 def _stale(exc: BaseException) -> bool:

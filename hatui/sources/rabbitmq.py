@@ -59,6 +59,8 @@ class _Pending:
 
 
 class RabbitManagementSource(AsyncSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, section: RabbitSection, node: RabbitNode,
                  verify: ssl.SSLContext | bool = False) -> None:
         super().__init__(spec)

@@ -29,6 +29,8 @@ PATH = "/api/connections?columns=" + ",".join(FIELDS)
 
 
 class RabbitClientsSource(AsyncSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, section: RabbitSection, verify: ssl.SSLContext | bool = False) -> None:
         super().__init__(spec)
         self.section, self.verify = section, verify

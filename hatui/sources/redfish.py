@@ -39,6 +39,8 @@ def bmc_failure(kind: FailureKind, detail: str = "", timeout: float | None = Non
 
 
 class RedfishPowerSource(AsyncSource):
+    keeps_connection = True
+
     def __init__(self, spec: TargetSpec, host: HostEntry, bmc: BmcConfig,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(spec)

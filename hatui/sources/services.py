@@ -37,6 +37,8 @@ NEUTRON_NEEDS = ("neutron returns an empty agent list to this account (roles: {r
 class ServicesSource(BlockingSource):
     """One service list: ``nova`` (os-services) or ``neutron`` (agents)."""
 
+    keeps_connection = True  # renew: new connections (the keystone source renews the shared login)
+
     def __init__(self, spec: TargetSpec, cloud: CloudSession, which: str) -> None:
         super().__init__(spec)
         self.cloud, self.which = cloud, which

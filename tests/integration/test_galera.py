@@ -7,10 +7,15 @@ recovery clears them. Timing figures are measured in bench/, not asserted here.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import psutil
+import pymysql
 import pytest
 
+from tests.integration.conftest import galera_toml
 from tests.integration.hatui_proc import check_json
+from tests.lab import galera as galera_lab
 
 pytestmark = pytest.mark.lab
 
@@ -164,3 +169,126 @@ def test_pc_weight_decides_the_quorum_spof_and_galera_agrees(galera_healthy, gal
     finally:
         if galera_healthy.pid(1):
             galera_healthy.sql(1, "SET GLOBAL wsrep_provider_options='pc.weight=1'")
+
+
+# ---- what a new client sees (issue 13, item 5): the kept connection must not hide it -----------------
+
+FRESH_EVERY = 3  # s; with the 1 s interval a turned-away new client is seen within about 4 s
+
+
+def _until(pred, timeout: float, what: str):
+    """Poll ``pred`` until it returns something true (returned), else fail saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
+def _monitor_login(node: int, password: str) -> int | None:
+    """A new client's login as the monitor account on db-<node>: None if it gets in, else the error code."""
+    _name, host, port = galera_lab.Lab().nodes()[node - 1]
+    try:
+        pymysql.connect(host=host, port=port, user=galera_lab.MONITOR_USER, password=password,
+                        connect_timeout=2, read_timeout=2, write_timeout=2).close()
+        return None
+    except pymysql.err.OperationalError as exc:
+        return exc.args[0]
+
+
+def _logged_in(lab, w, node: int) -> bool:
+    """The watcher's kept connection to db-<node> is logged in and idle between polls (its own, told by its
+    local port: not a connection of another hatui still closing)."""
+    _name, _host, port = lab.nodes()[node - 1]
+    ours = {c.laddr.port for c in psutil.Process(w.proc.pid).net_connections("tcp")
+            if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED}
+    rows = lab.sql(node, f"SELECT HOST FROM information_schema.PROCESSLIST "
+                         f"WHERE USER = '{galera_lab.MONITOR_USER}' AND COMMAND = 'Sleep'")
+    return any(int(str(host).rsplit(":", 1)[-1]) in ours for (host,) in rows)
+
+
+@pytest.fixture
+def fresh_config(tmp_path) -> Path:
+    p = tmp_path / "fresh.toml"
+    p.write_text(galera_toml(f"fresh_every = {FRESH_EVERY}\n"))
+    return p
+
+
+def test_a_node_at_its_connection_limit_is_seen_past_the_kept_connection(galera_healthy, fresh_config,
+                                                                         watcher_factory, env):
+    lab = galera_healthy
+    w = watcher_factory(fresh_config)
+    w.wait_quiet(15)
+    _until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
+    before = lab.sql(1, "SELECT @@global.max_connections")[0][0]
+    # MariaDB will not set max_connections below 10: open idle root connections (unix socket) up to that,
+    # and make every change on one of them, so the restore never waits for a free slot
+    ballast = [lab._root(1, 5.0) for _ in range(10)]
+
+    def sql(stmt: str) -> list:
+        with ballast[0].cursor() as cur:
+            cur.execute(stmt)
+            return list(cur.fetchall())
+
+    def full() -> bool:
+        # every slot taken by the connections in use: hatui's kept one goes on answering while a new client
+        # gets 1040. Measured again until it holds (a connection closing in between frees a slot).
+        in_use = int(sql("SHOW GLOBAL STATUS LIKE 'Threads_connected'")[0][1])
+        sql(f"SET GLOBAL max_connections = {in_use}")
+        return _monitor_login(1, galera_lab.MONITOR_PASSWORD) == 1040
+
+    t0 = time.monotonic()
+    try:
+        _until(full, 10, "db-1 full: a new client gets 1040")
+        _, ev = w.wait_opened("galera.unreachable:db-1", FRESH_EVERY + 1 + 5, after=t0)
+        summary = ev["finding"]["summary"]
+        assert summary.startswith("db-1: a new client cannot get in: too many connections (1040); "
+                                  "hatui's kept connection still worked "), summary
+        assert ev["finding"]["severity"] == "critical"
+        rc, doc = check_json(fresh_config, env)  # a new client too: the same finding
+        f = next(f for f in doc["findings"] if f["id"] == "galera.unreachable:db-1")
+        assert f["summary"] == "db-1: too many connections (1040)" and rc == 2
+        assert not any(fid.endswith(("db-2", "db-3")) for fid in finding_ids(doc) if "unreachable" in fid)
+    finally:
+        try:
+            sql(f"SET GLOBAL max_connections = {before}")
+        finally:
+            for c in ballast:
+                c.close()
+    w.wait_cleared("galera.unreachable:db-1", FRESH_EVERY + 10)
+    w.wait_quiet(30)
+
+
+def test_a_changed_password_is_seen_by_a_new_login_and_check_agrees(galera_healthy, fresh_config, watcher_factory,
+                                                                    env):
+    lab, other = galera_healthy, "Other-Pw-5678"
+    w = watcher_factory(fresh_config)
+    w.wait_quiet(15)
+    _until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
+    user = f"'{galera_lab.MONITOR_USER}'@'%'"
+    t0 = time.monotonic()
+    lab.sql(1, f"ALTER USER {user} IDENTIFIED BY '{other}'")  # replicated to every node
+    try:
+        _until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) == 1045 for n in (1, 2, 3)), 10,
+               "the old password refused on every node")
+        for n in (1, 2, 3):
+            _, ev = w.wait_opened(f"galera.unreachable:db-{n}", FRESH_EVERY + 1 + 5, after=t0)
+            assert ev["finding"]["summary"].startswith(
+                f"db-{n}: a new client cannot get in: credentials refused: access denied (1045); "
+                "hatui's kept connection still worked "), ev
+        rc, doc = check_json(fresh_config, env)
+        assert rc == 2
+        for n in (1, 2, 3):
+            f = next(f for f in doc["findings"] if f["id"] == f"galera.unreachable:db-{n}")
+            assert f["summary"] == f"db-{n}: credentials refused: access denied (1045)"
+        assert other not in str(doc) and other not in str(w.events)
+    finally:
+        lab.sql(1, f"ALTER USER {user} IDENTIFIED BY '{galera_lab.MONITOR_PASSWORD}'")
+        _until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) is None for n in (1, 2, 3)), 20,
+               "the monitor password restored on every node")
+    for n in (1, 2, 3):
+        w.wait_cleared(f"galera.unreachable:db-{n}", FRESH_EVERY + 10, after=t0)
+    w.wait_quiet(30)
