@@ -221,9 +221,12 @@ def _replay(path: str, speed: float, events: bool, loop: bool, theme: str | None
         from hatui.faces.replay_events import print_events
 
         return print_events(config, observations)
+    from hatui.schedule import target_specs
     from hatui.ui.app import HatuiApp
 
-    feed = ReplayFeed(observations, speed=speed, loop=loop)
-    mode = f"{'demo' if loop else 'replay'} ×{speed:g} (recorded {time.strftime('%Y-%m-%d', time.gmtime(feed.t0))})"
-    HatuiApp(config, feed, clock=feed.clock, mode=mode, theme=theme).run()
+    # a step (the . key) is one poll round: the shortest interval polled
+    step = min((spec.interval for spec in target_specs(config)), default=1.0)
+    feed = ReplayFeed(observations, speed=speed, loop=loop, step=step)
+    # the status bar adds the position in the recording, its length and speed (the clock shows the date)
+    HatuiApp(config, feed, clock=feed.clock, mode="demo" if loop else "replay", theme=theme).run()
     return 0

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.hosts import OUTCOMES, HostsState, HostReading, MissingSystem, PowerStatus
+from hatui.model.hosts import OUTCOMES, HostReading, HostsState, MissingSystem, PowerStatus
 from hatui.rules import RuleContext, finding
 
 AREA = "hosts"

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Input, Static
 from hatui.areas import PANES
 from hatui.config import Config
 from hatui.config.maintenance import Maintenance
+from hatui.feed import LiveFeed, ReplayFeed
 from hatui.model import Observation
 from hatui.model.redundancy import find
 from hatui.monitor import Assessment, Monitor
@@ -37,8 +38,12 @@ from hatui.ui.views.common import filtered, insecure_sections, next_sort, sorted
 from hatui.ui.views.detail import detail_model
 
 TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
+# s: a burst of observations is judged once (as hatui watch does); at least as long as the last judgement
+# took, so that judging never takes more than half the loop from the drawing and the keys
+EVAL_GAP = 0.02
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
 SHORT = 30  # rows below which panes drop their bottom border: at 80x24 every row counts
+SEEK = 10.0  # s of recording a replay's [ and ] move back and forward
 
 
 def theme_path() -> str:
@@ -49,6 +54,11 @@ def _key_word(title: str) -> str:
     """The footer's word for a pane's key: "API endpoints" -> "Endpoints"."""
     word = title.split()[-1]
     return word[:1].upper() + word[1:]
+
+
+def _mmss(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    return f"{m:02d}:{s:02d}"
 
 
 class Changed(Message):
@@ -78,6 +88,11 @@ class HatuiApp(App):
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("colon", "command_palette", "Commands", show=False),
+        # replay and demo only (check_action): the feed itself, not the panes (p)
+        Binding("space", "replay('pause')", "Play/pause"),
+        Binding("full_stop", "replay('step')", "Step a poll round (replay)", show=False),
+        Binding("left_square_bracket", "replay('back')", f"Back {SEEK:g} s (replay)", show=False),
+        Binding("right_square_bracket", "replay('forward')", f"Forward {SEEK:g} s (replay)", show=False),
     ]
     # what acts on the panes, so not while a detail covers them (Esc goes back first)
     PANE_ACTIONS = frozenset({"focus_pane", "next_failure", "filter", "sort"})
@@ -93,9 +108,11 @@ class HatuiApp(App):
         self.clock = clock
         self.mode = mode
         self.maintenance = maintenance
-        self.monitor = Monitor(config, started_at=clock(), maintenance=maintenance.names if maintenance else None)
+        self.monitor = self._new_monitor(clock())
         self._status_shown = ""
         self.assessment: Assessment | None = None
+        self._judge_pending = False  # an assessment is scheduled for the observations ingested since
+        self._judge_took = 0.0       # how long the last one took (s)
         self.paused_at: float | None = None  # the panes frozen at this time; polling goes on
         self._frozen: Assessment | None = None  # what the paused panes show
         self.filter_text = ""  # rows shown in every pane: those containing it (case-insensitive)
@@ -121,20 +138,50 @@ class HatuiApp(App):
             pane.can_focus = True
         # The feed is a Textual worker on the app's loop: Textual cancels it (and the feed closes its
         # clients) when the app exits; blocking clients are in the feed's own threads.
-        self.run_worker(self.feed.run(self._on_observation), name="feed", group="feed", exit_on_error=False)
+        # A replay also says when it starts a pass over (a seek back: the state is rebuilt from a fresh
+        # monitor) and when it has carried out a command (drawn at once).
+        run = (self.feed.run(self._on_observation, rewind=self._rewind, moved=lambda: self.post_message(Changed()))
+               if isinstance(self.feed, ReplayFeed) else self.feed.run(self._on_observation))
+        self.run_worker(run, name="feed", group="feed", exit_on_error=False)
         self.set_interval(TICK, self.redraw)
         self.redraw()
 
+    def _new_monitor(self, started_at: float) -> Monitor:
+        m = self.maintenance
+        return Monitor(self.config, started_at=started_at, maintenance=m.names if m else None)
+
+    def _rewind(self, at: float) -> None:
+        """A replay seeks back: forget everything, the recording is delivered again from ``at``."""
+        self.monitor = self._new_monitor(at)
+        self.assessment = None
+
     def _on_observation(self, obs: Observation) -> None:
         self.monitor.ingest(obs)
-        # Assess now, draw later: a finding's "since" is when its poll returned, not when drawn.
+        # Judged at once when the last judgement is older than the gap (a finding's "since" is when its
+        # poll returned), else once for the whole burst, soon: with a thousand targets, judging the whole
+        # cloud on every answer starved the drawing and the keys.
+        # (A replay is judged at every observation: it is small, and its timeline must hold every event.)
+        gap = max(EVAL_GAP, self._judge_took)
+        if (not isinstance(self.feed, LiveFeed) or self.assessment is None
+                or self.clock() - self.assessment.snapshot.taken_at >= gap):
+            self._judge()
+        elif not self._judge_pending:
+            self._judge_pending = True
+            self.set_timer(gap, self._judge)
+
+    def _judge(self) -> None:
+        self._judge_pending = False
+        t0 = time.perf_counter()
         self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
+        self._judge_took = time.perf_counter() - t0
         # A finding opening or clearing is drawn at once; new figures wait for the 1 s tick
         # (redrawing on every poll costs CPU for numbers nobody reads faster than that).
         if self.assessment.opened or self.assessment.cleared:
             self.post_message(Changed())
 
     def on_changed(self, _message: Changed) -> None:
+        if isinstance(self.feed, ReplayFeed) and not self.feed.idle:
+            return  # a seek delivering at once: drawn when it is done (and by the tick meanwhile)
         self.redraw()
 
     @property
@@ -143,6 +190,8 @@ class HatuiApp(App):
         return self.screen_stack[0]
 
     def redraw(self) -> None:
+        if not self.is_running:  # quitting: a Changed or the tick handled while the screens are taken down
+            return
         a = self.monitor.assess(self.clock(), self.feed.pending())
         self.assessment = a
         status = self._status_text(a)
@@ -156,8 +205,9 @@ class HatuiApp(App):
             pane.show(sorted_rows(filtered(pane_model(pane.area, shown, self.config), self.filter_text), pane.sort))
 
     def _status_text(self, a: Assessment) -> str:
-        clock = time.strftime("%H:%M:%S", time.localtime(a.snapshot.taken_at))
-        parts = [f" hatui  {a.status.name}", clock, self.mode]
+        replay = self.feed if isinstance(self.feed, ReplayFeed) else None
+        clock = time.strftime("%Y-%m-%d %H:%M:%S" if replay else "%H:%M:%S", time.localtime(a.snapshot.taken_at))
+        parts = [f" hatui  {a.status.name}", clock, self.mode if replay is None else self._replay_text(replay)]
         if self.filter_text.strip():
             parts.append(f"filter: {self.filter_text.strip()!r} (/ edits, Esc there clears)")
         if self.paused_at is not None:
@@ -173,6 +223,15 @@ class HatuiApp(App):
         parts += [f"TLS NOT VERIFIED: {name}" for name in insecure_sections(self.config)]
         return "  │  ".join(parts)
 
+    def _replay_text(self, feed: ReplayFeed) -> str:
+        """``replay 01:23 / 02:52 ×1``, and whether it is paused or over."""
+        text = f"{self.mode} {_mmss(feed.position)} / {_mmss(feed.duration)} ×{feed.speed:g}"
+        if feed.finished:
+            return text + "  END OF RECORDING ([ seeks back)"
+        if feed.paused:
+            return text + "  PAUSED (space plays, . steps, [ ] seek)"
+        return text
+
     def _mark_mono(self) -> None:
         """Monochrome: tones by weight alone (themes/hatui.tcss, Screen.-mono), as with NO_COLOR."""
         for screen in self.screen_stack:  # the panes' screen and any detail over it
@@ -187,7 +246,20 @@ class HatuiApp(App):
         self.redraw()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "replay":
+            return isinstance(self.feed, ReplayFeed)  # live, the keys are neither shown nor taken
         return not (action in self.PANE_ACTIONS and isinstance(self.screen, Detail))
+
+    def action_replay(self, command: str) -> None:
+        """Commands to the replay's feed, which owns its position (pause, step, seek); it says when done."""
+        feed = self.feed
+        assert isinstance(feed, ReplayFeed)
+        if command == "pause":
+            feed.toggle_pause()
+        elif command == "step":
+            feed.step()
+        else:
+            feed.seek(SEEK if command == "forward" else -SEEK)
 
     def action_sort(self) -> None:
         """The focused pane's rows: as the view orders them, by status (worst first), by name."""

@@ -77,11 +77,11 @@ class SteppedReplay(FrozenReplay):
 
 
 def incident_app(at: float, path: Path = INCIDENT, theme: str | None = None, maintenance=None,
-                 stepped: bool = False) -> HatuiApp:
+                 stepped: bool = False, mode: str = "replay (test)") -> HatuiApp:
     doc, observations = read_recording(path)
     config = parse(doc, str(path), resolve_secrets=False)
     feed = (SteppedReplay if stepped else FrozenReplay)(observations, at)
-    return HatuiApp(config, feed, clock=feed.clock, mode="replay (test)", theme=theme, maintenance=maintenance)
+    return HatuiApp(config, feed, clock=feed.clock, mode=mode, theme=theme, maintenance=maintenance)
 
 
 async def settled(pilot, timeout: float = 60.0) -> None:
@@ -103,3 +103,24 @@ def moment(kind: str, path: Path = INCIDENT) -> float:
 
     marks = json.loads(path.with_suffix("").with_suffix(".marks.json").read_text())
     return float(marks[kind])
+
+
+def replay_app(speed: float, path: Path = INCIDENT, loop: bool = False) -> HatuiApp:
+    """The app as ``hatui replay`` (``loop``: ``hatui demo``) runs it: the real replay feed, its keys."""
+    from hatui.feed import ReplayFeed
+
+    doc, observations = read_recording(path)
+    config = parse(doc, str(path), resolve_secrets=False)
+    feed = ReplayFeed(observations, speed=speed, loop=loop)
+    return HatuiApp(config, feed, clock=feed.clock, mode="demo" if loop else "replay")
+
+
+async def until(pilot, condition, timeout: float = 60.0, what: str = "the replay") -> None:
+    """Until ``condition()`` holds (a loaded machine takes longer), then the app draws what it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await pilot.pause(0.05)
+    pilot.app.redraw()
+    await pilot.pause(0.1)

@@ -114,7 +114,8 @@ async def test_the_redundancy_pane_follows_a_controller_lost_and_back_live():
         await settled(pilot)
         await pilot.pause(0.2)
         before = lines()
-        assert before["database"] == "◆ SPOF database 3/3 not: pdu-a, sw-2", before  # two nodes on each: by construction
+        # two nodes on each: by construction
+        assert before["database"] == "◆ SPOF database 3/3 not: pdu-a, sw-2", before
         app.feed.advance(moment("controller_down"))
         await settled(pilot)
         await pilot.pause(0.2)
