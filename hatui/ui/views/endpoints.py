@@ -123,6 +123,9 @@ def haproxy_rows(a: Assessment, config: Config) -> tuple[list[tuple[Cell, ...]],
             notes.append((f"  haproxy {stats.name}: garbled: {st.garbled}", "unknown"))
             continue
         backends = st.value
+        # a poll outstanding past half its timeout (HAProxy frozen): said here too, before the timeout
+        notes += [(f"  haproxy {f.summary}", "warning") for f in a.of_subject("endpoints", stats.name)
+                  if f.source == "haproxy" and f.condition == "slow"]
         rows += [_backend_row(a, stats.name, b, st.fresh) for b in backends]
         keys += [RowKey("endpoints", f"{stats.name}/{b.name}", targets=(("haproxy", stats.name),)) for b in backends]
     return rows, notes, keys

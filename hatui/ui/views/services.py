@@ -45,6 +45,8 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
             problems.append((f"{which}: garbled: {st.garbled}", "unknown"))
             continue
         found = st.value
+        # a poll outstanding past half its timeout (its server frozen): said here too, before the timeout
+        problems += [(f.summary, "warning") for f in a.of_subject("services", which) if f.condition == "slow"]
         if not found:
             problems.append((f"{which}: the list is empty", "warning"))
         listed += found
