@@ -48,3 +48,11 @@ def test_jump_host_blind_shows_hosts_unknown_not_dead():
     r = rows("uplink_down")
     assert r["hostA"][0] == "? UNKN" and r["hostA"][4] == "? jump host blind"
     assert "jump: br-hatui DOWN" in "".join(t for t, _ in p.headline)
+
+
+def test_bmcs_without_an_answer_are_counted_unknown_not_off():
+    p = pane("bmc_frozen")
+    power = next(cell for cell in p.headline if "powered on" in cell[0])
+    assert power == ("1/3 powered on (2 unknown)", "unknown"), p.headline
+    off = next(cell for cell in pane("redfish_off").headline if "powered on" in cell[0])
+    assert off[1] == "critical" and off[0].startswith("2/3 powered on"), off

@@ -106,12 +106,18 @@ def _jump_cells(section: HostsSection, a: Assessment) -> list[Cell]:
     return cells
 
 
+def _count_cell(good: int, bad: int, of: int, what: str) -> Cell:
+    unknown = of - good - bad
+    text = f"{good}/{of} {what}" + (f" ({unknown} unknown)" if unknown else "")
+    return text, "critical" if bad else "unknown" if unknown else "ok"
+
+
 def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     section: HostsSection | None = config.section("hosts")
     if section is None:
         return not_configured("Hosts", "hosts")
     rows = []
-    powered = reachable = 0
+    powered = reachable = power_off = unreachable = 0
     # The jump host cannot see the network (its own link down, or no host answers at all): what the
     # probes say of each host is not about the host, so it is shown as unknown.
     state = a.cloud.hosts
@@ -124,16 +130,18 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
             net, latency = ("? jump host blind", "unknown"), ("", "")
             word = word if word[1] != "ok" else ("? UNKN", "unknown")
         powered += power[1] == "ok"
+        power_off += power[1] == "critical"
         reachable += net[1] in ("ok", "warning", "spof")
+        unreachable += net[1] == "critical"
         domains = "·".join(v for _k, v in host.domains) or "-"
         rows.append((word, (host.name, ""), power, bmc, net, latency, _runs(a, host.name), (domains, "dim")))
     n = len(section.hosts)
     with_bmc = sum(1 for h in section.hosts if h.bmc is not None)
     with_net = sum(1 for h in section.hosts if h.addresses)
+    # what is not known (a BMC or a probe without an answer) is counted as unknown, not as off or down
     headline: list[Cell] = [(f"{n} hosts: ", ""),
-                            (f"{powered}/{with_bmc} powered on", "ok" if powered == with_bmc else "critical"),
-                            ("  ", ""),
-                            (f"{reachable}/{with_net} reachable", "ok" if reachable == with_net else "critical")]
+                            _count_cell(powered, power_off, with_bmc, "powered on"), ("  ", ""),
+                            _count_cell(reachable, unreachable, with_net, "reachable")]
     jump = _jump_cells(section, a)
     if jump:
         headline += [("  │  ", "dim"), *jump]
