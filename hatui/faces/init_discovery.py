@@ -29,7 +29,6 @@ from hatui.secrets import redact
 INIT_FILE = "(command line)"  # how the command line's own values are named in ConfigError messages
 GALERA_PORT = 3306
 MANAGEMENT_PORT = 15672
-GALERA_QUERY = "SHOW GLOBAL STATUS LIKE 'wsrep_incoming_addresses'"
 RABBIT_NODES = "/api/nodes?columns=name,running"
 RABBIT_OVERVIEW = "/api/overview?columns=node,listeners"
 
@@ -214,38 +213,32 @@ def read_cloud(req: Request) -> CloudFacts:
 
 # ------------------------------------------------------------------ Galera
 def read_galera(req: Request) -> GaleraFacts:
-    import pymysql
-
-    from hatui.sources.galera import classify_mysql_error
+    from hatui.sources.galera import GaleraNodeSource
 
     facts = GaleraFacts()
     nodes = [{"name": f"seed-{i}", "host": h, "port": p} for i, (h, p) in enumerate(req.db_hosts, 1)]
-    doc = {"user": req.db_user, "nodes": nodes, **req.db_password.table()}
+    doc = {"galera": {"timeout": req.timeout, "user": req.db_user, "nodes": nodes, **req.db_password.table()}}
     try:
-        section = parse({"galera": doc}, INIT_FILE).galera
+        config: Config = parse(doc, INIT_FILE)
     except ConfigError as exc:
         facts.errors["(config)"] = config_words(exc)
         return facts
-    password = section.password.reveal() if section.password else ""
-    t = req.timeout
-    for host, port in req.db_hosts:
+    section = config.galera
+    assert section is not None
+    specs = {s.key: s for s in target_specs(config)}
+    for node in section.nodes:  # hatui's own Galera source: its timeouts, TLS and wording of failures
+        source = GaleraNodeSource(specs[("galera", node.name)], section, node)
         try:
-            conn = pymysql.connect(host=host, port=port, user=section.user, password=password, connect_timeout=t,
-                                   read_timeout=t, write_timeout=t, autocommit=True, charset="utf8mb4")
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(GALERA_QUERY)
-                    rows = cur.fetchall()
-            finally:
-                conn.close()
+            status = source.poll()["status"]
         except Exception as exc:  # noqa: BLE001 - worded as the Galera source words it
-            facts.errors[f"{host}:{port}"] = classify_mysql_error(exc).message
+            facts.errors[f"{node.host}:{node.port}"] = source.failure(exc).message
             continue
-        facts.answered.append((host, port))
-        value = next((v for k, v in rows if str(k).lower() == "wsrep_incoming_addresses"), None)
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+        finally:
+            source.close()
+        facts.answered.append((node.host, node.port))
+        text = str(status.get("wsrep_incoming_addresses") or "")
         if not text:
-            facts.errors[f"{host}:{port}"] = "no wsrep_incoming_addresses: not a Galera node (wsrep off?)"
+            facts.errors[f"{node.host}:{node.port}"] = "no wsrep_incoming_addresses: not a Galera node (wsrep off?)"
         for item in text.split(","):
             addr = split_address(item, GALERA_PORT)
             if addr is not None and addr not in facts.addresses:
