@@ -69,8 +69,25 @@ class Watcher:
         deadline = time.monotonic() + timeout
         while self.cause(finding_id) != cause and finding_id in self.open_ids():
             if time.monotonic() > deadline:
-                raise AssertionError(f"{finding_id}: explained by {self.cause(finding_id)!r}, not {cause!r}")
+                raise AssertionError(f"{finding_id}: explained by {self.cause(finding_id)!r}, not {cause!r}; "
+                                     f"its events: {self.history(finding_id, cause)}")
             time.sleep(0.1)
+
+    def wait_explained(self, finding_id: str, cause: str, timeout: float) -> None:
+        """Until that finding is open and explained by ``cause`` (it may open, clear and open again on the
+        way: a failover's first seconds)."""
+        deadline = time.monotonic() + timeout
+        while not (finding_id in self.open_ids() and self.cause(finding_id) == cause):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{finding_id}: not open and explained by {cause!r} within {timeout}s; "
+                                     f"events: {self.history(finding_id, cause)}")
+            time.sleep(0.1)
+
+    def history(self, *finding_ids: str) -> list[tuple[str, str, str | None]]:
+        """(time, event, cause) of every event about these findings: what a failed wait shows."""
+        with self._cond:
+            return [(ev["at"][11:23], f'{ev["event"]} {ev["finding"]["id"]}', ev["finding"]["caused_by"])
+                    for _, ev in self.events if ev["finding"]["id"] in finding_ids]
 
     def wait(self, pred: Callable[[dict], bool], timeout: float, after: float = 0.0) -> tuple[float, dict]:
         """The first event matching ``pred`` that arrived after monotonic time ``after``."""

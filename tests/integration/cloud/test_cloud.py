@@ -139,9 +139,7 @@ def test_ok_to_stop_ctl1_predicts_the_apis_behind_its_load_balancer_and_a_power_
     broke = ["haproxy.unreachable:lb", "keystone.unreachable:cloud",
              *(f"endpoint.down:{api.split(' ')[0]}" for api in sorted(apis) if not api.startswith("identity"))]
     for fid in broke:  # what was predicted down is down, each explained by the power cut
-        w.wait_opened(fid, FAIL_WAIT, after=t0)
-        w.wait_cause(fid, "hosts.power_off:ctl-1", FAIL_WAIT)
-        assert w.cause(fid) == "hosts.power_off:ctl-1", fid
+        w.wait_explained(fid, "hosts.power_off:ctl-1", FAIL_WAIT)
     w.wait_opened("galera.unreachable:ctl-1", FAIL_WAIT, after=t0)
     time.sleep(3)  # a few polls of the survivors: what was predicted up stays up
     assert not {"galera.no_primary:cloud-db", "rabbitmq.no_majority:cloud-mq"} & w.open_ids(), w.open_ids()
@@ -273,11 +271,11 @@ def test_database_quorum_lost_explains_the_apis_that_fail_on_it(lab, cloud_confi
     lab.kill("ctl-1", "galera")
     lab.kill("ctl-2", "galera")
     w.wait_opened("galera.no_primary:cloud-db", FAIL_WAIT, after=t0)
-    # Keystone answers 500 to the token check (its database refuses queries); nova's os-services too
+    # Keystone answers 500 to the token check (its database refuses queries); nova's os-services too.
+    # (In the second before ctl-3 leaves the Primary component, HAProxy may have moved the database's
+    # clients to it and a login succeeds: Keystone's first failure can clear and open again.)
     for fid in ("keystone.unreachable:cloud", "services.unreachable:nova"):
-        w.wait_opened(fid, SERVICE_DOWN_WAIT, after=t0)
-        w.wait_cause(fid, "galera.no_primary:cloud-db", FAIL_WAIT)
-        assert w.cause(fid) == "galera.no_primary:cloud-db", fid
+        w.wait_explained(fid, "galera.no_primary:cloud-db", SERVICE_DOWN_WAIT)
     rc, doc = check_json(cloud_config, env)
     caused = {f["id"]: f["caused_by"] for f in doc["findings"]}
     assert rc == 2 and caused["galera.no_primary:cloud-db"] is None, caused
@@ -298,9 +296,7 @@ def test_a_rabbitmq_alarm_explains_the_services_whose_reports_stop(lab, cloud_co
     t0 = time.monotonic()
     lab.alarm("ctl-2", "memory")
     w.wait_opened("rabbitmq.mem_alarm:ctl-2", FAIL_WAIT, after=t0)
-    w.wait_opened("services.down:nova-compute@cmp-1", SERVICE_DOWN_WAIT, after=t0)
-    w.wait_cause("services.down:nova-compute@cmp-1", "rabbitmq.mem_alarm:ctl-2", FAIL_WAIT)
-    assert w.cause("services.down:nova-compute@cmp-1") == "rabbitmq.mem_alarm:ctl-2"
+    w.wait_explained("services.down:nova-compute@cmp-1", "rabbitmq.mem_alarm:ctl-2", SERVICE_DOWN_WAIT)
     blocked = [i for i in w.open_ids() if i.startswith("rabbitmq.publishers_blocked:")]
     for fid in blocked:
         w.wait_cause(fid, "rabbitmq.mem_alarm:ctl-2", FAIL_WAIT)
