@@ -35,11 +35,11 @@ from bench.common import figure
 from hatui.cli import demo_path
 from hatui.config import parse
 from hatui.faces.replay_events import replay_events
-from hatui.faces.watch import EVAL_GAP, events_of, follow
+from hatui.faces.watch import events_of, follow
 from hatui.feed import ReplayFeed
 from hatui.feed.recording import read_recording
 from hatui.model import Observation
-from hatui.monitor import TIMELINE_MAX, Assessment, Monitor
+from hatui.monitor import EVAL_GAP, TIMELINE_MAX, Assessment, Monitor
 
 WARMUP_HOURS = 1.0  # recorded: caches, the timeline and the allocator reach their steady state
 CHECK = 0.25        # s of wall time between looks at the stop conditions

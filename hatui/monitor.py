@@ -17,12 +17,17 @@ from hatui.areas import area_of, feed, load
 from hatui.config import Config
 from hatui.model import Finding, FindingKind, Garbled, Observation, Severity, Snapshot, TargetState
 from hatui.model.cloud import CloudState, derive_cloud
-from hatui.rules import evaluate
+from hatui.rules import REDUNDANCY, Verdicts, judge, rule_groups
 from hatui.rules.causes import explain
 from hatui.rules.maintenance import mute
 from hatui.schedule import TargetSpec, target_specs
 from hatui.secrets import redact
 
+# Assessments wait for a burst of observations to end (EVAL_GAP), and judging takes at most JUDGE_SHARE of
+# the loop while observations pour in: at a thousand hosts an answer arrives every few milliseconds, and
+# judging the whole cloud on each one starved the drawing, the keys and the polls themselves.
+EVAL_GAP = 0.02
+JUDGE_SHARE = 0.25
 TIMELINE_MAX = 500  # events kept: hours of an incident, bounded for a run of days
 # Polls kept per target for the UI's detail (history, sparklines): a minute at the default 1 s interval.
 # Memory is bounded: targets x RECENT_MAX small records, each holding the parsed value it already had
@@ -95,6 +100,7 @@ class FindingTracker:
 
     def __init__(self) -> None:
         self._open: dict[str, Finding] = {}
+        self._raw: dict[str, Finding] = {}  # open id -> the rule's finding it was stamped from
         self._candidates: dict[str, float] = {}
 
     def update(self, now: float, found: list[Finding]) -> tuple[list, list, list]:
@@ -102,17 +108,30 @@ class FindingTracker:
         opened: list[Finding] = []
         for f in found:
             if f.id in self._open:
-                current[f.id] = f.with_since(self._open[f.id].since or now)
+                raw = self._raw[f.id]
+                # the same finding as last time (often the very object: its area was not judged again)
+                current[f.id] = self._open[f.id] if (raw is f or raw == f) else \
+                    f.with_since(self._open[f.id].since or now)
+                self._raw[f.id] = f
                 continue
             first = self._candidates.setdefault(f.id, now)
             if now - first >= f.confirm:
                 current[f.id] = f.with_since(first)
+                self._raw[f.id] = f
                 opened.append(current[f.id])
-        seen = {f.id for f in found}
-        self._candidates = {k: v for k, v in self._candidates.items() if k in seen and k not in current}
+        if self._candidates:
+            seen = {f.id for f in found}
+            self._candidates = {k: v for k, v in self._candidates.items() if k in seen and k not in current}
         cleared = [f for fid, f in self._open.items() if fid not in current]
+        for f in cleared:
+            del self._raw[f.id]
         self._open = current
         return list(current.values()), opened, cleared
+
+
+def judge_gap(took: float) -> float:
+    """Seconds from an assessment that took ``took`` to the next one (faces: watch, serve and the UI)."""
+    return max(EVAL_GAP, took * (1 / JUDGE_SHARE - 1))
 
 
 def _order(f: Finding) -> tuple:
@@ -138,6 +157,12 @@ class Monitor:
         self._recent: dict[tuple[str, str], deque[Poll]] = {}   # the last RECENT_MAX polls per target
         self._last_good: dict[tuple[str, str], Observation] = {}  # the last readable answer per target
         self.version = 0  # bumps on every ingest: a face can skip work when nothing changed
+        # Judge only what changed: the areas whose targets answered since the last assessment (or went
+        # stale, or fresh again) are derived and judged again; the others keep their state and findings.
+        self._groups = rule_groups(config)
+        self._verdicts: Verdicts | None = None
+        self._changed: set[str] = set(config.sections)
+        self._fresh: dict[tuple[str, str], bool] = {}
 
     def ingest(self, obs: Observation) -> None:
         key = obs.key
@@ -157,6 +182,9 @@ class Monitor:
                          garbled is not None, value))
         if obs.ok and garbled is None:
             self._last_good[key] = obs
+        area = area_of(obs.source)
+        if area is not None:
+            self._changed.add(area.name)
         self.version += 1
 
     def recent(self, key: tuple[str, str]) -> tuple[Poll, ...]:
@@ -200,9 +228,22 @@ class Monitor:
 
     def assess(self, now: float, pending: dict[tuple[str, str], float] | None = None) -> Assessment:
         snap = self.snapshot(now, pending)
-        cloud = derive_cloud(snap, self.config, self._cloud)
+        for key, st in snap.targets.items():
+            if self._fresh.get(key) != st.fresh:  # went stale, or fresh again: what its area's rules read
+                self._fresh[key] = st.fresh
+                area = area_of(st.source)
+                if area is not None:
+                    self._changed.add(area.name)
+        changed, self._changed = frozenset(self._changed), set()
+        before = self._cloud
+        cloud = derive_cloud(snap, self.config, before, changed)
         self._cloud = cloud
-        found = evaluate(snap, cloud, self.config, self.specs, self.started_at)
+        unchanged = frozenset(name for name in self._groups if name not in changed)
+        if before is None or cloud.topology is not before.topology or cloud.single_points is not before.single_points:
+            unchanged -= {REDUNDANCY}
+        self._verdicts = judge(snap, cloud, self.config, self.specs, self.started_at, self._verdicts, unchanged,
+                               self._groups)
+        found = self._verdicts.findings()
         current, opened, cleared = self._tracker.update(now, found)
         # Causes among what is open (a cause still being confirmed explains nothing yet), then what the
         # operator's maintenance explains
@@ -210,8 +251,8 @@ class Monitor:
         current = mute(explain(current, cloud.topology), cloud.topology, planned)
         by_id = {f.id: f for f in current}
         opened = [by_id[f.id] for f in opened]
-        before, self._causes = self._causes, {f.id: f.caused_by for f in current}
-        explained = tuple(f for f in current if f.id in before and before[f.id] != f.caused_by)
+        was, self._causes = self._causes, {f.id: f.caused_by for f in current}
+        explained = tuple(f for f in current if f.id in was and was[f.id] != f.caused_by)
         for event, these in (("opened", opened), ("explained", list(explained)), ("cleared", cleared)):
             self._timeline.extend(TimelineEvent(now, event, f) for f in these)
         return Assessment(snap, cloud, tuple(sorted(current, key=_order)), tuple(opened), tuple(cleared), explained,

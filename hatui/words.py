@@ -9,7 +9,7 @@ from typing import Any
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
 from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances, reconnecting
-from hatui.model.topology import DECLARED, OBSERVED, QUEUE, Topology
+from hatui.model.topology import DATABASE, DECLARED, OBSERVED, QUEUE, Copies, Topology
 
 
 def subject_words(source: str, target: str) -> str:
@@ -113,6 +113,14 @@ def verdict_lines(v: Verdict, top: Topology) -> list[str]:
     for (same, then), names in sorted(groups.items(), key=lambda g: g[0][0]):
         lines.append(f"  {'still' if same else 'left'} without redundancy: {', '.join(names)}: "
                      f"then down with any one of {', '.join(then)}{' (as now)' if same else ''}")
+    for c in v.data_lost_now:
+        lines.append(f"  data at risk already: {data_words((c,))[0]} (fewer current copies than needed)")
+    if v.data_lost:
+        lines.append(f"  loses data: {'; '.join(data_words(v.data_lost))}")
+    for c, left, same in sorted(v.data_exposed, key=lambda x: x[2]):
+        lines.append(f"  {'still' if same else 'left'} with one copy to lose: {data_words((c,), top=False)[0]}: "
+                     f"then lost with any one of {', '.join(k.split('/', 1)[1] for k in left)}"
+                     f"{' (as now)' if same else ''}")
     if v.margins:
         lines.append("  quorum margins (members each can lose, now -> after the stop): " + "; ".join(
             f"{name} {_margin_words(now)} -> {_margin_words(after)}" for name, (now, after) in v.margins.items()))
@@ -172,3 +180,31 @@ def rabbit_says(v: Verdict, top: Topology, picture: Any) -> list[str]:
             queues = ", ".join(check.queues[:3]) + more
             lines.append(f"  RabbitMQ says {inst.name} is quorum critical: {queues or check.reason} (hatui: {ours})")
     return lines
+
+
+# ---- durability: data and its copies (hatui.model.topology.Copies) -------------------------------------------
+
+def data_words(copies: tuple[Copies, ...] | list[Copies], top: bool = True) -> list[str]:
+    """What losing these copies loses, one phrase per kind of data, queues of a kind summed:
+    ``the only synced copy of the database (db-2 Joining)``, ``12 quorum queues would lose their majority
+    (a, b, c +9 more)``. ``top``: the whole loss (a SPOF's words); else what is at stake."""
+    out = []
+    kinds: dict[str, tuple[int, list[str], int]] = {}  # kind -> (queues, a few names, most copies left)
+    for c in copies:
+        if c.service == DATABASE:
+            behind = f" ({', '.join(c.behind)}: not synced)" if c.behind else ""
+            which = "the only synced copy" if c.left() == 1 else "every synced copy"
+            out.append(f"{which} of the database{behind}" + (": losing it loses committed data" if top else ""))
+            continue
+        n, names, most = kinds.get(c.kind, (0, [], 0))
+        kinds[c.kind] = (n + c.count, names + list(c.names), max(most, c.left()))
+    for kind, (n, names, most) in kinds.items():
+        shown = ", ".join(names[:3]) + (f" +{n - 3} more" if n > 3 else "")
+        plural = n != 1
+        what = f"{n} {kind}{'s' if plural else ''}"
+        if kind.startswith("classic"):
+            lose = f"{'their' if plural else 'its'} {'only' if most <= 1 else 'every'} synchronised copy"
+        else:
+            lose = f"{'their' if plural else 'its'} majority"
+        out.append(f"{what} would lose {lose} ({shown})" if top else f"{what} ({shown})")
+    return out

@@ -47,5 +47,14 @@ def assess_scenario(name: str) -> Assessment:
     return assess(config_of(doc["config"]), observations(name))
 
 
+def sensors_scenario(name: str) -> dict:
+    """A capture of the BMCs' sensors (tests/fixtures/hosts/sensors): supplies, temperatures, fans."""
+    return json.loads((FIXTURES / "sensors" / f"{name}.json").read_text())
+
+
+def sensors_observations(name: str) -> list[Observation]:
+    return [Observation.from_json(raw) for raw in sensors_scenario(name)["observations"]]
+
+
 def ipmitool_capture(name: str) -> dict:
     return json.loads((FIXTURES / "verbose" / f"ipmitool_{name}.json").read_text())

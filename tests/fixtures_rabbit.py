@@ -110,3 +110,19 @@ def clients_observation(at: float = 100.0, cluster: str = "lab-mq") -> Observati
 
     return Observation("rabbitmq-clients", cluster, at, 0.01,
                        data={"asked": "ctl-3", "links": summarise(connections_capture()["body"])})
+
+
+QUEUES = FIXTURES / "queues"
+
+
+def queues_observation(state: str, at: float = 100.0, cluster: str = "lab-mq", user: str = "queues") -> Observation:
+    """The queue list ([rabbitmq.queues]) as the source reports it, from queues/<state>/ (``user="monitor"``:
+    the list the monitor user, with no vhost permission, got)."""
+    from hatui.model.rabbitmq_queues import summarise
+
+    d = QUEUES / state
+    body = json.loads((d / ("queues.json" if user == "queues" else "queues_monitor_user.json")).read_text())["body"]
+    streams = json.loads((d / "streams.json").read_text())["body"]
+    totals = json.loads((d / "totals.json").read_text())["body"]["object_totals"]["queues"]
+    return Observation("rabbitmq-queues", cluster, at, 0.004,
+                       data={"asked": "mq-1", "total": totals, **summarise(body, streams)})

@@ -19,6 +19,7 @@ during the incident it is watching.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class BmcConfig:
     insecure: bool = False              # redfish over https without verification (the screen says so)
     interval: float | None = None       # overrides [hosts] power_interval for this BMC
     timeout: float | None = None        # overrides [hosts] power_timeout for this BMC
+    sensors: bool | None = None         # overrides [hosts] sensors: read its supplies, temperatures, fans
     password: Secret | None = derived()
 
     @property
@@ -79,7 +81,7 @@ class HostEntry:
     rack: str | None = None
     switch: str | list[str] | None = None
 
-    @property
+    @functools.cached_property  # (a frozen config: asked of every host at every assessment)
     def domains(self) -> tuple[tuple[str, str], ...]:
         out: list[tuple[str, str]] = []
         for kind, value in (("power", self.power_feed), ("rack", self.rack), ("switch", self.switch)):
@@ -94,6 +96,11 @@ class HostsSection:
     network_interval: float = 5.0
     network_timeout: float = 1.0    # per probe; a blackholed probe costs all of it (lab: 1.00 s)
     local_interval: float = 2.0     # the jump host's own links: cheap local reads
+    # Power supplies, temperatures and fans from the BMCs: a second, slower read per BMC (supplies fail and
+    # rooms warm over minutes; a BMC's sensor read is heavier than its power state). Off unless asked.
+    sensors: bool = False
+    sensors_interval: float = 60.0
+    sensors_timeout: float | None = None  # default: power_timeout
     fresh_every: float | None = None  # overrides [hatui]: a Redfish BMC's kept connection renewed (0: never)
     ping: bool = True               # ICMP echo besides the TCP ports
     max_probes: int = 256           # network probes in flight at once, all hosts together
@@ -117,12 +124,19 @@ class HostsSection:
         """True when some BMC is talked to over TLS without verification (the status bar says so)."""
         return any(h.bmc is not None and h.bmc.insecure for h in self.host)
 
+    def reads_sensors(self, h: HostEntry) -> bool:
+        """Whether the host's BMC is read for supplies, temperatures and fans (``sensors``)."""
+        return h.bmc is not None and (self.sensors if h.bmc.sensors is None else h.bmc.sensors)
+
     def targets(self) -> list[tuple[str, str, object]]:
         out: list[tuple[str, str, object]] = []
         for h in self.host:
             if h.bmc is not None:
                 out.append(("power", h.name, PollTiming(h.bmc.interval or self.power_interval,
                                                         h.bmc.timeout or self.power_timeout)))
+            if h.bmc is not None and self.reads_sensors(h):
+                out.append(("sensors", h.name, PollTiming(self.sensors_interval,
+                                                          self.sensors_timeout or h.bmc.timeout or self.power_timeout)))
             if h.addresses:
                 out.append(("network", h.name, PollTiming(self.network_interval, self.network_poll_timeout)))
         if self.interfaces:
@@ -133,9 +147,11 @@ class HostsSection:
         if not self.host:
             raise ConfigError(file, "hosts.host", "at least one [[hosts.host]]", "an empty list")
         for key in ("power_interval", "power_timeout", "network_interval", "network_timeout", "local_interval",
-                    "max_probes"):
+                    "max_probes", "sensors_interval"):
             if not getattr(self, key):
                 raise ConfigError(file, f"hosts.{key}", "a number > 0", "0")
+        if self.sensors_timeout is not None and self.sensors_timeout <= 0:
+            raise ConfigError(file, "hosts.sensors_timeout", "a number > 0", str(self.sensors_timeout))
         unique_names(self.host, file, "hosts.host")
         hosts = [_validate_host(h, i, file, self.ping, resolve_secrets) for i, h in enumerate(self.host)]
         return dataclasses.replace(self, host=hosts)

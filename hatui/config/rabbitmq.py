@@ -52,6 +52,24 @@ class RabbitCanary:
     password: Secret | None = derived()
 
 
+@dataclass(frozen=True, kw_only=True)
+class RabbitQueues:
+    """The queue list (``GET /api/queues``, a few columns): which quorum queues and streams are at their
+    replica minimum and which classic mirrored queues have no synchronised mirror (durability N-1).
+
+    The account needs the "monitoring" tag and a permission entry on every vhost to watch, with empty
+    regexes (``set_permissions -p / hatui '' '' ''``): without one, RabbitMQ leaves that vhost's queues out
+    of the list. ``user`` unset: the section's own account."""
+
+    user: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    # Cluster-wide and growing with the cloud (a few queues per service): not every second.
+    interval: float | None = 30.0
+    timeout: float | None = None      # default: the section's (then [hatui]'s) timeout
+    password: Secret | None = derived()
+
+
 @dataclass(frozen=True, slots=True)
 class _ClientsPoll:
     """Schedule of the connection list: its own interval, the section's timeout (per node asked)."""
@@ -74,6 +92,7 @@ class RabbitSection:
     timeout: float | None = None
     fresh_every: float | None = None  # overrides [hatui]: polls by a new client (0: never)
     canary: RabbitCanary | None = None
+    queues: RabbitQueues | None = None  # durability: the queues' replicas (off unless the table is set)
     # Which node each RPC client (nova-compute, the agents ...) is connected to: one cluster-wide
     # connection list, not often (it grows with the cloud). 0 turns it off.
     clients_interval: float = 30.0
@@ -90,6 +109,8 @@ class RabbitSection:
             out += [("rabbitmq-amqp", n.name, self.canary) for n in self.nodes]
         if self.clients_interval:
             out.append(("rabbitmq-clients", self.name, _ClientsPoll(self.clients_interval, self.timeout)))
+        if self.queues is not None:
+            out.append(("rabbitmq-queues", self.name, self.queues))
         return out
 
     def node(self, name: str) -> RabbitNode | None:
@@ -105,9 +126,15 @@ class RabbitSection:
             raise ConfigError(file, "rabbitmq.clients_interval", "a number >= 0 (0: off)", str(self.clients_interval))
         if self.canary is not None and self.canary.interval == 0:
             raise ConfigError(file, "rabbitmq.canary.interval", "a number > 0", "0")
+        if self.queues is not None and self.queues.interval is not None and self.queues.interval <= 0:
+            raise ConfigError(file, "rabbitmq.queues.interval", "a number > 0", str(self.queues.interval))
         if not resolve_secrets:
             return self
         canary = self.canary
         if canary is not None:
             canary = dataclasses.replace(canary, password=resolve_secret(canary, file, "rabbitmq.canary"))
-        return dataclasses.replace(self, password=resolve_secret(self, file, "rabbitmq"), canary=canary)
+        queues = self.queues
+        if queues is not None and queues.user is not None:
+            queues = dataclasses.replace(queues, password=resolve_secret(queues, file, "rabbitmq.queues"))
+        return dataclasses.replace(self, password=resolve_secret(self, file, "rabbitmq"), canary=canary,
+                                   queues=queues)

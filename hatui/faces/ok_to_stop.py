@@ -15,7 +15,15 @@ from hatui.faces.check import one_round
 from hatui.faces.jsonout import iso
 from hatui.model.redundancy import HOST, Element, Verdict, find, ok_to_stop, reconnecting
 from hatui.model.topology import Topology
-from hatui.words import VERDICT_WORDS, element_names, placement_lines, rabbit_says, reconnect_lines, verdict_lines
+from hatui.words import (
+    VERDICT_WORDS,
+    data_words,
+    element_names,
+    placement_lines,
+    rabbit_says,
+    reconnect_lines,
+    verdict_lines,
+)
 
 
 def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
@@ -28,6 +36,12 @@ def verdict_json(v: Verdict, top: Topology, rabbit: Any = None) -> dict:
         "down_now": {name: loss.why for name, loss in v.down_now.items()},
         "state_unknown": {name: list(inst) for name, inst in v.unknown.items()},
         "quorum_margins": {name: {"now": now, "after": after} for name, (now, after) in v.margins.items()},
+        # durability: data the stop would lose, data with fewer copies than it needs already, and data the stop
+        # leaves (or finds) with one copy to lose: the instances any one of which would lose it
+        "data_loss": data_words(v.data_lost),
+        "data_loss_now": data_words(v.data_lost_now),
+        "data_one_copy_left": [{"data": data_words((c,), top=False)[0], "lost_with": [k.split("/", 1)[1] for k in left],
+                                "already": same} for c, left, same in v.data_exposed],
         "rabbitmq_says": [line.strip() for line in rabbit_says(v, top, rabbit)],
         "rpc_reconnect": {node: list(clients) for node, clients in reconnecting(top, v.stopped).items()},
         "runs_there": {e.name: sorted(i.key for i in top.on(e.name)) for e in v.stopped if e.kind == HOST},

@@ -2,7 +2,7 @@
 finding's cause changes (its cause was seen after it: Galera sees a peer gone before the BMC poll says Off).
 
 ``{"at": ISO-8601, "event": "opened"|"explained"|"cleared", "finding": {...}}``. Assessments run on every
-observation (coalesced to at most one per EVAL_GAP), so an event is printed as soon as the poll
+observation (coalesced: hatui.monitor.judge_gap), so an event is printed as soon as the poll
 that shows it returns, not on a fixed tick.
 """
 from __future__ import annotations
@@ -20,10 +20,9 @@ from hatui.config.maintenance import Maintenance
 from hatui.faces.jsonout import finding_json, iso
 from hatui.feed import LiveFeed
 from hatui.model import Observation
-from hatui.monitor import Assessment, Monitor
+from hatui.monitor import Assessment, Monitor, judge_gap
 from hatui.sources import build_sources
 
-EVAL_GAP = 0.02  # seconds: coalesces a burst of observations into one assessment
 TICK = 0.25      # seconds: re-assess without observations (ages grow, polls hang)
 
 
@@ -48,6 +47,7 @@ async def follow(monitor: Monitor, feed, clock: Callable[[], float], on_assessme
 
     task = asyncio.create_task(feed.run(sink))
     stop = stop or asyncio.Event()
+    took = 0.0
     try:
         while not stop.is_set():
             if task.done() and task.exception() is not None:
@@ -55,11 +55,14 @@ async def follow(monitor: Monitor, feed, clock: Callable[[], float], on_assessme
             # (a feed with nothing to poll ends at once: the face goes on saying UNKNOWN until stopped)
             try:
                 await asyncio.wait_for(dirty.wait(), timeout=TICK)
-                await asyncio.sleep(EVAL_GAP)
+                await asyncio.sleep(judge_gap(took))
             except TimeoutError:
                 pass
             dirty.clear()
-            on_assessment(monitor.assess(clock(), feed.pending()))
+            t0 = time.perf_counter()
+            a = monitor.assess(clock(), feed.pending())
+            took = time.perf_counter() - t0
+            on_assessment(a)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

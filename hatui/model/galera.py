@@ -245,6 +245,18 @@ class GaleraCluster:
         q, alive = known
         return tuple(m for m in self.members if not q.survives(alive - {m}))
 
+    @property
+    def synced(self) -> tuple[str, ...]:
+        """The members holding a current copy that can take over: Synced in the Primary component. A
+        Joining, Joined or Donor/Desynced member is still catching up (or held back) and does not count."""
+        return tuple(n.name for n in self.nodes if n.name in self.members and n.status.is_synced)
+
+    @property
+    def unseen(self) -> int:
+        """Members of the Primary component whose state hatui cannot see (not polled, an arbitrator, a node
+        whose answer is late), beside the gone ones: whether they hold a copy is unknown."""
+        return 0 if self.view is None else max(0, self.view[2] - len(self.members) - len(self.gone))
+
     def node(self, name: str) -> NodeState | None:
         return next((n for n in self.nodes if n.name == name), None)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hatui.model.observation import Garbled, Observation, finite
@@ -143,35 +143,39 @@ class Probe:
 class Reachability:
     probes: tuple[Probe, ...]
     icmp: str = "off"        # how echo was sent: "unprivileged", "raw", "ping" (the binary) or "off"
+    # Worked out once, when the answer is parsed: rules and the model ask them of every host at every
+    # assessment (a thousand hosts: the N-1 model and five rules).
+    addresses: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    answering: tuple[str, ...] = field(init=False, compare=False, repr=False)  # the addresses (links) that answer
+    dead: bool = field(init=False, compare=False, repr=False)
+    _by_address: Mapping[str, tuple[Probe, ...]] = field(init=False, compare=False, repr=False)
 
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(p.address for p in self.probes))
+    def __post_init__(self) -> None:
+        by: dict[str, list[Probe]] = {}
+        for p in self.probes:
+            by.setdefault(p.address, []).append(p)
+        grouped = {a: tuple(ps) for a, ps in by.items()}
+        answering = tuple(a for a, ps in grouped.items() if any(p.answered for p in ps))
+        silent = [a for a, ps in grouped.items() if a not in answering and any(p.definite for p in ps)]
+        object.__setattr__(self, "_by_address", grouped)
+        object.__setattr__(self, "addresses", tuple(grouped))
+        object.__setattr__(self, "answering", answering)
+        # no address answers, and the probes say so (not only local errors)
+        object.__setattr__(self, "dead", bool(grouped) and len(silent) == len(grouped))
 
     def of(self, address: str) -> tuple[Probe, ...]:
-        return tuple(p for p in self.probes if p.address == address)
+        return self._by_address.get(address, ())
 
     def answers(self, address: str) -> bool:
-        return any(p.answered for p in self.of(address))
+        return address in self.answering
 
     def silent(self, address: str) -> bool:
         """Nothing answered at this address and at least one probe says why."""
-        probes = self.of(address)
-        return not any(p.answered for p in probes) and any(p.definite for p in probes)
+        return address not in self.answering and any(p.definite for p in self.of(address))
 
     @property
     def reachable(self) -> bool:
-        return any(self.answers(a) for a in self.addresses)
-
-    @property
-    def dead(self) -> bool:
-        """No address answers, and the probes say so (not only local errors)."""
-        return bool(self.addresses) and all(self.silent(a) for a in self.addresses)
-
-    @property
-    def answering(self) -> tuple[str, ...]:
-        """The addresses (links) that answer."""
-        return tuple(a for a in self.addresses if self.answers(a))
+        return bool(self.answering)
 
     @property
     def services_down(self) -> tuple[Probe, ...]:
@@ -287,11 +291,12 @@ def links_of(obs: Observation, section: Any) -> tuple[NicStatus, ...]:
 
 @dataclass(frozen=True, slots=True)
 class HostReading:
-    """What is usable of one configured host: its BMC's answer and its probes (None: none usable)."""
+    """What is usable of one configured host: its BMC's answers and its probes (None: none usable)."""
 
     host: Any                                          # hatui.config.hosts.HostEntry
     power: PowerStatus | MissingSystem | None = None   # None: no BMC, or no usable answer
     reach: Reachability | None = None
+    sensors: Any = None                                # hatui.model.facility.Sensors (supplies, thermal)
 
     @property
     def powered_off(self) -> bool:
@@ -325,7 +330,8 @@ def derive(snapshot: Any, section: Any) -> HostsState:
     views = []
     for host in section.hosts:
         p, n = snapshot.get("power", host.name), snapshot.get("network", host.name)
-        views.append(HostReading(host, p.parsed if p else None, n.parsed if n else None))
+        s = snapshot.get("sensors", host.name)
+        views.append(HostReading(host, p.parsed if p else None, n.parsed if n else None, s.parsed if s else None))
     links, before, gap = None, None, 0.0
     st = snapshot.get("local", section.jump_host) if section.interfaces else None
     if st is not None and st.parsed is not None:

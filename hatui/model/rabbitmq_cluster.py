@@ -17,6 +17,7 @@ from typing import Any
 from hatui.model.observation import Failure
 from hatui.model.rabbitmq import CanaryResult, ManagementView
 from hatui.model.rabbitmq_clients import RpcClients
+from hatui.model.rabbitmq_queues import QueueCopies
 from hatui.model.snapshot import Snapshot
 
 
@@ -35,6 +36,8 @@ class ClusterPicture:
     majority: frozenset[str] | None = None
     majority_seen_by: tuple[str, ...] = ()
     clients: RpcClients | None = None           # which node each RPC client is on (the latest list, fresh or not)
+    # where each queue keeps its copies (a fresh list only: an old one says nothing of now); None: not read
+    queues: QueueCopies | None = None
 
     @property
     def expected(self) -> int:
@@ -49,6 +52,10 @@ class ClusterPicture:
     def margin(self) -> int | None:
         """Nodes that can still stop before the majority is lost (negative: lost already); None: unknown."""
         return None if self.majority is None else len(self.majority) - self.needed
+
+    def answered_at(self, name: str) -> float:
+        """When the node's latest management answer came (the picture's own time if none)."""
+        return self.polled_at.get(("rabbitmq", name), self.now)
 
     def label(self, erlang: str) -> str:
         return self.names.get(erlang, erlang)
@@ -124,9 +131,11 @@ def build_picture(snapshot: Snapshot, section: Any) -> ClusterPicture:
     majority, seen_by = majority_of(_cluster_views(views))
     # the last list even when stale: where a client was connected is what explains it after its node died
     clients = snapshot.get("rabbitmq-clients", section.name)
+    queues = snapshot.get("rabbitmq-queues", section.name)
     return ClusterPicture(section, views, garbled, api_failed, canaries, canary_failed, names, snapshot.taken_at,
                           polled_at, majority, seen_by,
-                          clients.value if clients is not None and isinstance(clients.value, RpcClients) else None)
+                          clients.value if clients is not None and isinstance(clients.value, RpcClients) else None,
+                          queues.parsed if queues is not None and isinstance(queues.parsed, QueueCopies) else None)
 
 
 def map_names(section: Any, self_names: dict[str, str], views: dict[str, ManagementView]) -> dict[str, str]:

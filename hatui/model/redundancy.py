@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hatui.model.survival import Majority, Quorum
-from hatui.model.topology import DOMAIN_WORDS, Topology
+from hatui.model.topology import DOMAIN_WORDS, Copies, Topology
 
 HOST, INSTANCE = "host", "instance"
 
@@ -227,16 +227,23 @@ class Verdict:
     unknown: dict[str, tuple[str, ...]]           # service -> instances whose state cannot be told now
     # quorum services -> (members they can lose now, after the stop); None: no quorum (down)
     margins: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    # durability: data the stop would lose (the only synced copy, quorum queues below their majority) ...
+    data_lost: tuple[Copies, ...] = ()
+    data_lost_now: tuple[Copies, ...] = ()        # ... lost (or out of reach) already
+    # data left with one copy to lose after the stop: (its copies, the instances any one of which loses it,
+    # whether it is so already now)
+    data_exposed: tuple[tuple[Copies, tuple[str, ...], bool], ...] = ()
 
     @property
     def code(self) -> int:
         """0: every service stays up and redundant; 1: only redundancy is lost; 2: a service goes down
-        (or is down already); 3: cannot tell (an instance's state is unknown)."""
-        if self.down or self.down_now:
+        (or is down already), or data would be lost (or is already); 3: cannot tell (an instance's state
+        is unknown)."""
+        if self.down or self.down_now or self.data_lost or self.data_lost_now:
             return 2
         if self.unknown:
             return 3
-        return 1 if self.exposed else 0
+        return 1 if self.exposed or self.data_exposed else 0
 
 
 def _exposure(top: Topology, failed: tuple[Element, ...], base: dict[str, Loss]) -> dict[str, tuple[Element, ...]]:
@@ -277,4 +284,48 @@ def ok_to_stop(top: Topology, stopped: Iterable[Element]) -> Verdict:
     margins = {s: (margin(top, s), margin(top, s, gone)) for s, svc in top.services.items()
                if isinstance(svc.survival, Quorum | Majority)}
     return Verdict(stopped, lost, _exposure(top, stopped, after), _exposure(top, (), base), unplaced, down_now,
-                   unknown, margins)
+                   unknown, margins, data_lost(top, lost=gone), data_lost_now(top), _data_exposure(top, gone))
+
+
+# ---- durability N-1: which single failure would lose committed data now ------------------------------------
+
+def data_lost_now(top: Topology) -> tuple[Copies, ...]:
+    """Data with fewer current copies than it needs already (quorum queues below their majority)."""
+    return tuple(c for c in top.copies if c.lost())
+
+
+def data_lost(top: Topology, failed: Iterable[Element] = (), lost: set[str] | None = None) -> tuple[Copies, ...]:
+    """The data ``failed`` (or the instances ``lost``) would lose, beyond what is lost already."""
+    gone = lost_instances(top, failed) if lost is None else lost
+    return tuple(c for c in top.copies if c.lost(gone) and not c.lost())
+
+
+def data_points(top: Topology) -> list[tuple[Element, tuple[Copies, ...]]]:
+    """Durability N-1: every host, domain or instance whose failure alone loses data now. Data with members
+    hatui cannot see is left out (whether they hold a copy is unknown: no verdict either way)."""
+    judged = [c for c in top.copies if not c.lost() and not c.unknown]
+    holders = {h for c in judged for h in c.holders}
+    if not holders:
+        return []
+    found = []
+    for e in elements(top, instances=False) + sorted(Element(INSTANCE, h) for h in holders if top.instance(h)):
+        gone = lost_instances(top, [e])
+        if gone.isdisjoint(holders):
+            continue
+        hit = tuple(c for c in judged if c.lost(gone))
+        if hit:
+            found.append((e, hit))
+    return found
+
+
+def _data_exposure(top: Topology, gone: set[str]) -> tuple[tuple[Copies, tuple[str, ...], bool], ...]:
+    """Data the stop leaves (or finds) with exactly the copies it needs: any one of those holders lost
+    loses it."""
+    out = []
+    for c in top.copies:
+        if c.unknown or c.lost(gone):
+            continue
+        left = tuple(h for h in c.holders if h not in gone)
+        if len(left) == c.needed:
+            out.append((c, left, c.left() == c.needed))
+    return tuple(out)

@@ -7,8 +7,9 @@ condition it detects, taking a ``RuleContext`` and yielding findings with stable
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from hatui.areas import BY_NAME, load, pane_of
 from hatui.config import Config
@@ -40,11 +41,22 @@ def finding(source: str, condition: str, subject: str, severity: Severity, summa
                    confirm=confirm, source=source, condition=condition)
 
 
-def all_rules(config: Config) -> list[Rule]:
+FRESHNESS, REDUNDANCY = "freshness", "redundancy"
+
+
+def rule_groups(config: Config) -> dict[str, list[Rule]]:
+    """The rules by what they read: ``freshness`` (the targets' ages: every assessment), ``redundancy``
+    (the model of the cloud) and each configured area's own (its derived state, nothing else)."""
     from hatui.rules import freshness, redundancy
 
-    lists = [freshness.RULES, redundancy.RULES] + [load(f"{BY_NAME[name].rules}:RULES") for name in config.sections]
-    return [rule for rules in lists for rule in rules]
+    groups: dict[str, list[Rule]] = {FRESHNESS: list(freshness.RULES), REDUNDANCY: list(redundancy.RULES)}
+    for name in config.sections:
+        groups[name] = list(load(f"{BY_NAME[name].rules}:RULES"))
+    return groups
+
+
+def all_rules(config: Config) -> list[Rule]:
+    return [rule for rules in rule_groups(config).values() for rule in rules]
 
 
 def _rule_error(rule: Rule, exc: BaseException) -> Finding:
@@ -55,21 +67,50 @@ def _rule_error(rule: Rule, exc: BaseException) -> Finding:
                    "please report this hatui bug")
 
 
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """Each rule group's findings at one assessment; the next one re-runs only the groups whose inputs
+    changed (an area's rules read its derived state alone, so an unchanged state gives the same findings)."""
+
+    groups: Mapping[str, tuple[Finding, ...]]
+
+    def findings(self) -> list[Finding]:
+        found: dict[str, Finding] = {}
+        for these in self.groups.values():
+            for f in these:
+                found.setdefault(f.id, f)  # first rule to name an id wins; ids are unique per condition
+        return list(found.values())
+
+
+def _run(rules: list[Rule], ctx: RuleContext) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    for rule in rules:
+        try:
+            out += rule(ctx)
+        except Exception as exc:  # noqa: BLE001 - see judge()
+            out.append(_rule_error(rule, exc))
+    return tuple(out)
+
+
+def judge(snapshot: Snapshot, cloud: CloudState, config: Config, specs: list[TargetSpec] | tuple[TargetSpec, ...],
+          started_at: float = 0.0, previous: Verdicts | None = None,
+          unchanged: frozenset[str] = frozenset(), groups: dict[str, list[Rule]] | None = None) -> Verdicts:
+    """Every rule group's findings; a group named in ``unchanged`` keeps its ``previous`` findings
+    (freshness never does: ages grow without any answer). A rule that raises is a bug: it gives an
+    UNKNOWN ``hatui.rule_error`` finding naming it, and every other rule still runs (the screen must
+    never go blank on a bug)."""
+    ctx = RuleContext(snapshot, cloud, config, tuple(specs), started_at)
+    out: dict[str, tuple[Finding, ...]] = {"state": tuple(
+        finding("hatui", "state_error", area, Severity.UNKNOWN,
+                f"{area}: its state could not be worked out ({why}): unknown; please report this hatui bug")
+        for area, why in cloud.errors.items())}
+    for name, rules in (groups if groups is not None else rule_groups(config)).items():
+        kept = previous.groups.get(name) if previous is not None and name in unchanged else None
+        out[name] = kept if kept is not None and name != FRESHNESS else _run(rules, ctx)
+    return Verdicts(MappingProxyType(out))
+
+
 def evaluate(snapshot: Snapshot, cloud: CloudState, config: Config, specs: list[TargetSpec],
              started_at: float = 0.0) -> list[Finding]:
-    """Every rule's findings. A rule that raises is a bug: it gives an UNKNOWN ``hatui.rule_error``
-    finding naming it, and every other rule still runs (the screen must never go blank on a bug)."""
-    ctx = RuleContext(snapshot, cloud, config, tuple(specs), started_at)
-    found: dict[str, Finding] = {}
-    for area, why in cloud.errors.items():
-        f = finding("hatui", "state_error", area, Severity.UNKNOWN,
-                    f"{area}: its state could not be worked out ({why}): unknown; please report this hatui bug")
-        found[f.id] = f
-    for rule in all_rules(config):
-        try:
-            results = list(rule(ctx))
-        except Exception as exc:  # noqa: BLE001 - see the docstring
-            results = [_rule_error(rule, exc)]
-        for f in results:
-            found.setdefault(f.id, f)  # first rule to name an id wins; ids are unique per condition
-    return list(found.values())
+    """Every rule's findings, all judged afresh (see judge())."""
+    return judge(snapshot, cloud, config, specs, started_at).findings()

@@ -14,7 +14,9 @@
   rabbitmq_clients) is down follows that node's cause: the client waits for its heartbeat to give up;
   so does one down while an instance of a service it calls died with its host (a call in flight is lost);
 - the database without a Primary component, or the message queue without a majority or blocking its
-  publishers, explains the os-services that need it (hatui.model.topology.NEEDS).
+  publishers, explains the os-services that need it (hatui.model.topology.NEEDS);
+- a rack whose every host takes in hot air (``sensors.cooling``, hatui.rules.facility) explains its hosts'
+  temperature findings.
 
 Only failures are folded: a SPOF a failure leaves behind stays in view, it is what not to touch next.
 A finding never explains itself; a group explains a child only when all its members failed (the
@@ -185,6 +187,14 @@ def causes(findings: list[Finding], top: Topology | None) -> dict[str, str]:
         if need is not None:
             cause = out_services[need]
             out[f.id] = out.get(cause, cause)
+    cooling = {f.subject: f.id for f in findings if f.source == "sensors" and f.condition == "cooling"}
+    if cooling:  # a host running hot in a rack whose every host does: the rack's (or room's) cooling
+        racks = {name: hosts for name, (kind, hosts) in top.domains().items() if kind == "rack" and name in cooling}
+        for f in findings:
+            if f.source == "sensors" and f.condition == "temperature" and f.id not in out:
+                rack = next((r for r, hosts in racks.items() if f.subject in hosts), None)
+                if rack is not None:
+                    out[f.id] = cooling[rack]
     # each to its root: a step above may have named a cause that a later step explained (the service lists
     # follow Keystone's login, which follows the database)
     for fid in list(out):

@@ -17,10 +17,13 @@ SLOW_FRACTION = 0.5
 # problems with different fixes). Other kinds, and other sources, are "<source>.unreachable".
 FAILURE_CONDITIONS = {
     "power": {FailureKind.AUTH: "bmc_auth", FailureKind.TIMEOUT: "bmc_timeout", FailureKind.REFUSED: "bmc_refused"},
+    "sensors": {FailureKind.AUTH: "bmc_auth", FailureKind.TIMEOUT: "bmc_timeout", FailureKind.REFUSED: "bmc_refused"},
 }
 # A source whose failure loses a view, not a service: which node each RPC client is on goes unknown,
 # while each node's own management API says whether the queue serves.
-FAILURE_SEVERITY = {"rabbitmq-clients": Severity.WARNING}
+FAILURE_SEVERITY = {"rabbitmq-clients": Severity.WARNING,
+                    "rabbitmq-queues": Severity.UNKNOWN,  # the queues' copies: unknown, not down
+                    "sensors": Severity.WARNING}  # supplies, temperatures, fans unknown: power says the rest
 
 
 def target_unreachable(ctx: RuleContext) -> Iterator[Finding]:

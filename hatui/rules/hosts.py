@@ -15,7 +15,7 @@ from functools import partial
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.hosts import OUTCOMES, HostReading, HostsState, MissingSystem, PowerStatus
-from hatui.rules import RuleContext, finding
+from hatui.rules import RuleContext, facility, finding
 
 AREA = "hosts"
 # How a dead address fails, with what that usually means (lab: tests/lab/hosts.py faults).
@@ -259,4 +259,4 @@ def nic_errors(ctx: RuleContext) -> Iterator[Finding]:
 
 RULES = [jump_uplink_down, none_reachable, no_such_system, power_off, power_changing, health,
          host_unreachable, switch_down, feed_off, link_down, service_down, nic_down, uplink_spof, bond_degraded,
-         nic_errors]
+         nic_errors, *facility.RULES]

@@ -249,7 +249,8 @@ def slow_view(ctx: RuleContext) -> Iterator[Finding]:
     for name, v in p.views.items():
         if v.nodes is not None or "nodes" not in v.errors:
             continue
-        last = f"; last view {human_age(p.now - v.last_nodes_at)} old" if v.last_nodes_at else ""
+        # (as of the node's answer, not of this assessment: the finding is judged again at its next answer)
+        last = f"; last view {human_age(p.answered_at(name) - v.last_nodes_at)} old" if v.last_nodes_at else ""
         yield _finding("slow_view", name, Severity.WARNING,
                        f"{name}: answers, but its cluster view (/api/nodes) did not: "
                        f"{v.errors['nodes'].removeprefix('management API: ')} "
@@ -355,6 +356,19 @@ def resource_near_limit(ctx: RuleContext) -> Iterator[Finding]:
                                f"{label}: {what}: new connections are refused when they run out")
 
 
+def queues_hidden(ctx: RuleContext) -> Iterator[Finding]:
+    """The queue list ([rabbitmq.queues]) shorter than the cluster's count of queues: the account has no
+    permission entry on some vhost, and RabbitMQ leaves its queues out. Their copies are unknown."""
+    p = ctx.cloud.rabbitmq
+    q = p.queues if p is not None else None
+    if q is None or not q.hidden:
+        return
+    yield finding("rabbitmq-queues", "not_allowed", p.cluster, Severity.UNKNOWN,
+                  f"{p.cluster}: the queue list shows {q.listed} of the cluster's {q.total} queues: the account "
+                  "needs a permission entry on every vhost (set_permissions -p VHOST USER '' '' ''); the copies of the "
+                  f"{q.hidden} others are unknown")
+
+
 RULES = [cluster_down, node_not_running, network_partition, resource_alarm, publishers_blocked,
          amqp_api_mismatch, slow_view, size_below_expected, no_majority, quorum_spof, quorum_critical,
-         metadata_store_not_ready, resource_near_limit]
+         metadata_store_not_ready, resource_near_limit, queues_hidden]

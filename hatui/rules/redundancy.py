@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
-from hatui.model.redundancy import HOST, INSTANCE, Loss
-from hatui.model.topology import DOMAIN_WORDS, LOAD_BALANCER, Topology
+from hatui.model.redundancy import HOST, INSTANCE, Loss, hosts_of
+from hatui.model.topology import DATABASE, DOMAIN_WORDS, LOAD_BALANCER, QUEUE, Topology
 from hatui.rules import RuleContext, finding
+from hatui.words import data_words
 
 SOURCE = "redundancy"
 
@@ -70,4 +71,39 @@ def load_balancer_spof(ctx: RuleContext) -> Iterator[Finding]:
                       f"{chain(losses)}", kind=FindingKind.SPOF)
 
 
-RULES = [equipment_spof, load_balancer_spof]
+DATA_SOURCES = {DATABASE: "galera", QUEUE: "rabbitmq"}  # an instance's durability finding: its area's
+
+
+def durability_spof(ctx: RuleContext) -> Iterator[Finding]:
+    """Durability N-1: each element whose failure alone would lose data now (the only synced copy of the
+    database; quorum queues and streams at their majority; classic mirrored queues without a synchronised
+    mirror). An instance's finding is its area's (``galera.durability_spof:db-1``); a host or domain has its
+    own (``redundancy.durability_spof:pdu-a``) unless it loses exactly what one of its instances does."""
+    top = ctx.cloud.topology
+    if top is None:
+        return
+    by_instance = {e.name: hit for e, hit in ctx.cloud.durability if e.kind == INSTANCE}
+    for e, hit in ctx.cloud.durability:
+        if e.kind == INSTANCE:
+            inst = top.instance(e.name)
+            if inst is None or inst.service not in DATA_SOURCES:
+                continue
+            details = []
+            erlang = ctx.cloud.rabbitmq.erlang(inst.name) if inst.service == QUEUE and ctx.cloud.rabbitmq else None
+            if erlang:
+                details.append(erlang)
+            if inst.placement.host:
+                details.append(f"on {inst.placement.host}")
+            who = inst.name + (f" ({', '.join(details)})" if details else "")
+            yield finding(DATA_SOURCES[inst.service], "durability_spof", inst.name, Severity.WARNING,
+                          f"{who}: {'; '.join(data_words(hit))}", kind=FindingKind.SPOF)
+            continue
+        hosts = {e.name} if e.kind == HOST else hosts_of(top, [e])
+        if any(by_instance.get(k) == hit for h in hosts for k in top.keys_on(h)):
+            continue  # said by that instance's finding
+        what = _what(top, e.kind, e.name) if e.kind == HOST or e.name in top.domains() else e.name
+        yield finding(SOURCE, "durability_spof", e.name, Severity.WARNING,
+                      f"{what}: losing it loses data: {'; '.join(data_words(hit))}", kind=FindingKind.SPOF)
+
+
+RULES = [equipment_spof, load_balancer_spof, durability_spof]

@@ -235,7 +235,8 @@ def tls_verify(section: RabbitSection) -> ssl.SSLContext | bool:
 
 
 def rabbit_sources(config: Config) -> list:
-    """One management source per node, and one AMQP canary per node when ``[rabbitmq.canary]`` is set."""
+    """One management source per node, the cluster's connection list (and queue list, when
+    ``[rabbitmq.queues]`` is set), and one AMQP canary per node when ``[rabbitmq.canary]`` is set."""
     section: RabbitSection | None = config.section("rabbitmq")
     assert section is not None
     specs = {s.key: s for s in target_specs(config) if s.source.startswith("rabbitmq")}
@@ -245,6 +246,10 @@ def rabbit_sources(config: Config) -> list:
         from hatui.sources.rabbitmq_clients import RabbitClientsSource
 
         out.append(RabbitClientsSource(specs[("rabbitmq-clients", section.name)], section, verify))
+    if ("rabbitmq-queues", section.name) in specs:
+        from hatui.sources.rabbitmq_queues import RabbitQueuesSource
+
+        out.append(RabbitQueuesSource(specs[("rabbitmq-queues", section.name)], section, verify))
     if section.canary is not None:
         from hatui.sources.rabbitmq_amqp import RabbitCanarySource  # pika only when a canary is configured
 

@@ -26,7 +26,7 @@ from hatui.config.maintenance import Maintenance
 from hatui.feed import LiveFeed, ReplayFeed
 from hatui.model import Observation
 from hatui.model.redundancy import find
-from hatui.monitor import Assessment, Monitor
+from hatui.monitor import Assessment, Monitor, judge_gap
 from hatui.ui.detail import Detail
 from hatui.ui.help import Help
 from hatui.ui.maintenance import MaintenanceDialog
@@ -38,9 +38,6 @@ from hatui.ui.views.common import filtered, insecure_sections, next_sort, sorted
 from hatui.ui.views.detail import detail_model
 
 TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
-# s: a burst of observations is judged once (as hatui watch does); at least as long as the last judgement
-# took, so that judging never takes more than half the loop from the drawing and the keys
-EVAL_GAP = 0.02
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
 SHORT = 30  # rows below which panes drop their bottom border: at 80x24 every row counts
 SEEK = 10.0  # s of recording a replay's [ and ] move back and forward
@@ -161,7 +158,7 @@ class HatuiApp(App):
         # poll returned), else once for the whole burst, soon: with a thousand targets, judging the whole
         # cloud on every answer starved the drawing and the keys.
         # (A replay is judged at every observation: it is small, and its timeline must hold every event.)
-        gap = max(EVAL_GAP, self._judge_took)
+        gap = judge_gap(self._judge_took)
         if (not isinstance(self.feed, LiveFeed) or self.assessment is None
                 or self.clock() - self.assessment.snapshot.taken_at >= gap):
             self._judge()

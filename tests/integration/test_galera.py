@@ -310,3 +310,39 @@ def test_a_changed_password_is_seen_by_a_new_login_and_check_agrees(galera_healt
     for n in (1, 2, 3):
         w.wait_cleared(f"galera.unreachable:db-{n}", FRESH_EVERY + 10, after=t0)
     w.wait_quiet(30)
+
+
+def _ok_to_stop(config: Path, env: dict[str, str], *names: str) -> tuple[int, dict]:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "hatui", "ok-to-stop", "--json", "--config", str(config), *names],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_one_synced_node_left_is_a_durability_spof_until_the_others_are_synced(galera_healthy, galera_config,
+                                                                               watcher_factory, env):
+    """Issue 14: two members desynced (Donor/Desynced: held back, they cannot take over as they are) leave
+    db-1 the only synced copy while the component keeps its quorum: a data-loss SPOF, not a downtime one;
+    ok-to-stop db-1 says NOT OK for it; it clears once they are Synced again."""
+    w = watcher_factory(galera_config)
+    w.wait_quiet(15)
+    t0 = time.monotonic()
+    for n in (2, 3):
+        galera_healthy.desync(n, True)
+    try:
+        _, ev = w.wait_opened("galera.durability_spof:db-1", 10, after=t0)
+        assert ev["finding"]["kind"] == "spof"
+        assert ev["finding"]["summary"] == ("db-1: the only synced copy of the database (db-2 Donor/Desynced, db-3 "
+                                            "Donor/Desynced: not synced): losing it loses committed data")
+        rc, doc = _ok_to_stop(galera_config, env, "db-1")
+        assert (rc, doc["down"]) == (2, {}) and doc["data_loss"][0].startswith("the only synced copy")
+        assert not any(ev["finding"]["id"].startswith("galera.quorum_spof") for _, ev in w.events)
+    finally:
+        t1 = time.monotonic()
+        for n in (2, 3):
+            galera_healthy.desync(n, False)
+    w.wait_cleared("galera.durability_spof:db-1", 10, after=t1)

@@ -1,6 +1,6 @@
 """Regenerate tests/fixtures/galera/<state>/<nodeN>.json from the real Galera lab (~1 min).
 
-    cd /work/main && .venv/bin/python -m tests.lab.capture_galera
+    cd /work/main && .venv/bin/python -m tests.lab.capture_galera [one_synced_desynced one_synced_alone]
 
 Each file is what hatui would read: ``SHOW GLOBAL STATUS LIKE 'wsrep%'`` over TCP as the monitor user
 (pymysql, connect/read timeout 2 s) as a JSON object {Variable_name: Value}, or
@@ -32,7 +32,14 @@ DESCRIPTIONS = {
                          "captured at once: node3 still reports its old view",
     "desynced_node2": "SET GLOBAL wsrep_desync=ON on node2: node2 Donor/Desynced, cluster still size 3",
     "two_nodes_clean": "node3 stopped cleanly (SIGTERM); node1/node2 Primary at size 2; node3 refused",
+    "one_synced_desynced": "SET GLOBAL wsrep_desync=ON on node2 and node3: both Donor/Desynced, node1 the only "
+                           "Synced node of a Primary component of 3",
+    "one_synced_alone": "node2 and node3 stopped cleanly (SIGTERM): node1 alone, Primary at size 1, Synced; "
+                        "node2/node3 refused",
 }
+# states capture_durability() writes; `capture_galera <state> ...` captures only those named (and updates their
+# README lines), leaving the other states' files as they are
+DURABILITY = ("one_synced_desynced", "one_synced_alone")
 
 
 def connect(n: int, timeout: float = 2.0) -> pymysql.connections.Connection:
@@ -125,7 +132,52 @@ def thawed_stale_view(lab: Lab) -> tuple[bool, str]:
     return stale, f"read after SIGCONT: {offsets}"
 
 
-def main() -> int:
+def capture_durability(lab: Lab, wanted: tuple[str, ...] = DURABILITY) -> None:
+    """One Synced node left: the other two desynced, then the other two stopped cleanly."""
+    if "one_synced_desynced" in wanted:
+        lab.desync(2)
+        lab.desync(3)
+        lab.wait_for(lambda s: s["wsrep_local_state_comment"] == "Donor/Desynced", nodes=(2, 3), timeout=10)
+        capture("one_synced_desynced")
+        lab.desync(2, False)
+        lab.desync(3, False)
+        lab.wait_for(healthy, timeout=30)
+    if "one_synced_alone" in wanted:
+        lab.stop(3)
+        lab.stop(2)
+        lab.wait_for(size("1"), nodes=(1,), timeout=20)
+        capture("one_synced_alone")
+        lab.start(2)
+        lab.start(3)
+        lab.wait_for(healthy, timeout=60)
+
+
+def _readme_line(state: str, note: str = "") -> str:
+    return f"- `{state}/`: {DESCRIPTIONS[state]}" + (f" ({note})" if note else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    wanted = tuple(argv or ())
+    if wanted:  # only these durability states: the README keeps every other line as it is
+        unknown = [s for s in wanted if s not in DURABILITY]
+        if unknown:
+            print(f"only these states can be captured alone: {', '.join(DURABILITY)}", file=sys.stderr)
+            return 2
+        lab = Lab()
+        lab.up()
+        capture_durability(lab, wanted)
+        lab.reset()
+        readme = OUT / "README.md"
+        lines = readme.read_text().splitlines()
+        for state in wanted:
+            new = _readme_line(state)
+            at = next((i for i, x in enumerate(lines) if x.startswith(f"- `{state}/`")), None)
+            if at is None:
+                lines.append(new)
+            else:
+                lines[at] = new
+        readme.write_text("\n".join(lines) + "\n")
+        return 0
     lab = Lab()
     notes: dict[str, str] = {}
     lab.up()
@@ -171,16 +223,19 @@ def main() -> int:
     lab.stop(3)
     lab.wait_for(size("2"), nodes=(1, 2), timeout=20)
     capture("two_nodes_clean")
+    lab.reset()
+
+    capture_durability(lab)
 
     lab.reset()
     lines = ["# Galera fixtures: SHOW GLOBAL STATUS LIKE 'wsrep%' per node as the hatui monitor user "
              "(regenerate: .venv/bin/python -m tests.lab.capture_galera)", ""]
-    for state, text in DESCRIPTIONS.items():
-        lines.append(f"- `{state}/`: {text}" + (f" ({notes[state]})" if state in notes else ""))
+    for state in DESCRIPTIONS:
+        lines.append(_readme_line(state, notes.get(state, "")))
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
     print(notes.get("thawed_stale_view", ""))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

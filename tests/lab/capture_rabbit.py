@@ -18,7 +18,16 @@ from pathlib import Path
 
 import httpx
 
-from .rabbit import MONITOR_PASSWORD, MONITOR_USER, NODES, Lab, amqp_port, node_name
+from .rabbit import (
+    MONITOR_PASSWORD,
+    MONITOR_USER,
+    NODES,
+    QUEUES_PASSWORD,
+    QUEUES_USER,
+    Lab,
+    amqp_port,
+    node_name,
+)
 
 OUT = Path(__file__).resolve().parents[1] / "fixtures" / "rabbit"
 
@@ -58,6 +67,103 @@ DESCRIPTIONS = {
                    "answer, nodes/overview/node-is-quorum-critical wait for rabbit3 (~12 s, until it is "
                    "declared down; then they answer in ms with rabbit3 running=false)",
 }
+
+
+# The queue list as hatui reads it ([rabbitmq.queues], hatui.sources.rabbitmq_queues): asked of node 1 as the
+# queues user, plus the monitor user's (no vhost permission: an empty list beside the cluster's count).
+# Written to queues/<state>/<name>.json, each {"status", "body"} as above.
+QUEUE_PREFIX = "hatui-dur-"
+QUORUM = tuple(f"{QUEUE_PREFIX}qq-{i}" for i in (1, 2, 3))
+STREAM, MIRRORED, CLASSIC = f"{QUEUE_PREFIX}st", f"{QUEUE_PREFIX}cm", f"{QUEUE_PREFIX}cl"
+MIRROR_POLICY = "hatui-dur-ha"  # ha-mode all, ha-sync-mode manual (the default): a returning mirror stays unsynced
+QUEUE_DESCRIPTIONS = {
+    "healthy": f"3 quorum queues ({', '.join(QUORUM)}), a stream {STREAM}, a classic queue {MIRRORED} mirrored "
+               f"on all 3 nodes (policy ha-mode all, 5 messages) and an unmirrored classic {CLASSIC}; all online",
+    "node3_app_stopped": "`stop_app` on rabbit3: the quorum queues and the stream 2 of 3 online (their majority "
+                         f"exactly), {MIRRORED} mirrored on rabbit2 only (synchronised)",
+    "mirror_unsynced": f"rabbit3 back (its mirror of {MIRRORED} unsynchronised: ha-sync-mode manual), then "
+                       f"`stop_app` on rabbit2: {MIRRORED}'s only synchronised copy is rabbit1's, quorum queues "
+                       "and stream 2 of 3 online",
+}
+
+
+def declare_durability_queues(lab: Lab) -> None:
+    """As an administrator (the harness; hatui only reads): the queues QUEUE_DESCRIPTIONS["healthy"] names."""
+    lab._api_send("PUT", f"/api/policies/%2F/{MIRROR_POLICY}",
+                  {"pattern": f"^{MIRRORED}$", "definition": {"ha-mode": "all"}, "apply-to": "queues", "priority": 1})
+    for q, kind in [*((q, "quorum") for q in QUORUM), (STREAM, "stream"), (MIRRORED, "classic"), (CLASSIC, "classic")]:
+        lab._api_send("PUT", f"/api/queues/%2F/{q}", {"durable": True, "arguments": {"x-queue-type": kind}})
+    for i in range(5):
+        lab._api_send("POST", "/api/exchanges/%2F/amq.default/publish",
+                      {"properties": {"delivery_mode": 2}, "routing_key": MIRRORED, "payload": f"m{i}",
+                       "payload_encoding": "string"})
+
+
+def delete_durability_queues(lab: Lab) -> None:
+    for q in (*QUORUM, STREAM, MIRRORED, CLASSIC):
+        lab._api_send("DELETE", f"/api/queues/%2F/{q}")
+    lab._api_send("DELETE", f"/api/policies/%2F/{MIRROR_POLICY}")
+
+
+def queue_view(lab: Lab) -> dict[str, dict]:
+    """Each of the durability queues as the administrator sees it now (stats mode: streams included)."""
+    rows = lab.api(1, "/api/queues?columns=name,members,online,slave_nodes,synchronised_slave_nodes")
+    return {q["name"]: q for q in rows if q["name"].startswith(QUEUE_PREFIX)}
+
+
+def fetch_queues(state: str) -> None:
+    from hatui.sources.rabbitmq_queues import QUEUES_PATH, STREAMS_PATH, TOTALS_PATH
+
+    d = OUT / "queues" / state
+    d.mkdir(parents=True, exist_ok=True)
+    asks = {"queues": (QUEUES_USER, QUEUES_PASSWORD, QUEUES_PATH),
+            "streams": (QUEUES_USER, QUEUES_PASSWORD, STREAMS_PATH),
+            "totals": (QUEUES_USER, QUEUES_PASSWORD, TOTALS_PATH),
+            "queues_monitor_user": (MONITOR_USER, MONITOR_PASSWORD, QUEUES_PATH)}
+    for name, (user, password, path) in asks.items():
+        with httpx.Client(auth=(user, password), timeout=5, trust_env=False,
+                          headers={"Accept": "application/json"}) as client:
+            data = fetch(client, 1, path)
+        (d / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    print(f"queues/{state}: " + "; ".join(f"{k} {v.get('online') or v.get('synchronised_slave_nodes')}"
+                                          for k, v in sorted(queue_view(Lab()).items())), flush=True)
+
+
+def capture_queues(lab: Lab) -> None:
+    """QUEUE_DESCRIPTIONS' states, each waited for as the administrator sees it (stats mode lags ~1 s)."""
+    def online(q: str, want: int) -> bool:
+        return len(queue_view(lab).get(q, {}).get("online") or []) == want
+
+    delete_durability_queues(lab)
+    declare_durability_queues(lab)
+    try:
+        lab.wait_for(lambda: all(online(q, 3) for q in (*QUORUM, STREAM))
+                     and len(queue_view(lab)[MIRRORED].get("synchronised_slave_nodes") or []) == 2, 30,
+                     "every replica online, both mirrors synchronised")
+        fetch_queues("healthy")
+        lab.stop_app(3)
+        lab.wait_for(lambda: all(online(q, 2) for q in (*QUORUM, STREAM)), 30, "2 of 3 replicas online")
+        fetch_queues("node3_app_stopped")
+        lab.start_app(3)
+        lab.wait_for(lambda: all(online(q, 3) for q in (*QUORUM, STREAM))
+                     and len(queue_view(lab)[MIRRORED].get("slave_nodes") or []) == 2, 60, "rabbit3 back")
+        lab.stop_app(2)
+        lab.wait_for(lambda: all(online(q, 2) for q in (*QUORUM, STREAM))
+                     and queue_view(lab)[MIRRORED].get("slave_nodes") == [node_name(3)], 30,
+                     "rabbit2 gone, rabbit3's mirror left")
+        fetch_queues("mirror_unsynced")
+        lab.start_app(2)
+    finally:
+        lab.reset()
+        delete_durability_queues(lab)
+    lines = ["# Queue lists as hatui reads them ([rabbitmq.queues]; regenerate: "
+             "`.venv/bin/python -m tests.lab.capture_rabbit queues`)", "",
+             f"Node 1, user `{QUEUES_USER}` (tag `monitoring`, permissions `'' '' ''` on `/`): `queues.json` "
+             "(`/api/queues?disable_stats=true&columns=...`), `streams.json` (stats mode: the streams' replicas), "
+             "`totals.json` (`/api/overview?columns=object_totals`); `queues_monitor_user.json`: the same list "
+             f"as `{MONITOR_USER}` (tag `monitoring`, no permission entry): empty.", ""]
+    lines += [f"- `{s}/`: {text}" for s, text in QUEUE_DESCRIPTIONS.items()]
+    (OUT / "queues" / "README.md").write_text("\n".join(lines) + "\n")
 
 
 def fetch(client: httpx.Client, n: int, path: str) -> dict:
@@ -124,7 +230,7 @@ def probe_paths(lab: Lab) -> list[tuple[str, str, str]]:
 
 def write_readme(lab: Lab, version: str, erlang: str, probes: list[tuple[str, str, str]]) -> None:
     states = [s for s in DESCRIPTIONS if (OUT / s).is_dir()]
-    others = sorted(p.name for p in OUT.iterdir() if p.is_dir() and p.name not in DESCRIPTIONS)
+    others = sorted(p.name for p in OUT.iterdir() if p.is_dir() and p.name not in DESCRIPTIONS and p.name != "queues")
     lines = [
         "# RabbitMQ fixtures: management API as the hatui monitor user (regenerate: "
         ".venv/bin/python -m tests.lab.capture_rabbit)",
@@ -139,6 +245,7 @@ def write_readme(lab: Lab, version: str, erlang: str, probes: list[tuple[str, st
         "",
     ]
     lines += [f"- `{s}/`: {DESCRIPTIONS[s]}" for s in states]
+    lines += ["- `queues/`: queue lists as `[rabbitmq.queues]` reads them (its own README)"]
     if others:
         lines += ["", "Not written by capture_rabbit (left alone): " + ", ".join(f"`{o}/`" for o in others)]
     lines += [
@@ -158,10 +265,13 @@ def write_readme(lab: Lab, version: str, erlang: str, probes: list[tuple[str, st
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or set(DESCRIPTIONS)
+    wanted = set(argv) or {*DESCRIPTIONS, "queues"}
     lab = Lab()
     print(lab.up(), flush=True)
     lab.reset()
+    if wanted == {"queues"}:  # the queue lists alone (~20 s)
+        capture_queues(lab)
+        return 0
     ov = lab.api(1, "/api/overview")
     version, erlang = ov.get("rabbitmq_version", "?"), ov.get("erlang_version", "?")
     probes = probe_paths(lab)
@@ -203,6 +313,8 @@ def main(argv: list[str]) -> int:
         finally:
             lab.thaw(3)
         capture("node_frozen", results)
+    if "queues" in wanted:
+        capture_queues(lab)
     lab.reset()
     write_readme(lab, version, erlang, probes)
     print(lab.status())

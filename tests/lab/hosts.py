@@ -36,9 +36,13 @@ Faults (each real): ``power()`` through the BMC's own API (Redfish Reset / ipmit
 ``freeze_bmc()`` SIGSTOPs a host's emulators or ipmi_sim; ``link()`` sets the bridge-side veth down;
 ``blackhole()`` / ``reject()`` load iptables rules inside the host's namespace (DROP all inbound; REJECT tcp
 with tcp-reset and the rest with icmp-port-unreachable); ``stop_listener()`` SIGSTOPs (hung sshd: connect
-succeeds until the backlog is full, no banner) or kills (refused) the :22 listener. ``reset()`` undoes all of
-it; Redfish and IPMI power are reset out-of-band (the fake driver's sqlite row / chassis_control's power file)
-so that reset does not wait for the emulator's power delay.
+succeeds until the backlog is full, no banner) or kills (refused) the :22 listener. Facility (one state per host,
+shown by both its BMCs): ``set_supply()`` fails or restores a power supply, ``wire_supply()`` plugs one into
+another feed (Redfish only), ``set_temperature()`` sets the inlet, ``set_fan()`` / ``stop_fan()`` a fan; the
+Redfish emulators run inside tests/lab/hosts/redfish_facility.py (Chassis PowerSubsystem and Thermal from
+the state file), ipmi_sim polls one file per sensor (SDRs and sensors rendered into ipmi/<host>.emu).
+``reset()`` undoes all of it; Redfish and IPMI power are reset out-of-band (the fake driver's sqlite row /
+chassis_control's power file) so that reset does not wait for the emulator's power delay.
 
 Gotchas:
 - ipmi_sim knows cipher suites 0-3 only: ipmitool needs ``-C 3``; with its default (17) every command hangs
@@ -83,6 +87,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import os
 import pickle
 import signal
@@ -123,6 +128,20 @@ BASE = LAB_BASE / "hosts"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 REDFISH_POWER_TIMEOUT = 15.0  # the fake driver applies a change within 11 s
+
+# Facility: each host has two power supplies (PSU 1 on pdu-a outlet A<n>, PSU 2 on pdu-b outlet B<n>), an
+# inlet temperature and two fans, with the BMC's thresholds below. One state per host, shown through both of
+# its BMCs: Redfish (redfish_facility.py serves it from <redfish state dir>/facility.json) and IPMI (ipmi_sim
+# polls one file per sensor every POLL_MS; IPMI readings are bytes: degrees C, and RPM / 100).
+FACILITY_LAUNCHER = TEMPLATES / "redfish_facility.py"
+POLL_MS = 500
+INLET = 24                       # degrees C
+INLET_UNC, INLET_UCR, INLET_UNR = 30, 40, 50
+FAN_RPM = 5400
+FAN_LNC, FAN_LCR = 800, 600      # RPM (IPMI: M = 100, so the thresholds are whole hundreds)
+FEEDS = ("pdu-a", "pdu-b")
+# IPMI sensor numbers (and SDR record ids): inlet, fan 1, fan 2, supply 1, supply 2
+SENSOR_INLET, SENSOR_FAN1, SENSOR_FAN2, SENSOR_PS1, SENSOR_PS2 = 1, 2, 3, 4, 5
 
 # Python 3.11 on the lab hosts: the listener is plain stdlib, run with ``python -c`` inside the namespace.
 LISTENER_CODE = r"""
@@ -214,6 +233,18 @@ HOSTS: tuple[Host, ...] = tuple(
 HOST_BY_NAME = {h.name: h for h in HOSTS}
 
 
+def _full_sdr(num: int, entity: int, instance: int, stype: int, reading_type: int, unit: int, m: int, name: str,
+              nominal: int, thresholds: tuple[int, int, int, int, int, int], masks: tuple[int, ...]) -> str:
+    """An IPMI 2.0 Full Sensor Record (SDR type 01h, IPMI spec table 43-1) as ipmi_sim main_sdr_add bytes.
+    ``thresholds``: unr, ucr, unc, lnr, lcr, lnc (raw bytes: value = M x raw); ``masks``: assertion (LS, MS),
+    deassertion (LS, MS), then the readable-thresholds (or discrete reading) mask."""
+    caps = 0x44 if reading_type == 0x01 else 0x40  # auto re-arm; thresholds readable (threshold sensors)
+    body = [0x20, 0x00, num, entity, instance, 0x7F, caps, stype, reading_type, *masks[:4], masks[4], 0x00,
+            0x00, unit, 0x00, 0x00, m & 0xFF, (m >> 8) << 6, 0, 0, 0, 0, 0, nominal, 0, 0, 0xFF, 0x00,
+            *thresholds, 0, 0, 0, 0, 0, 0xC0 | len(name), *name.encode()]
+    return " ".join(f"0x{b:02x}" for b in [num, 0x00, 0x51, 0x01, len(body), *body])
+
+
 def _allowed(addr: str) -> bool:
     """Lab traffic may only go to loopback, the lab bridge network or the bench network."""
     ip = ipaddress.ip_address(addr)
@@ -284,6 +315,7 @@ class Lab:
 
     def __init__(self, base: Path | str = BASE):
         self.base = Path(base)
+        self._new_emu: set[str] = set()
 
     # ------------------------------------------------------------------ paths, addresses, helpers for tests
     @property
@@ -338,6 +370,15 @@ class Lab:
     def _ipmi_power_file(self, h: Host) -> Path:
         return self._d("ipmi", h.name, "power")
 
+    def _ipmi_emu(self, h: Host) -> Path:
+        return self._d("ipmi", f"{h.name}.emu")
+
+    def _sensor_file(self, h: Host, sensor: str) -> Path:
+        return self._d("ipmi", h.name, "sensors", sensor)
+
+    def _facility_file(self, h: Host) -> Path:
+        return self._redfish_state(h) / "facility.json"
+
     def _listener_tag(self, h: Host) -> str:
         return f"--hatui-lab-listener={self.base}/{h.name}"
 
@@ -347,6 +388,14 @@ class Lab:
     def _redfish_pids(self, h: Host, tls: bool | None = None) -> list[int]:
         kinds = (False, True) if tls is None else (tls,)
         return [p for t in kinds for p in _pids_with(str(self._redfish_conf(h, t)))]
+
+    def _stale_bmcs(self, h: Host) -> list[int]:
+        """BMC processes started before the facility sensors (plain sushy-emulator, ipmi_sim without the
+        host's sensor file): restarted by up()."""
+        launched = set(_pids_with(str(FACILITY_LAUNCHER)))
+        with_emu = set(_pids_with(str(self._ipmi_emu(h))))
+        return [p for p in self._redfish_pids(h) if p not in launched] + \
+            [p for p in self._ipmi_pids(h) if p not in with_emu]
 
     def _ipmi_pids(self, h: Host) -> list[int]:
         return _pids_with(str(self._ipmi_conf(h)))
@@ -527,6 +576,11 @@ class Lab:
         chassis.write_bytes((TEMPLATES / "chassis_control.sh").read_bytes())
         chassis.chmod(0o755)
         self._d("ipmi", "bmc.emu").write_bytes((TEMPLATES / "bmc.emu").read_bytes())
+        self._new_emu = set()  # hosts whose ipmi_sim must restart to read their changed sensor file
+        for h in HOSTS:
+            self._sensor_file(h, "inlet").parent.mkdir(parents=True, exist_ok=True)
+            if self._write_if_changed(self._ipmi_emu(h), (TEMPLATES / "bmc.emu").read_text() + self._sensors_emu(h)):
+                self._new_emu.add(h.name)
         rf_tpl = string.Template((TEMPLATES / "redfish.conf.in").read_text())
         ipmi_tpl = string.Template((TEMPLATES / "ipmi_sim.conf.in").read_text())
         tls = self._d("tls")
@@ -569,13 +623,14 @@ class Lab:
         return new_tls
 
     @staticmethod
-    def _write_if_changed(path: Path, text: str) -> None:
+    def _write_if_changed(path: Path, text: str) -> bool:
         try:
             if path.read_text() == text:
-                return
+                return False
         except OSError:
             pass
         path.write_text(text)
+        return True
 
     # ------------------------------------------------------------------ network
     @staticmethod
@@ -636,9 +691,31 @@ class Lab:
 
     # ------------------------------------------------------------------ BMC processes
     def _emulator_argv(self, conf: Path) -> list[str]:
-        exe = Path(sys.executable).parent / "sushy-emulator"
-        base = [str(exe)] if exe.exists() else [sys.executable, "-m", "sushy_tools.emulator.main"]
-        return [*base, "--config", str(conf)]
+        """sushy-emulator inside the lab's facility layer (tests/lab/hosts/redfish_facility.py)."""
+        return [sys.executable, str(FACILITY_LAUNCHER), "--config", str(conf)]
+
+    def _sensors_emu(self, h: Host) -> str:
+        """ipmi_sim commands for the host's sensors: SDRs (main repository) and sensors polled from files."""
+        thr = (0, 0, 0, 0, 0x38)  # readable thresholds: unr ucr unc
+        lines = ["# facility sensors, rendered by tests/lab/hosts.py: SDRs, then each sensor polled from its file",
+                 "main_sdr_add 0x20 " + _full_sdr(SENSOR_INLET, 0x37, 1, 0x01, 0x01, 1, 1, "Inlet Temp", INLET,
+                                                   (INLET_UNR, INLET_UCR, INLET_UNC, 0, 0, 0), thr)]
+        for i, num in enumerate((SENSOR_FAN1, SENSOR_FAN2)):
+            lines.append("main_sdr_add 0x20 " + _full_sdr(num, 0x1D, i + 1, 0x04, 0x01, 18, 100, f"Fan{i + 1}",
+                                                          FAN_RPM // 100, (0, 0, 0, 0, FAN_LCR // 100,
+                                                                           FAN_LNC // 100), (0, 0, 0, 0, 0x03)))
+        for i, num in enumerate((SENSOR_PS1, SENSOR_PS2)):
+            lines.append("main_sdr_add 0x20 " + _full_sdr(num, 0x0A, i + 1, 0x08, 0x6F, 0, 0, f"PS{i + 1} Status", 0,
+                                                          (0, 0, 0, 0, 0, 0), (0x7F, 0x00, 0x7F, 0x00, 0x7F)))
+        poll = f"poll {POLL_MS} file"
+        lines += [f'sensor_add 0x20 0 {SENSOR_INLET} 0x01 0x01 {poll} "{self._sensor_file(h, "inlet")}"',
+                  f"sensor_set_threshold 0x20 0 {SENSOR_INLET} 1 111000 {INLET_UNR} {INLET_UCR} {INLET_UNC} 0 0 0"]
+        for i, num in enumerate((SENSOR_FAN1, SENSOR_FAN2)):
+            lines += [f'sensor_add 0x20 0 {num} 0x04 0x01 {poll} "{self._sensor_file(h, f"fan{i + 1}")}"',
+                      f"sensor_set_threshold 0x20 0 {num} 1 000011 0 0 0 0 {FAN_LCR // 100} {FAN_LNC // 100}"]
+        for i, num in enumerate((SENSOR_PS1, SENSOR_PS2)):  # bit 0 presence, bit 1 failure (sensor type 0x08)
+            lines.append(f'sensor_add 0x20 0 {num} 0x08 0x6f {poll} "{self._sensor_file(h, f"ps{i + 1}")}"')
+        return "\n".join(lines) + "\n"
 
     def _start_redfish(self, h: Host, tls: bool) -> None:
         conf = self._redfish_conf(h, tls)
@@ -650,8 +727,10 @@ class Lab:
         st = self._d("ipmi", h.name, "state")
         st.mkdir(parents=True, exist_ok=True)
         conf = self._ipmi_conf(h)
+        # main_sdr_add appends to the persisted repository on every start: start from none
+        (st / "ipmi_sim" / h.name / "sdr.20.main").unlink(missing_ok=True)
         self._spawn(
-            ["ipmi_sim", "-c", str(conf), "-f", str(self._d("ipmi", "bmc.emu")), "-s", str(st), "-n"],
+            ["ipmi_sim", "-c", str(conf), "-f", str(self._ipmi_emu(h)), "-s", str(st), "-n"],
             str(conf),
             f"ipmi-{h.name}.log",
         )
@@ -675,8 +754,10 @@ class Lab:
                 started.append(f"listener-{h.name}")
             if new_tls:
                 self._stop(self._redfish_pids(h, tls=True))
+            self._stop(self._stale_bmcs(h) + (self._ipmi_pids(h) if h.name in self._new_emu else []))
             if not self._redfish_pids(h):  # neither door open: a fresh machine (power On, no pending change)
                 self._rm_tree(self._redfish_state(h))
+            self._write_facility(h, self._default_facility(h))  # before the BMCs start: they read it
             for tls in (False, True):
                 if not self._redfish_pids(h, tls):
                     self._start_redfish(h, tls)
@@ -727,6 +808,7 @@ class Lab:
         for h in HOSTS:
             _signal(self._redfish_pids(h) + self._ipmi_pids(h), signal.SIGCONT)
             self._ipmi_power_file(h).write_text("1\n")
+            self._write_facility(h, self._default_facility(h))
             self._redfish_force_power(h, "On")
             if Path(f"/sys/class/net/{h.veth}").exists():
                 self._ip("link", "set", h.veth, "up")
@@ -890,6 +972,71 @@ class Lab:
                 raise LabError(f"ipmitool power status {host}: rc={r.returncode} {r.stderr.strip()}")
             return r.stdout.strip().endswith(" on")
         raise LabError(f"via must be 'redfish' or 'ipmi', not {via!r}")
+
+    # ------------------------------------------------------------------ facility: supplies, inlet, fans
+    def _default_facility(self, h: Host) -> dict:
+        n = HOSTS.index(h) + 1
+        return {"supplies": [{"ok": True, "feed": FEEDS[0], "outlet": f"A{n}"},
+                             {"ok": True, "feed": FEEDS[1], "outlet": f"B{n}"}],
+                "inlet": INLET, "inlet_unc": INLET_UNC, "inlet_ucr": INLET_UCR, "inlet_unr": INLET_UNR,
+                "fans": [FAN_RPM, FAN_RPM], "fan_lnc": FAN_LNC, "fan_lcr": FAN_LCR}
+
+    def facility(self, host: str) -> dict:
+        """The host's facility state as both its BMCs report it."""
+        h = self.host(host)
+        try:
+            return json.loads(self._facility_file(h).read_text())
+        except (OSError, ValueError):
+            return self._default_facility(h)
+
+    def _write_facility(self, h: Host, st: dict) -> None:
+        """Write the state where both BMCs read it (each file atomically: a poll never reads half a file)."""
+        def put(path: Path, text: str) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)
+
+        put(self._facility_file(h), json.dumps(st, indent=1) + "\n")
+        put(self._sensor_file(h, "inlet"), f"{int(round(st['inlet']))}\n")
+        for i, rpm in enumerate(st["fans"]):
+            put(self._sensor_file(h, f"fan{i + 1}"), f"{int(rpm) // 100}\n")
+        for i, supply in enumerate(st["supplies"]):
+            put(self._sensor_file(h, f"ps{i + 1}"), "1\n" if supply["ok"] else "3\n")  # presence (+ failure)
+
+    def _change(self, host: str, change) -> None:
+        h = self.host(host)
+        st = self.facility(host)
+        change(st)
+        self._write_facility(h, st)
+
+    def set_supply(self, host: str, n: int, ok: bool) -> None:
+        """Power supply ``n`` (1 or 2) failed (Redfish Health Critical, LineInputStatus NoInput; IPMI
+        "Failure detected") or working again."""
+        def change(st: dict) -> None:
+            st["supplies"][n - 1]["ok"] = ok
+        self._change(host, change)
+
+    def wire_supply(self, host: str, n: int, feed: str) -> None:
+        """Plug supply ``n`` into an outlet of ``feed`` (what Redfish's Links.Outlet says; IPMI cannot say)."""
+        def change(st: dict) -> None:
+            st["supplies"][n - 1]["feed"] = feed
+        self._change(host, change)
+
+    def set_temperature(self, host: str, celsius: float) -> None:
+        """The host's inlet temperature (whole degrees: IPMI readings are bytes)."""
+        def change(st: dict) -> None:
+            st["inlet"] = int(round(celsius))
+        self._change(host, change)
+
+    def set_fan(self, host: str, n: int, rpm: int) -> None:
+        """Fan ``n`` (1 or 2) at ``rpm`` (whole hundreds: IPMI readings are bytes of 100 RPM); 0 stops it."""
+        def change(st: dict) -> None:
+            st["fans"][n - 1] = int(rpm)
+        self._change(host, change)
+
+    def stop_fan(self, host: str, n: int) -> None:
+        self.set_fan(host, n, 0)
 
     # ------------------------------------------------------------------ faults
     def power(self, host: str, on: bool, via: str = "redfish") -> None:

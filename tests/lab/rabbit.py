@@ -22,6 +22,8 @@ Users (module constants):
 
 * ``admin`` / ``hatui-lab-admin-pw`` - administrator, for the harness only;
 * ``hatui-monitor`` / ``hatui-lab-monitor-pw`` - tag ``monitoring``, NO vhost permissions;
+* ``hatui-queues`` / ``hatui-lab-queues-pw`` - tag ``monitoring``, on vhost ``/`` a permission entry whose
+  three regexes are empty (match nothing): lists the vhost's queues, may not touch any;
 * ``hatui-canary`` / ``hatui-lab-canary-pw`` - no tags, on vhost ``/``:
   configure ``^amq\\.gen-.*$``, write ``^amq\\.default$``, read ``^amq\\.gen-.*$``.
   ``queue.declare("", exclusive=True)`` checks *configure* on the server-generated name (``amq.gen-...``);
@@ -111,6 +113,10 @@ MONITOR_USER, MONITOR_PASSWORD = "hatui-monitor", "hatui-lab-monitor-pw"
 MONITOR_TAGS = "monitoring"
 CANARY_USER, CANARY_PASSWORD = "hatui-canary", "hatui-lab-canary-pw"
 CANARY_PERMISSIONS = {"configure": r"^amq\.gen-.*$", "write": r"^amq\.default$", "read": r"^amq\.gen-.*$"}
+# hatui's queue list ([rabbitmq.queues]): tag monitoring and a permission entry on the vhost that matches
+# nothing: RabbitMQ lists a vhost's queues only to users with an entry there, whatever their regexes
+QUEUES_USER, QUEUES_PASSWORD = "hatui-queues", "hatui-lab-queues-pw"
+QUEUES_PERMISSIONS = {"configure": "", "write": "", "read": ""}
 
 MEM_WATERMARK = 0.4            # default vm_memory_high_watermark.relative
 DISK_FREE_LIMIT = 50_000_000   # default disk_free_limit.absolute (50MB)
@@ -364,10 +370,14 @@ class Lab:
             return sorted(t) if isinstance(t, list) else sorted(x for x in (t or "").split(",") if x)
 
         cp = perms.get(CANARY_USER)
+        qp = perms.get(QUEUES_USER)
         return (
             MONITOR_USER in users and tags(users[MONITOR_USER]) == [MONITOR_TAGS] and MONITOR_USER not in perms
             and CANARY_USER in users and tags(users[CANARY_USER]) == []
             and cp is not None and all(cp[k] == v for k, v in CANARY_PERMISSIONS.items())
+            and QUEUES_USER in users and tags(users[QUEUES_USER]) == [MONITOR_TAGS]
+            and qp is not None and all(qp[k] == v for k, v in QUEUES_PERMISSIONS.items())
+            and self._password_ok(users[QUEUES_USER], QUEUES_PASSWORD)
             and self._password_ok(users[MONITOR_USER], MONITOR_PASSWORD)
             and self._password_ok(users[CANARY_USER], CANARY_PASSWORD)
             and self.api(1, "/api/cluster-name").get("name") == CLUSTER_NAME
@@ -387,6 +397,8 @@ class Lab:
         self._api_send("DELETE", f"/api/permissions/%2F/{MONITOR_USER}")
         self._api_send("PUT", f"/api/users/{CANARY_USER}", {"password": CANARY_PASSWORD, "tags": ""})
         self._api_send("PUT", f"/api/permissions/%2F/{CANARY_USER}", CANARY_PERMISSIONS)
+        self._api_send("PUT", f"/api/users/{QUEUES_USER}", {"password": QUEUES_PASSWORD, "tags": MONITOR_TAGS})
+        self._api_send("PUT", f"/api/permissions/%2F/{QUEUES_USER}", QUEUES_PERMISSIONS)
         self._api_send("PUT", "/api/cluster-name", {"name": CLUSTER_NAME})
         self._api_send("DELETE", "/api/users/guest")
 
@@ -509,7 +521,7 @@ management.rates_mode = basic
                 continue
         else:
             return
-        mine = {ADMIN_USER, MONITOR_USER, CANARY_USER}
+        mine = {ADMIN_USER, MONITOR_USER, CANARY_USER, QUEUES_USER}
         keep = {
             "users": [u for u in defs.get("users", []) if u.get("name") not in mine],
             "vhosts": [v for v in defs.get("vhosts", []) if v.get("name") != VHOST],

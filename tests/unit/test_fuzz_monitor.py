@@ -46,6 +46,10 @@ def _worlds() -> dict[str, tuple]:
     rabbit = fixtures_rabbit.rabbit_config(canary=True)
     for state in ("healthy", "mem_alarm", "partitioned", "node_killed"):
         worlds[f"rabbitmq/{state}"] = (rabbit, _at(_rabbit_round(state)))
+    queues = fixtures_rabbit.rabbit_config(canary=True, queues={"interval": 5})
+    for state, queue_state in (("healthy", "mirror_unsynced"), ("stop_app", "node3_app_stopped")):
+        worlds[f"rabbitmq/{state}+queues"] = (queues, _at(_rabbit_round(state)
+                                                          + [fixtures_rabbit.queues_observation(queue_state)]))
     o = fixtures_openstack
     worlds["openstack/healthy"] = (o.lab_config(), _at(o.healthy()))
     worlds["openstack/degraded"] = (o.lab_config(), _at([
@@ -56,6 +60,10 @@ def _worlds() -> dict[str, tuple]:
     for name in ("healthy", "redfish_off", "ipmi_off", "link_down", "listener_killed", "reject", "bmc_misdirected"):
         doc = fixtures_hosts.scenario(name)
         worlds[f"hosts/{name}"] = (fixtures_hosts.config_of(doc["config"]), _at(fixtures_hosts.observations(name)))
+    for name in ("healthy", "supply_failed", "inlet_warm", "fan_stopped", "one_feed"):  # the BMCs' sensors
+        doc = fixtures_hosts.sensors_scenario(name)
+        worlds[f"hosts/sensors/{name}"] = (fixtures_hosts.config_of(doc["config"]),
+                                           _at(fixtures_hosts.sensors_observations(name)))
     return worlds
 
 

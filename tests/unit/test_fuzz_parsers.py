@@ -219,6 +219,30 @@ def test_fuzz_rabbit_connection_list(body):
         assert parsed_or_garbled(clients_of, obs, typed=RpcClients) is not None  # its own summary reads back
 
 
+QUEUE_LISTS = [(json.loads((fixtures_rabbit.QUEUES / state / "queues.json").read_text())["body"],
+                json.loads((fixtures_rabbit.QUEUES / state / "streams.json").read_text())["body"])
+               for state in ("healthy", "node3_app_stopped", "mirror_unsynced")]
+
+
+@fuzz(300)
+@given(st.sampled_from(QUEUE_LISTS).flatmap(lambda b: st.tuples(mutated(b[0]), mutated(b[1]) | st.none())),
+       st.integers(-1, 10) | st.none())
+def test_fuzz_rabbit_queue_list(lists, total):
+    """The queue list (and the streams' stats-mode list), mutated, through the source's summary and the
+    parser: the summary reads back, and what it says of each group holds."""
+    from hatui.model import Observation
+    from hatui.model.rabbitmq_queues import QueueCopies, queues_of, summarise
+
+    data = parsed_or_garbled(summarise, *lists, typed=dict)
+    if data is not None:
+        json.dumps(data)  # recordings hold it
+        obs = Observation("rabbitmq-queues", "mq", 1.0, 0.01, data={"asked": "mq-1", "total": total, **data})
+        q = parsed_or_garbled(queues_of, obs, typed=QueueCopies)
+        if q is not None and (total is None or total >= 0):
+            assert sum(g.count for g in q.groups) + q.unknown <= q.listed
+            assert all(set(g.holders) <= set(g.members) and g.needed >= 1 for g in q.groups)
+
+
 # ---- OpenStack --------------------------------------------------------------------------------------
 
 TOKENS = [fixtures_openstack.capture(n)["body"] for n in (
@@ -585,3 +609,44 @@ def test_fuzz_redfish_bmc(routes, system):
         return
     json.dumps(data)
     parsed_or_garbled(parse_power, data, typed=PowerStatus | MissingSystem)
+
+
+# ---- Hosts: supplies, temperatures, fans (the BMCs' sensors) ---------------------------------------------
+
+SENSOR_DATA = list({json.dumps(o["data"], sort_keys=True): o["data"]
+                    for f in sorted((FIXTURES / "hosts" / "sensors").glob("*.json"))
+                    for o in json.loads(f.read_text())["observations"] if "data" in o}.values())
+
+
+@fuzz(400)
+@given(st.sampled_from(SENSOR_DATA).flatmap(mutated))
+def test_fuzz_bmc_sensors(data):
+    from hatui.model.facility import Sensors, parse_sensors
+
+    s = parsed_or_garbled(parse_sensors, data, typed=Sensors)
+    if s is not None:  # what the rules and the pane read of it never raises
+        read = [(t.level, t.limit) for t in s.temperatures or ()] + [f.level for f in s.fans or ()]
+        assert read is not None and isinstance(s.working, tuple) and (s.inlet is None or s.inlet.celsius is not None)
+
+
+@fuzz(250)
+@given(st.sampled_from([d for d in SENSOR_DATA if d.get("via") == "ipmi"]).flatmap(lambda d: mutated_text(d["stdout"])))
+def test_fuzz_ipmitool_sdr_output(stdout):
+    """ipmitool -v sdr output, kept as the source keeps it (the lines read), read by the parser."""
+    from hatui.model.facility import Sensors, parse_sensors
+    from hatui.sources.bmc_sensors import _keep_lines
+
+    parsed_or_garbled(parse_sensors, {"via": "ipmi", "stdout": _keep_lines(stdout)}, typed=Sensors)
+
+
+@fuzz(250)
+@given(st.sampled_from([s for d in SENSOR_DATA if d.get("via") == "redfish" for s in d.get("supplies") or ()])
+       .flatmap(mutated))
+def test_fuzz_redfish_power_supply(supply):
+    """A PowerSupply resource as a BMC may send it, kept the way the source keeps it, then parsed."""
+    from hatui.model.facility import Sensors, parse_sensors
+    from hatui.sources.bmc_sensors import _supply
+
+    kept = _supply(supply) if isinstance(supply, dict) else supply
+    json.dumps(kept)
+    parsed_or_garbled(parse_sensors, {"via": "redfish", "supplies": [kept]}, typed=Sensors)

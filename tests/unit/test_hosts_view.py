@@ -15,7 +15,7 @@ def rows(name: str) -> dict[str, tuple[str, ...]]:
 
 def test_healthy_rows_and_headline():
     p = pane("healthy")
-    assert p.columns == ("", "host", "power", "BMC", "network", "latency", "runs", "domains")
+    assert p.columns == ("", "host", "power", "BMC", "network", "latency", "runs", "domains")  # no sensors read
     r = rows("healthy")
     assert r["hostA"][:5] == ("✔ OK", "hostA", "on", "redfish", "up")
     assert r["hostC"][2:5] == ("on", "ipmi", "up")

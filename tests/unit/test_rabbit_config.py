@@ -22,10 +22,12 @@ def test_example_config_watches_each_node_twice_with_a_slower_canary_and_lists_c
     assert section.password.reveal() == "mon-secret" and section.canary.password.reveal() == "canary-secret"
     specs = {s.key: s for s in target_specs(cfg) if s.source.startswith("rabbitmq")}
     assert sorted(specs) == sorted([(src, f"mq-{n}") for src in ("rabbitmq", "rabbitmq-amqp") for n in (1, 2, 3)]
-                                   + [("rabbitmq-clients", "openstack-mq")])
+                                   + [("rabbitmq-clients", "openstack-mq"), ("rabbitmq-queues", "openstack-mq")])
     assert specs[("rabbitmq", "mq-1")].interval == 1.0 and specs[("rabbitmq-amqp", "mq-1")].interval == 5.0
     clients = specs[("rabbitmq-clients", "openstack-mq")]
     assert (clients.interval, clients.timeout) == (30.0, 1.0)  # the cluster's list, slowly; [hatui]'s timeout
+    queues = specs[("rabbitmq-queues", "openstack-mq")]
+    assert (queues.interval, queues.timeout) == (30.0, 1.0)  # the queue list too: durability, not every second
     assert "canary-secret" not in repr(cfg.sections)
 
 

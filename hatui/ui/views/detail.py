@@ -114,6 +114,8 @@ COUNTERS: dict[str, tuple[tuple[str, Callable[[Any], float | None]], ...]] = {
     "haproxy": (("servers UP", _counter(lambda v: sum(len(b.serving) for b in v))),),
     "network": (("answering", _counter(lambda v: sum(v.answers(a) for a in v.addresses))),),
     "power": (("powered on", _counter(lambda v: 1.0 if v.is_on else 0.0)),),
+    "sensors": (("inlet °C", _counter(lambda v: v.inlet.celsius if v.inlet is not None else None)),
+                ("supplies working", _counter(lambda v: len(v.working) if v.supplies is not None else None))),
     "local": (("links up", _counter(lambda v: sum(n.up for n in v))),),
 }
 

@@ -1,10 +1,12 @@
-"""The Hosts pane: one row per host (power, BMC, reachability, latency, fault domains), and a headline
+"""The Hosts pane: one row per host (power, BMC, its supplies, inlet and fans, reachability, latency, fault
+domains), and a headline
 with the jump host's own links. Pure: Assessment -> PaneModel."""
 from __future__ import annotations
 
 from hatui.config import Config
 from hatui.config.hosts import HostEntry, HostsSection
 from hatui.model import FindingKind, TargetState
+from hatui.model.facility import Sensors, worst
 from hatui.model.hosts import (
     MissingSystem,
     PowerStatus,
@@ -15,7 +17,8 @@ from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, RowKey, age_cell, ms, not_configured, status_cell, worst_tone
 from hatui.words import failure_cell, failure_words
 
-COLUMNS = ("", "host", "power", "BMC", "network", "latency", "runs", "domains")
+FACILITY = "PSU·inlet·fans"  # shown when some BMC is read for its sensors ([hosts] sensors)
+COLUMNS = ("", "host", "power", "BMC", FACILITY, "network", "latency", "runs", "domains")
 WAITING: Cell = ("…", "dim")
 # Cells are short (the pane may be half a screen wide); the findings pane has the full sentences.
 OUTCOME_SHORT = {"open": "up", "silent": "silent", "refused": "refused", "timeout": "timeout",
@@ -45,6 +48,43 @@ def _power_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
     bmc_tone = "warning" if host.bmc.insecure else "ok"
     health = f" {power.health}" if power.health not in (None, "OK") else ""
     return (word, tone), (f"{kind}{health}", "critical" if health else bmc_tone)
+
+
+
+
+def _sensors_cell(host: HostEntry, section: HostsSection, st: TargetState | None) -> Cell:
+    """``PSU 2/2 24°C fans 2/2``: the BMC's supplies, inlet temperature and fans (the rules' facts)."""
+    if not section.reads_sensors(host):
+        return "-", "dim"
+    if st is None or st.latest is None:
+        return WAITING
+    if st.latest.failure is not None:
+        return f"? {failure_cell(st.latest.failure.kind)}", "unknown"
+    if st.garbled is not None:
+        return "? garbled", "unknown"
+    if not st.fresh:
+        return "? stale", "stale"
+    s: Sensors = st.value
+    parts, levels = [], []
+    if s.supplies is not None:
+        ok = len(s.working)
+        bad = any(x.level != "ok" for x in s.supplies)
+        parts.append(f"PSU {ok}/{len(s.supplies)}" + (" ✗" if bad else ""))
+        levels.append("ok" if not bad else "spof" if ok == 1 and len(s.supplies) > 1 else
+                      worst(x.level for x in s.supplies))
+    inlet = s.inlet
+    if inlet is not None and inlet.celsius is not None:
+        parts.append(f"{inlet.celsius:g}°C" + ("!" if inlet.level != "ok" else ""))
+        levels.append(inlet.level)
+    if s.fans:
+        ok_fans = sum(f.level == "ok" for f in s.fans)
+        parts.append(f"fans {ok_fans}/{len(s.fans)}" + (" ✗" if ok_fans < len(s.fans) else ""))
+        levels.append(worst(f.level for f in s.fans))
+    if not parts:
+        return "? none reported", "unknown"
+    tone = "critical" if "critical" in levels else "warning" if "warning" in levels else \
+        "spof" if "spof" in levels else "ok"
+    return " ".join(parts), tone
 
 
 def _network_cells(host: HostEntry, st: TargetState | None) -> tuple[Cell, Cell]:
@@ -116,7 +156,7 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     section: HostsSection | None = config.section("hosts")
     if section is None:
         return not_configured("Hosts", "hosts")
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     powered = reachable = power_off = unreachable = 0
     # The jump host cannot see the network (its own link down, or no host answers at all): what the
     # probes say of each host is not about the host, so it is shown as unknown.
@@ -125,6 +165,7 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     for host in section.hosts:
         power, bmc = _power_cells(host, a.snapshot.get("power", host.name))
         net, latency = _network_cells(host, a.snapshot.get("network", host.name))
+        facility = _sensors_cell(host, section, a.snapshot.get("sensors", host.name))
         word = status_cell(a.of_subject("hosts", host.name))
         if blind and host.addresses:
             net, latency = ("? jump host blind", "unknown"), ("", "")
@@ -134,7 +175,7 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
         reachable += net[1] in ("ok", "warning", "spof")
         unreachable += net[1] == "critical"
         domains = "·".join(v for _k, v in host.domains) or "-"
-        rows.append((word, (host.name, ""), power, bmc, net, latency, _runs(a, host.name), (domains, "dim")))
+        rows.append((word, (host.name, ""), power, bmc, facility, net, latency, _runs(a, host.name), (domains, "dim")))
     n = len(section.hosts)
     with_bmc = sum(1 for h in section.hosts if h.bmc is not None)
     with_net = sum(1 for h in section.hosts if h.addresses)
@@ -145,11 +186,16 @@ def hosts_pane(a: Assessment, config: Config) -> PaneModel:
     jump = _jump_cells(section, a)
     if jump:
         headline += [("  │  ", "dim"), *jump]
+    columns: tuple[str, ...] = COLUMNS
+    if not any(section.reads_sensors(h) for h in section.hosts):  # no BMC read for sensors: no such column
+        at = COLUMNS.index(FACILITY)
+        columns = COLUMNS[:at] + COLUMNS[at + 1:]
+        rows = [row[:at] + row[at + 1:] for row in rows]
     findings = a.of_area("hosts")
     tone = worst_tone(findings)
     if tone == "ok" and any(f.kind == FindingKind.SPOF for f in findings):
         tone = "spof"
-    return PaneModel("Hosts", tuple(headline), COLUMNS, tuple(rows), tone=tone, narrow_drop=("runs",),
+    return PaneModel("Hosts", tuple(headline), columns, tuple(rows), tone=tone, narrow_drop=("runs", FACILITY),
                      wrap=("runs",), keys=tuple(RowKey("hosts", host.name) for host in section.hosts))
 
 

@@ -86,7 +86,7 @@ def _own_view(p: ClusterPicture, name: str, view: ManagementView) -> tuple[Cell,
     down = [p.label(e.name) for e in nodes if not e.running]
     sees = f"{running}/{expected}"
     if tone == "stale" and view.last_nodes_at:
-        sees += f" {human_age(p.now - view.last_nodes_at)} ago"
+        sees += f" {human_age(p.answered_at(name) - view.last_nodes_at)} ago"
     erlang = view.node or p.erlang(name)  # its overview may be the slow part: then its known name
     me = next((e for e in nodes if e.name == erlang), None)
     return ((sees, tone or ("ok" if running >= expected and not down else "warning")),

@@ -34,7 +34,7 @@ def _named(items: Any, name: str) -> Any:
 def where_lines(config: Config, source: str, target: str) -> list[Line]:
     """(label, text) lines: the address polled, and the way in (protocol, account, what is asked)."""
     section = config.section({"galera": "galera", "rabbitmq": "rabbitmq", "rabbitmq-amqp": "rabbitmq",
-                              "rabbitmq-clients": "rabbitmq", "power": "hosts", "network": "hosts",
+                              "rabbitmq-clients": "rabbitmq", "power": "hosts", "sensors": "hosts", "network": "hosts",
                               "local": "hosts"}.get(source, "openstack"))
     if section is None:
         return [("address", "not in the config")]
@@ -63,6 +63,12 @@ def _where(s: Any, source: str, target: str) -> list[Line]:  # noqa: PLR0911 - o
         b = host.bmc
         return [("address", f"BMC {b.where}" + (f", system {b.system}" if b.system else "")),
                 ("way in", f"{b.type} as {b.user} ({password_words(b)}): the power state")]
+    if source == "sensors" and (host := _named(s.hosts, target)) and host.bmc is not None:
+        b = host.bmc
+        what = ("the chassis' PowerSubsystem (or Power) and Thermal" if b.type == "redfish" else
+                "ipmitool sdr type Temperature, Fan, Power Supply")
+        return [("address", f"BMC {b.where}" + (f", system {b.system}" if b.system else "")),
+                ("way in", f"{b.type} as {b.user} ({password_words(b)}): {what}")]
     if source == "network" and (host := _named(s.hosts, target)):
         ports = ", ".join(f"tcp/{p}" for p in host.ports) or "no TCP port"
         return [("address", ", ".join(host.addresses)),

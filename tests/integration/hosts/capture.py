@@ -1,11 +1,14 @@
 """Capture what hatui's hosts sources say about the real hosts lab, one scenario per fault.
 
     cd /work/main && .venv/bin/python -m tests.integration.hosts.capture      # root; ~1 min
+    cd /work/main && .venv/bin/python -m tests.integration.hosts.capture --sensors   # the sensors only, ~5 s
 
 Writes tests/fixtures/hosts/observations/<scenario>.json: the observations of one poll round of every
 hosts target (exactly what ``hatui record`` stores), with the lab config of lab_config.py; and
 tests/fixtures/hosts/verbose/ipmitool_*.json: raw ``ipmitool -v`` runs (the argv hatui uses) for the
-classification of ipmitool failures. Leaves the lab up and in its default state.
+classification of ipmitool failures; and tests/fixtures/hosts/sensors/<scenario>.json: the ``sensors``
+observations (supplies, temperatures, fans) of every BMC, Redfish and IPMI, one poll round per facility
+fault. Leaves the lab up and in its default state.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from tests.lab.common import run
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "hosts"
 OBS = FIXTURES / "observations"
 VERBOSE = FIXTURES / "verbose"
+SENSORS = FIXTURES / "sensors"
+SENSOR_SETTLE = 1.2  # s: ipmi_sim reads its sensor files every 0.5 s (tests/lab/hosts.py POLL_MS)
 
 
 def poll_round(toml: str) -> list[dict]:
@@ -109,8 +114,48 @@ def capture_ipmitool(lab: hosts_lab.Lab) -> None:
         lab.reset()
 
 
+def capture_sensors(lab: hosts_lab.Lab) -> None:
+    """One poll round of every BMC's ``sensors`` target per facility fault (both BMC kinds)."""
+    SENSORS.mkdir(parents=True, exist_ok=True)
+    toml = hosts_toml(sensors_interval=2.0)
+
+    def one(name: str, what: str, inject: Callable[[], None]) -> None:
+        lab.reset()
+        try:
+            inject()
+            time.sleep(SENSOR_SETTLE)
+            obs = [o for o in poll_round(toml) if o["source"] == "sensors"]
+            doc = {"scenario": what, "config": toml, "observations": obs}
+            (SENSORS / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+            print(f"sensors/{name}: {what}: " + ", ".join(f"{o['target']} {o.get('failure') or 'ok'}" for o in obs))
+        finally:
+            lab.reset()
+
+    def each(fault: Callable[[str], None]) -> Callable[[], None]:
+        return lambda: [fault(h.name) for h in hosts_lab.HOSTS]  # type: ignore[func-returns-value]
+
+    one("healthy", "every supply working, inlet 24 C, fans 5400 RPM", lambda: None)
+    one("supply_failed", "power supply 2 failed on every host", each(lambda h: lab.set_supply(h, 2, False)))
+    one("inlet_warm", "inlet 33 C on every host (past the upper non-critical 30)",
+        each(lambda h: lab.set_temperature(h, 33)))
+    one("inlet_hot", "inlet 42 C on every host (past the upper critical 40)",
+        each(lambda h: lab.set_temperature(h, 42)))
+    one("fan_stopped", "fan 1 stopped on every host", each(lambda h: lab.stop_fan(h, 1)))
+    one("fan_slow", "fan 2 at 700 RPM on every host (below the lower non-critical 800)",
+        each(lambda h: lab.set_fan(h, 2, 700)))
+    one("one_feed", "power supply 2 of every host plugged into pdu-a (Redfish says; IPMI cannot)",
+        each(lambda h: lab.wire_supply(h, 2, "pdu-a")))
+
+
 def main() -> None:
+    import sys
+
     os.environ[BMC_PW_ENV] = hosts_lab.BMC_PASSWORD
+    if "--sensors" in sys.argv[1:]:
+        lab = hosts_lab.Lab()
+        lab.up()
+        capture_sensors(lab)
+        return
     os.environ["HATUI_WRONG_PW"] = "wrong-password"
     lab = hosts_lab.Lab()
     lab.up()
@@ -139,6 +184,7 @@ def main() -> None:
     scenario(lab, "uplink_down", "the jump host's own link (the lab bridge) down", lambda: bridge(False),
              undo=lambda: bridge(True))
     capture_ipmitool(lab)
+    capture_sensors(lab)
 
 
 if __name__ == "__main__":

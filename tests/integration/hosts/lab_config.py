@@ -38,19 +38,29 @@ def _toml(v: object) -> str:
 
 
 def hosts_toml(*, dual: bool = False, interfaces: tuple[str, ...] = (hosts_lab.BRIDGE,), bmc: dict | None = None,
-               power_interval: float = 1.0, power_timeout: float = 3.0, extra: str = "") -> str:
+               power_interval: float = 1.0, power_timeout: float = 3.0, extra: str = "",
+               sensors_interval: float | None = None, racks: dict[str, str] | None = None,
+               feeds: dict[str, str | list[str]] | None = None) -> str:
     """The lab's three hosts (and ``dual``). ``bmc`` maps a host name to overrides of its BMC table
-    (e.g. a wrong password_env), or to None for no BMC."""
+    (e.g. a wrong password_env), or to None for no BMC. ``sensors_interval``: read the BMCs' supplies,
+    temperatures and fans that often (off when None); ``racks`` and ``feeds`` override a host's rack and
+    power_feed."""
     bmc = bmc or {}
+    sensors = "" if sensors_interval is None else f"sensors = true\nsensors_interval = {sensors_interval}\n"
     out = [f"[hosts]\npower_interval = {power_interval}\npower_timeout = {power_timeout}\n"
-           f"network_interval = 0.5\nnetwork_timeout = 0.5\nlocal_interval = 0.5\n"
+           f"network_interval = 0.5\nnetwork_timeout = 0.5\nlocal_interval = 0.5\n{sensors}"
            f"jump_host = \"{JUMP}\"\ninterfaces = {_toml(list(interfaces))}\n{extra}"]
-    domains = {"hostA": ("pdu-a", "r1", "sw-1"), "hostB": ("pdu-b", "r1", "sw-1"), "hostC": ("pdu-a", "r2", "sw-2")}
+    domains: dict[str, tuple[str | list[str], str, str]] = {
+        "hostA": ("pdu-a", "r1", "sw-1"), "hostB": ("pdu-b", "r1", "sw-1"), "hostC": ("pdu-a", "r2", "sw-2")}
+    for name, rack in (racks or {}).items():
+        domains[name] = (domains[name][0], rack, domains[name][2])
+    for name, feed in (feeds or {}).items():
+        domains[name] = (feed, domains[name][1], domains[name][2])
     for h in hosts_lab.HOSTS:
         out.append(f"\n[[hosts.host]]\nname = \"{h.name}\"\naddresses = [\"{h.address}\"]\nports = [22]\n"
                    f"banner_ports = [22]\n")
         feed, rack, switch = domains[h.name]
-        out.append(f"power_feed = \"{feed}\"\nrack = \"{rack}\"\nswitch = \"{switch}\"\n")
+        out.append(f"power_feed = {_toml(feed)}\nrack = \"{rack}\"\nswitch = \"{switch}\"\n")
         if bmc.get(h.name, {}) is not None:
             out.append(f"bmc = {bmc_table(h.name, **bmc.get(h.name, {}))}\n")
     if dual:
