@@ -569,8 +569,12 @@ wsrep_slave_threads=1
             raise LabError(f"{self.name(n)} pid {pid} survived SIGKILL")
 
     def freeze(self, n: int) -> None:
-        """SIGSTOP node n (hung process: TCP connects succeed, nothing answers)."""
-        self._signal(n, signal.SIGSTOP)
+        """SIGSTOP node n (hung process: TCP connects succeed, nothing answers), and wait until the kernel
+        has stopped it (the signal is delivered asynchronously: CI once read it still running)."""
+        pid = self._signal(n, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not self._frozen(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def thaw(self, n: int) -> None:
         self._signal(n, signal.SIGCONT)

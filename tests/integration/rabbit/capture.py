@@ -25,16 +25,16 @@ OUT = Path(__file__).resolve().parents[2] / "fixtures" / "rabbit" / "recorded"
 QUORUM_QUEUE = "hatui-test-qq"
 
 
-def declare_quorum_queue(lab: rabbit_lab.Lab) -> None:
+def declare_quorum_queue(lab: rabbit_lab.Lab, name: str = QUORUM_QUEUE) -> None:
     """A durable quorum queue with a replica on every node (3.10: the initial group is the whole cluster)."""
-    lab._api_send("PUT", f"/api/queues/%2F/{QUORUM_QUEUE}",
+    lab._api_send("PUT", f"/api/queues/%2F/{name}",
                   {"durable": True, "auto_delete": False, "arguments": {"x-queue-type": "quorum"}})
-    lab.wait_for(lambda: len(lab.api(1, f"/api/queues/%2F/{QUORUM_QUEUE}").get("members") or []) == 3, 30,
+    lab.wait_for(lambda: len(lab.api(1, f"/api/queues/%2F/{name}").get("members") or []) == 3, 30,
                  "the quorum queue's 3 members")
 
 
-def delete_quorum_queue(lab: rabbit_lab.Lab) -> None:
-    lab._api_send("DELETE", f"/api/queues/%2F/{QUORUM_QUEUE}")
+def delete_quorum_queue(lab: rabbit_lab.Lab, name: str = QUORUM_QUEUE) -> None:
+    lab._api_send("DELETE", f"/api/queues/%2F/{name}")
 
 
 # state -> (what it is, fault, seconds recorded after the fault, repair)

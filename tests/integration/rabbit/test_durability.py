@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -77,9 +78,13 @@ def test_queues_account_lists_queues_and_touches_none(rabbit_healthy):
 def test_quorum_queue_at_its_minimum_is_a_durability_spof_of_each_survivor(rabbit_healthy, tmp_path, queues_env):
     """A 3-member quorum queue with rabbit3's app stopped: 2 of 3 online, exactly its majority: losing mq-1
     or mq-2 loses it; ok-to-stop mq-1 says NOT OK; the findings clear once rabbit3 is back."""
+    # A name of its own each run: after a node's app was stopped and started under it, RabbitMQ 3.10 may
+    # fail to start that node's member of a later queue of the same name ({error,enoent} on recovery),
+    # and the quorum-critical test, which declares QUORUM_QUEUE, found rabbit3's member never online.
+    queue = f"hatui-dur-qq-{uuid.uuid4().hex[:8]}"
     config = tmp_path / "hatui.toml"
     config.write_text(queues_toml())
-    declare_quorum_queue(rabbit_healthy)
+    declare_quorum_queue(rabbit_healthy, queue)
     w = Watcher(config, queues_env)
     try:
         w.wait_quiet(20)
@@ -89,13 +94,13 @@ def test_quorum_queue_at_its_minimum_is_a_durability_spof_of_each_survivor(rabbi
             _, ev = w.wait_opened(f"rabbitmq.durability_spof:mq-{n}", 15, after=t0)
             assert ev["finding"]["kind"] == "spof"
             assert ev["finding"]["summary"] == (f"mq-{n} (rabbit{n}@localhost): 1 quorum queue would lose its majority "
-                                                f"({QUORUM_QUEUE})")
+                                                f"({queue})")
         rc, doc = ok_to_stop(config, queues_env, "mq-1")
-        assert rc == 2 and doc["data_loss"] == [f"1 quorum queue would lose its majority ({QUORUM_QUEUE})"]
+        assert rc == 2 and doc["data_loss"] == [f"1 quorum queue would lose its majority ({queue})"]
         t1 = time.monotonic()
         rabbit_healthy.start_app(3)
         for n in (1, 2):
             w.wait_cleared(f"rabbitmq.durability_spof:mq-{n}", 30, after=t1)
     finally:
         w.stop()
-        delete_quorum_queue(rabbit_healthy)  # rabbit_healthy resets the lab (rabbit3's app) afterwards
+        delete_quorum_queue(rabbit_healthy, queue)  # rabbit_healthy resets the lab (rabbit3's app) afterwards
