@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from hatui.areas import AREAS as DECLARED
 from hatui.areas import PANES
 from hatui.config import Config
 from hatui.config.maintenance import Maintenance
@@ -64,6 +65,13 @@ class Changed(Message):
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Changed)
 
+
+
+def unconfigured_words(areas) -> str:
+    """One line for the areas the config leaves out, and how to add them."""
+    panes = ", ".join(p.title for a in areas for p in a.panes)
+    sections = ", ".join(f"[{a.name}]" for a in areas)
+    return f"not configured: {panes} (add {sections}: see hatui.example.toml, or run hatui init)"
 
 class HatuiApp(App):
     CSS_PATH = theme_path()
@@ -119,11 +127,17 @@ class HatuiApp(App):
         # the findings stay in sight at every size, whatever pane a key scrolls to (at 80x24 too)
         with VerticalScroll(id="findings-box", can_focus=False):
             yield AreaPane("findings", "Findings")
+        # An area the config leaves out takes one line, not a pane each (its pane stays, hidden: its key
+        # says so when pressed)
+        unconfigured = [a for a in DECLARED if a.name not in self.config.sections]
+        hidden = {p.id for a in unconfigured for p in a.panes}
         with VerticalScroll(id="body"):
+            if unconfigured:
+                yield Static(unconfigured_words(unconfigured), id="unconfigured", markup=False)
             with Grid(id="areas"):
                 yield AreaPane("redundancy", "Redundancy")
                 for area, title in AREAS:
-                    yield AreaPane(area, title)
+                    yield AreaPane(area, title, classes="-unconfigured" if area in hidden else "")
                 yield AreaPane("timeline", "Timeline")
         yield Input(placeholder="filter every pane (Enter keeps it, Esc clears it)", id="filter")
         yield Footer()
@@ -132,7 +146,7 @@ class HatuiApp(App):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._mark_mono())
         self._mark_mono()
         for pane in self.query(AreaPane):
-            pane.can_focus = True
+            pane.can_focus = not pane.has_class("-unconfigured")
         # The feed is a Textual worker on the app's loop: Textual cancels it (and the feed closes its
         # clients) when the app exits; blocking clients are in the feed's own threads.
         # A replay also says when it starts a pass over (a seek back: the state is rebuilt from a fresh
@@ -316,6 +330,9 @@ class HatuiApp(App):
 
     def action_focus_pane(self, area: str) -> None:
         pane = self.query_one(f"#pane-{area}", AreaPane)
+        if pane.has_class("-unconfigured"):
+            self.notify(f"{pane.border_title}: not configured (see the line above the panes)", timeout=3)
+            return
         pane.focus()
         pane.scroll_visible()
 

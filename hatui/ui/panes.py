@@ -23,6 +23,10 @@ TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim", "head")
 NARROW = 80  # a pane's own columns below which it leaves out its least useful ones (at 80x24, or
              # side by side on a terminal just wide enough for two)
 CURSOR = "hatui-cursor"  # style meta marking the cursor's row, to find the lines it was drawn on
+# Groups of rows a pane draws at most: Rich lays out and renders a table whole, and a thousand hosts'
+# rows (or findings) redrawn every second starved the polls and the keys. Beyond this, a pane draws the
+# window around its cursor, which j/k, PgUp/PgDn, Home/End move; / filters every pane.
+WINDOW = 100
 
 
 class Toned(Static):
@@ -60,14 +64,15 @@ class AreaPane(Toned):
             self.pane = pane
             self.key = key
 
-    def __init__(self, area: str, title: str, **kw) -> None:
-        super().__init__(id=f"pane-{area}", classes="pane", **kw)
+    def __init__(self, area: str, title: str, classes: str = "", **kw) -> None:
+        super().__init__(id=f"pane-{area}", classes=f"pane {classes}".strip(), **kw)
         self.area = area
         self.border_title = title
         self.sort = SORTS[0]  # how its rows are ordered (the app applies views.common.sorted_rows)
         self._shown: PaneModel | None = None
         self._starts: tuple[int, ...] = ()
         self._narrow = False
+        self._first = 0  # the first group drawn (see WINDOW)
 
     # ---- drawing ---------------------------------------------------------------------------------------
 
@@ -106,6 +111,18 @@ class AreaPane(Toned):
         end = self._starts[self.cursor + 1] if self.cursor + 1 < len(self._starts) else len(self._shown.rows)
         return range(start, end)
 
+    def _window(self, model: PaneModel) -> range:
+        """The rows drawn: all of them, or WINDOW groups with the cursor's among them."""
+        starts = self._starts
+        if len(starts) <= WINDOW:
+            return range(len(model.rows))
+        cursor = min(self.cursor, len(starts) - 1)
+        first = min(self._first, cursor)
+        first = max(first, cursor - WINDOW + 1)
+        self._first = first = max(0, min(first, len(starts) - WINDOW))
+        end = starts[first + WINDOW] if first + WINDOW < len(starts) else len(model.rows)
+        return range(starts[first], end)
+
     def _build(self, model: PaneModel) -> Group:
         parts: list[Text | Table] = []
         if model.headline:
@@ -114,13 +131,15 @@ class AreaPane(Toned):
             parts.append(Text(model.note, style=self._style("dim")))
         if model.columns and model.rows:
             narrow = self._narrow
+            drawn = self._window(model)
+            rows = model.rows[drawn.start:drawn.stop]
             keep = [i for i, col in enumerate(model.columns) if not (narrow and col in model.narrow_drop)]
             table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style=self._style("dim"))
             for i in keep:
                 col = model.columns[i]
                 wraps = col in model.wrap
                 # the status word ("◆ SPOF") is never squeezed into the next cell when space runs short
-                least = max((len(r[i][0]) for r in model.rows), default=0) + 1 if i == keep[0] else None
+                least = max((len(r[i][0]) for r in rows), default=0) + 1 if i == keep[0] else None
                 table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
                                  ratio=3 if wraps else None, justify="right" if i == keep[-1] else "left",
                                  min_width=least)
@@ -128,11 +147,16 @@ class AreaPane(Toned):
             # over each cell's own tone: only the cursor's background (and underline, in monochrome)
             full = self.get_component_rich_style("pane--cursor")
             cursor = Style(bgcolor=full.bgcolor, underline=full.underline, meta={CURSOR: True})
-            for n, row in enumerate(model.rows):
+            for n, row in zip(drawn, rows, strict=True):
                 on = n in under
                 table.add_row(*(Text(row[i][0], style=self._style(row[i][1]) + cursor if on else self._style(row[i][1]))
                                 for i in keep), style=cursor if on else None)
+            if drawn.start:
+                parts.append(Text(f"↑ {drawn.start} row(s) above (k, PgUp, Home)", style=self._style("dim")))
             parts.append(table)
+            if drawn.stop < len(model.rows):
+                parts.append(Text(f"↓ {len(model.rows) - drawn.stop} more row(s) (j, PgDn, End; / filters)",
+                                  style=self._style("dim")))
         return Group(*parts)
 
     # ---- the row cursor --------------------------------------------------------------------------------
