@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hatui.areas import area_of, feed, load
@@ -67,6 +67,15 @@ class Assessment:
     # after its consequences (Galera sees a peer gone before the BMC poll says Off)
     explained: tuple[Finding, ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()  # every event so far (at most TIMELINE_MAX), oldest first
+    # (area, subject) -> its findings, worst first: a pane asks it of every row (a thousand hosts: asking
+    # the whole list each time was a second of CPU per redraw)
+    _by_subject: dict[tuple[str, str], tuple[Finding, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], list[Finding]] = {}
+        for f in self.findings:
+            index.setdefault((f.area, f.subject), []).append(f)
+        object.__setattr__(self, "_by_subject", {k: tuple(v) for k, v in index.items()})
 
     @property
     def status(self) -> Severity:
@@ -88,7 +97,7 @@ class Assessment:
         return tuple(f for f in self.findings if f.area == area)
 
     def of_subject(self, area: str, subject: str) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.area == area and f.subject == subject)
+        return self._by_subject.get((area, subject), ())
 
 
 class FindingTracker:

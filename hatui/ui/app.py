@@ -39,6 +39,11 @@ from hatui.ui.views.common import filtered, insecure_sections, next_sort, sorted
 from hatui.ui.views.detail import detail_model
 
 TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
+# s between two redraws for findings opening or clearing: at a thousand hosts they do every few
+# milliseconds, and a redraw for each starved the polls and the keys
+REDRAW_GAP = 0.5
+# s: a live redraw shows the last judgement when it is this fresh, rather than judging again
+REUSE = 0.5
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
 SHORT = 30  # rows below which panes drop their bottom border: at 80x24 every row counts
 SEEK = 10.0  # s of recording a replay's [ and ] move back and forward
@@ -118,6 +123,8 @@ class HatuiApp(App):
         self.assessment: Assessment | None = None
         self._judge_pending = False  # an assessment is scheduled for the observations ingested since
         self._judge_took = 0.0       # how long the last one took (s)
+        self._drawn_at = -REDRAW_GAP  # (time.monotonic) of the last redraw
+        self._redraw_pending = False
         self.paused_at: float | None = None  # the panes frozen at this time; polling goes on
         self._frozen: Assessment | None = None  # what the paused panes show
         self.filter_text = ""  # rows shown in every pane: those containing it (case-insensitive)
@@ -193,6 +200,15 @@ class HatuiApp(App):
     def on_changed(self, _message: Changed) -> None:
         if isinstance(self.feed, ReplayFeed) and not self.feed.idle:
             return  # a seek delivering at once: drawn when it is done (and by the tick meanwhile)
+        wait = self._drawn_at + REDRAW_GAP - time.monotonic()
+        if wait <= 0 or not isinstance(self.feed, LiveFeed):
+            self.redraw()
+        elif not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(wait, self._pending_redraw)
+
+    def _pending_redraw(self) -> None:
+        self._redraw_pending = False
         self.redraw()
 
     @property
@@ -203,8 +219,10 @@ class HatuiApp(App):
     def redraw(self) -> None:
         if not self.is_running:  # quitting: a Changed or the tick handled while the screens are taken down
             return
-        a = self.monitor.assess(self.clock(), self.feed.pending())
-        self.assessment = a
+        self._drawn_at = time.monotonic()
+        a = self.assessment
+        if a is None or not isinstance(self.feed, LiveFeed) or self.clock() - a.snapshot.taken_at >= REUSE:
+            a = self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
         status = self._status_text(a)
         if status != self._status_shown:
             self._status_shown = status

@@ -26,7 +26,7 @@ CURSOR = "hatui-cursor"  # style meta marking the cursor's row, to find the line
 # Groups of rows a pane draws at most: Rich lays out and renders a table whole, and a thousand hosts'
 # rows (or findings) redrawn every second starved the polls and the keys. Beyond this, a pane draws the
 # window around its cursor, which j/k, PgUp/PgDn, Home/End move; / filters every pane.
-WINDOW = 100
+WINDOW = 40
 
 
 class Toned(Static):
@@ -92,7 +92,9 @@ class AreaPane(Toned):
         self._shown, self._narrow, self._starts = model, narrow, group_starts(model.rows)
         # the cursor stays on its row while rows come, go or move (a finding opening above it)
         keys = [row_key(model, i) for i in self._starts]
-        at = keys.index(under) if under is not None and under in keys else self.cursor
+        # (unfocused, a pane shows its top, worst first: its cursor is not drawn, and a window that followed
+        # a row pushed down by new findings would hide the newest)
+        at = (keys.index(under) if under is not None and under in keys else self.cursor) if self.has_focus else 0
         self.set_reactive(AreaPane.cursor, max(0, min(at, len(self._starts) - 1)))
         for tone in TONES:
             self.set_class(model.tone == tone, f"-{tone}")
