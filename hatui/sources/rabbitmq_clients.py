@@ -18,34 +18,21 @@ from typing import Any
 import httpx
 
 from hatui.config.rabbitmq import RabbitSection
-from hatui.model import Failure, FailureKind
+from hatui.model import FailureKind
 from hatui.model.rabbitmq_clients import FIELDS, KEEP_GONE, summarise
 from hatui.schedule import TargetSpec
-from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.http import close_soon, http_timeout
-from hatui.sources.rabbitmq import classify_http_error
+from hatui.sources.base import SourceError
+from hatui.sources.rabbitmq_cluster_api import ClusterApiSource
 
 PATH = "/api/connections?columns=" + ",".join(FIELDS)
 
 
-class RabbitClientsSource(AsyncSource):
-    keeps_connection = True
-
+class RabbitClientsSource(ClusterApiSource):
     def __init__(self, spec: TargetSpec, section: RabbitSection, verify: ssl.SSLContext | bool = False) -> None:
-        super().__init__(spec)
-        self.section, self.verify = section, verify
-        self._client: httpx.AsyncClient | None = None
+        super().__init__(spec, section, verify)
         self._seen: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # node -> (last listed at, its links)
 
-    def _make_client(self) -> httpx.AsyncClient:
-        password = self.section.password.reveal() if self.section.password else ""
-        return httpx.AsyncClient(auth=(self.section.user, password), verify=self.verify,
-                                 timeout=http_timeout(self.spec.timeout), headers={"Accept": "application/json"},
-                                 trust_env=False)
-
     async def poll(self) -> dict[str, Any]:
-        if self._client is None:
-            self._client = self._make_client()
         deadline = time.monotonic() + 3 * self.spec.timeout
         last: BaseException | None = None
         for node in self.section.nodes:
@@ -54,7 +41,7 @@ class RabbitClientsSource(AsyncSource):
                 break
             url = f"{self.section.scheme}://{node.host}:{node.management_port}{PATH}"
             try:
-                r = await asyncio.wait_for(self._client.get(url), timeout=min(left, 2 * self.spec.timeout))
+                r = await asyncio.wait_for(self.client().get(url), timeout=min(left, 2 * self.spec.timeout))
             except (TimeoutError, httpx.HTTPError) as exc:
                 last = exc
                 continue
@@ -93,18 +80,3 @@ class RabbitClientsSource(AsyncSource):
                 continue
             out += [{**x, "gone_since": round(at, 3)} for x in rows]
         return out
-
-    def classify(self, exc: BaseException) -> Failure:
-        return classify_http_error(exc, self.spec.timeout)
-
-    def failure(self, exc: BaseException) -> Failure:
-        return self.classify(exc)
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        close_soon(client)
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from typing import Any
 
 import httpx
 
-from hatui.config.rabbitmq import RabbitSection
-from hatui.model import Failure, FailureKind
+from hatui.model import FailureKind
 from hatui.model.rabbitmq_queues import FIELDS, STREAM_FIELDS, QueuesGarbled, summarise
-from hatui.schedule import TargetSpec
-from hatui.sources.base import AsyncSource, SourceError
-from hatui.sources.http import close_soon, http_timeout
-from hatui.sources.rabbitmq import classify_http_error
+from hatui.secrets import Secret
+from hatui.sources.base import SourceError
+from hatui.sources.rabbitmq_cluster_api import ClusterApiSource
 
 QUEUES_PATH = "/api/queues?disable_stats=true&columns=" + ",".join(FIELDS)
 STREAMS_PATH = "/api/queues?columns=" + ",".join(STREAM_FIELDS)
@@ -37,27 +34,17 @@ class _Skip(Exception):
     """This node could not answer: try the next one."""
 
 
-class RabbitQueuesSource(AsyncSource):
-    keeps_connection = True
-
-    def __init__(self, spec: TargetSpec, section: RabbitSection, verify: ssl.SSLContext | bool = False) -> None:
-        super().__init__(spec)
-        self.section, self.verify = section, verify
-        self._client: httpx.AsyncClient | None = None
-
-    def _make_client(self) -> httpx.AsyncClient:
-        q = self.section.queues
-        user = q.user if q is not None and q.user else self.section.user
-        secret = (q.password if q is not None and q.user else self.section.password)
-        return httpx.AsyncClient(auth=(user, secret.reveal() if secret else ""), verify=self.verify,
-                                 timeout=http_timeout(self.spec.timeout), headers={"Accept": "application/json"},
-                                 trust_env=False)
+class RabbitQueuesSource(ClusterApiSource):
+    def account(self) -> tuple[str, Secret | None]:
+        q = self.section.queues  # its own account when given: listing queues needs a permission entry
+        if q is not None and q.user:
+            return q.user, q.password
+        return self.section.user, self.section.password
 
     async def _get(self, base: str, path: str, left: float) -> Any:
-        assert self._client is not None
         what = path.split("?")[0]
         try:
-            r = await asyncio.wait_for(self._client.get(base + path), timeout=left)
+            r = await asyncio.wait_for(self.client().get(base + path), timeout=left)
         except (TimeoutError, httpx.HTTPError) as exc:
             raise _Skip(exc) from None
         if r.status_code in (401, 403):
@@ -71,8 +58,6 @@ class RabbitQueuesSource(AsyncSource):
             raise SourceError(FailureKind.GARBLED, f"management API: garbled answer (not JSON) on {what}") from None
 
     async def poll(self) -> dict[str, Any]:
-        if self._client is None:
-            self._client = self._make_client()
         deadline = time.monotonic() + 3 * self.spec.timeout
         last: BaseException | None = None
         for node in self.section.nodes:
@@ -103,18 +88,3 @@ class RabbitQueuesSource(AsyncSource):
             raise SourceError(FailureKind.TIMEOUT, f"management API: no node listed its queues within "
                                                    f"{3 * self.spec.timeout:g} s")
         raise last
-
-    def classify(self, exc: BaseException) -> Failure:
-        return classify_http_error(exc, self.spec.timeout)
-
-    def failure(self, exc: BaseException) -> Failure:
-        return self.classify(exc)
-
-    def close(self) -> None:
-        client, self._client = self._client, None
-        close_soon(client)
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
