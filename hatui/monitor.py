@@ -248,7 +248,7 @@ class Monitor:
         cloud = derive_cloud(snap, self.config, before, changed)
         self._cloud = cloud
         unchanged = frozenset(name for name in self._groups if name not in changed)
-        if before is None or cloud.topology is not before.topology or cloud.single_points is not before.single_points:
+        if before is None or changed:  # (its rules read the model, and a label of an area: RabbitMQ's names)
             unchanged -= {REDUNDANCY}
         self._verdicts = judge(snap, cloud, self.config, self.specs, self.started_at, self._verdicts, unchanged,
                                self._groups)

@@ -16,17 +16,13 @@ flight, and the whole poll under its deadline.
 """
 from __future__ import annotations
 
-import asyncio
-import shutil
-import subprocess
 from typing import Any
 
 from hatui.config.hosts import BmcConfig, HostEntry
 from hatui.model import FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import redact
-from hatui.sources.base import SourceError
-from hatui.sources.ipmi import IPMITOOL, IpmiPowerSource, classify_ipmitool, dies_with_hatui, ipmitool_retry_seconds
+from hatui.sources.ipmi import IPMITOOL, IpmiPowerSource, ipmitool_retry_seconds
 from hatui.sources.redfish import RedfishPowerSource, _link, bmc_failure
 
 MAX_SUPPLIES = 16  # PowerSupplies members read at most (one GET each)
@@ -161,27 +157,7 @@ class IpmiSensorsSource(IpmiPowerSource):
                 "-H", str(b.host), "-p", str(b.ipmi_port), "-U", b.user, "-E", "exec", "/dev/stdin"]
 
     async def poll(self) -> dict[str, Any]:
-        if self._proc is not None:
-            raise bmc_failure(FailureKind.TIMEOUT, "(the previous ipmitool is still running)", self.spec.timeout)
-        env = self._env()
-        if shutil.which(IPMITOOL, path=env["PATH"]) is None:
-            raise SourceError(FailureKind.ERROR, "ipmitool is not installed (Debian: apt install ipmitool)")
-        proc = await asyncio.create_subprocess_exec(
-            *dies_with_hatui(self.argv()), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=env, start_new_session=True)
-        self._proc = proc
-        try:
-            async with asyncio.timeout(self.spec.timeout):
-                out, err = await proc.communicate(IPMI_COMMANDS)
-        except TimeoutError:
-            raise bmc_failure(FailureKind.TIMEOUT, f"(UDP {self.bmc.where}; ipmitool stopped)",
-                              self.spec.timeout) from None
-        finally:
-            await self._reap(proc)
-        stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-        if proc.returncode != 0:
-            failure = classify_ipmitool(proc.returncode or 0, stderr, self.bmc.where, self.spec.timeout)
-            raise SourceError(failure.kind, failure.message)
+        stdout = await self.run_ipmitool(IPMI_COMMANDS)
         return {"via": "ipmi", "stdout": redact(_keep_lines(stdout[:MAX_STDOUT]))}
 
 

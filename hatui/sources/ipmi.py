@@ -98,19 +98,21 @@ class IpmiPowerSource(AsyncSource):
         return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LC_ALL": "C",
                 "IPMI_PASSWORD": self.bmc.password.reveal() if self.bmc.password else ""}
 
-    async def poll(self) -> dict[str, Any]:
+    async def run_ipmitool(self, commands: bytes | None = None) -> str:
+        """ipmitool with ``argv()`` (``commands`` on its stdin, for ``exec /dev/stdin``): its stdout, or a
+        SourceError; it never outlives the poll's timeout (its process group is killed)."""
         if self._proc is not None:  # cannot happen through the feed (one poll per target); never start a 2nd
             raise bmc_failure(FailureKind.TIMEOUT, "(the previous ipmitool is still running)", self.spec.timeout)
         env = self._env()
         if shutil.which(IPMITOOL, path=env["PATH"]) is None:
             raise SourceError(FailureKind.ERROR, "ipmitool is not installed (Debian: apt install ipmitool)")
         proc = await asyncio.create_subprocess_exec(
-            *dies_with_hatui(self.argv()), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=env, start_new_session=True)  # its own group: killed whole
+            *dies_with_hatui(self.argv()), stdin=subprocess.DEVNULL if commands is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)  # killed whole
         self._proc = proc
         try:
             async with asyncio.timeout(self.spec.timeout):
-                out, err = await proc.communicate()
+                out, err = await proc.communicate(commands)
         except TimeoutError:
             raise bmc_failure(FailureKind.TIMEOUT, f"(UDP {self.bmc.where}; ipmitool stopped)",
                               self.spec.timeout) from None
@@ -120,6 +122,10 @@ class IpmiPowerSource(AsyncSource):
         if proc.returncode != 0:
             failure = classify_ipmitool(proc.returncode or 0, stderr, self.bmc.where, self.spec.timeout)
             raise SourceError(failure.kind, failure.message)
+        return stdout
+
+    async def poll(self) -> dict[str, Any]:
+        stdout = await self.run_ipmitool()
         # Only the answer's power line is kept (stdout has nothing else; -v chatter goes to stderr).
         lines = [line for line in stdout.splitlines() if "Chassis Power" in line]
         return {"via": "ipmi", "stdout": "\n".join(lines) if lines else redact(stdout.strip()[:200])}
