@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from hatui.areas import AREAS as DECLARED
-from hatui.areas import PANES
+from hatui.areas import PANES, Area
 from hatui.config import Config
 from hatui.config.maintenance import Maintenance
 from hatui.feed import LiveFeed, ReplayFeed
@@ -71,12 +71,12 @@ class Changed(Message):
         return isinstance(message, Changed)
 
 
-
-def unconfigured_words(areas) -> str:
+def unconfigured_words(areas: list[Area]) -> str:
     """One line for the areas the config leaves out, and how to add them."""
     panes = ", ".join(p.title for a in areas for p in a.panes)
     sections = ", ".join(f"[{a.name}]" for a in areas)
     return f"not configured: {panes} (add {sections}: see hatui.example.toml, or run hatui init)"
+
 
 class HatuiApp(App):
     CSS_PATH = theme_path()
