@@ -8,8 +8,9 @@ from typing import Any
 
 from hatui.areas import feed
 from hatui.model import Failure, FailureKind
+from hatui.model.copies import Copies
 from hatui.model.redundancy import HOST, INSTANCE, Element, Verdict, lost_instances, reconnecting
-from hatui.model.topology import DATABASE, DECLARED, OBSERVED, QUEUE, Copies, Topology
+from hatui.model.topology import DATABASE, DECLARED, OBSERVED, QUEUE, Topology
 
 
 def subject_words(source: str, target: str) -> str:

@@ -12,9 +12,10 @@ from types import MappingProxyType
 from typing import Any
 
 from hatui.areas import BY_NAME, load
+from hatui.model.copies import Copies
 from hatui.model.redundancy import Element, Loss, data_points, down, pairs, single_points
 from hatui.model.snapshot import Snapshot
-from hatui.model.topology import Copies, Topology, build
+from hatui.model.topology import Topology, build
 
 
 @dataclass(frozen=True, slots=True)

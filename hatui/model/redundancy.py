@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from hatui.model.copies import Copies
 from hatui.model.survival import Majority, Quorum
-from hatui.model.topology import DOMAIN_WORDS, Copies, Topology
+from hatui.model.topology import DOMAIN_WORDS, Topology
 
 HOST, INSTANCE = "host", "instance"
 

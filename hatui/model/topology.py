@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from hatui.model.copies import Copies, database_copies, queue_copies
 from hatui.model.endpoints import OK as ENDPOINT_OK
 from hatui.model.survival import AtLeast, Majority, Quorum, Survival
 
@@ -81,29 +82,6 @@ class Host:
         for kind, name in self.domains:
             kinds.setdefault(kind, []).append(name)
         return any(all(n in failed for n in names) for names in kinds.values())
-
-
-@dataclass(frozen=True, slots=True)
-class Copies:
-    """Data kept in copies on instances (durability N-1): the database on its Synced members, a group of
-    queues laid out alike on their replicas. It is lost (or, for a quorum queue, out of reach until a lost
-    member comes back with its disk) once fewer than ``needed`` of the ``holders`` are left."""
-
-    service: str                 # DATABASE or QUEUE
-    kind: str                    # "database", or a queue kind (hatui.model.rabbitmq_queues.KINDS)
-    holders: tuple[str, ...]     # instance keys holding a current copy that can take over
-    needed: int                  # holders that must remain: 1 (a full copy) or a majority of the members
-    members: int = 0             # replicas in all (the queue's members, the component's size)
-    count: int = 1               # queues laid out alike (1 for the database)
-    names: tuple[str, ...] = ()  # a few of them, for the words
-    unknown: int = 0             # members whose copy hatui cannot tell (not seen): no verdict of one copy
-    behind: tuple[str, ...] = ()  # members that hold no current copy now, with why ("db-2 Joining")
-
-    def left(self, lost: Collection[str] = ()) -> int:
-        return sum(1 for h in self.holders if h not in lost)
-
-    def lost(self, lost: Collection[str] = ()) -> bool:
-        return self.left(lost) < self.needed
 
 
 @dataclass(frozen=True)
@@ -228,25 +206,6 @@ def _galera(cluster: Any, section: Any, hosts: _Hosts, snapshot: Any) -> tuple[S
         survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": w for m, w in q.weights.items()}),
                           cluster.size or len(members))
     return Service(DATABASE, survival), instances
-
-
-def _galera_copies(cluster: Any) -> tuple[Copies, ...]:
-    """The database's current copies: its Synced members of the Primary component (none: no Primary)."""
-    if cluster is None or cluster.view is None:
-        return ()
-    behind = tuple(f"{n.name} {n.status.state_comment or f'state {n.status.local_state}'}" for n in cluster.nodes
-                   if n.name in cluster.members and not n.status.is_synced)
-    return (Copies(DATABASE, DATABASE, tuple(f"{DATABASE}/{m}" for m in cluster.synced), 1, cluster.size or 0,
-                   unknown=cluster.unseen, behind=behind),)
-
-
-def _queue_copies(picture: Any) -> tuple[Copies, ...]:
-    """Each layout of queues (hatui.model.rabbitmq_queues): its holders by configured name."""
-    queues = getattr(picture, "queues", None)
-    if queues is None:
-        return ()
-    return tuple(Copies(QUEUE, g.kind, tuple(f"{QUEUE}/{picture.label(n)}" for n in g.holders), g.needed,
-                        len(g.members), g.count, g.names) for g in queues.groups)
 
 
 def _rabbitmq(picture: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[Instance]]:
@@ -376,12 +335,12 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         svc, inst = _galera(areas.get("galera"), config.section("galera"), match, snapshot)
         services.append(svc)
         instances += inst
-        copies += _galera_copies(areas.get("galera"))
+        copies += database_copies(areas.get("galera"), DATABASE)
     if config.section("rabbitmq") is not None:
         svc, inst = _rabbitmq(areas.get("rabbitmq"), config.section("rabbitmq"), match)
         services.append(svc)
         instances += inst
-        copies += _queue_copies(areas.get("rabbitmq"))
+        copies += queue_copies(areas.get("rabbitmq"), QUEUE)
     if config.section("openstack") is not None:
         svcs, inst = _os_services(areas.get("openstack"), match)
         services += svcs

@@ -11,10 +11,11 @@ import pytest
 from hatui.faces.ok_to_stop import verdict_json
 from hatui.model import FindingKind, Observation, Severity
 from hatui.model.cloud import CloudState
+from hatui.model.copies import Copies
 from hatui.model.rabbitmq_queues import CLASSIC, QUORUM, STREAM, QueuesGarbled, queues_of, summarise
 from hatui.model.redundancy import INSTANCE, Element, data_points, find, ok_to_stop
 from hatui.model.survival import Majority
-from hatui.model.topology import DATABASE, QUEUE, Copies, Host, Instance, Placement, Service, Topology
+from hatui.model.topology import DATABASE, QUEUE, Host, Instance, Placement, Service, Topology
 from hatui.monitor import Monitor
 from hatui.rules import RuleContext
 from hatui.rules.redundancy import durability_spof

@@ -3,8 +3,9 @@ the hosts, domains or instances that would take it down (the CloudState's N-1, w
 from __future__ import annotations
 
 from hatui.config import Config
+from hatui.model.copies import Copies
 from hatui.model.redundancy import Element
-from hatui.model.topology import DATABASE, Copies
+from hatui.model.topology import DATABASE
 from hatui.monitor import Assessment
 from hatui.ui.views.common import Cell, PaneModel, RowKey
 from hatui.words import data_words, element_names
