@@ -1137,7 +1137,12 @@ class Lab:
         elif how == "kill":
             _signal(pids, signal.SIGCONT)
             _signal(pids, signal.SIGKILL)
-            wait_until(lambda: not self._listener_pids(h), 5, 0.02, "listener gone")
+            # Not _listener_pids(): a dying process's cmdline reads empty once its memory is released, a moment
+            # before its sockets close. Each pid must reach zombie (sockets closed), then the port must refuse.
+            wait_until(lambda: not any(pid_alive(p) for p in pids), 5, 0.02, "listener gone")
+            wait_until(
+                lambda: tcp_probe(h.address, SSH_PORT, 0.5)[0] == "ECONNREFUSED", 5, 0.02, f"{host}:22 refused"
+            )
         else:
             raise LabError(f"how must be 'stop' or 'kill', not {how!r}")
 
