@@ -52,7 +52,7 @@ def conductor_faults(lab: os_lab.Lab, config: Path, env: dict, runs: int) -> Non
             t0 = time.monotonic()
             lab.kill(CONDUCTOR)
             t1, _ = w.wait_opened(f"services.down:{CONDUCTOR}", 60, after=t0)
-            t2, _ = w.wait_opened("services.spof:nova-conductor", 60, after=t0)
+            t2, _ = w.wait_opened("services.spof:nova-conductor@lab-ctl-0", 60, after=t0)
             down.append(t1 - t0)
             spof.append(t2 - t0)
             lab.start(CONDUCTOR)
@@ -77,7 +77,7 @@ def conductor_faults(lab: os_lab.Lab, config: Path, env: dict, runs: int) -> Non
     target = f"<= {sdt + ri + 2} s (service_down_time + report_interval + 2 s)"
     latency_figures("SIGKILL conductor -> services.down opened", down)
     figure("  p95 against nova's own verdict", quantile(down, 0.95), "s", target, quantile(down, 0.95) <= sdt + ri + 2)
-    latency_figures("SIGKILL conductor -> services.spof:nova-conductor opened", spof)
+    latency_figures("SIGKILL conductor -> services.spof:nova-conductor@lab-ctl-0 opened", spof)
     latency_figures("SIGSTOP conductor -> services.heartbeat_late opened (first sign)", late)
     latency_figures("SIGSTOP conductor -> services.down opened", frozen_down)
     ahead = [d - la for d, la in zip(frozen_down, late, strict=True)]

@@ -97,6 +97,9 @@ class OpenStackSection:
     fresh_every: float | None = None      # overrides [hatui]: a new login and new connections (0: never)
     services: list[str] = field(default_factory=lambda: list(SERVICE_LISTS))
     redundant: list[str] = field(default_factory=lambda: list(REDUNDANT_BINARIES))
+    # service -> the fewest instances it needs serving (default 1): a binary (``nova-conductor``), a catalog
+    # service's name or type (``nova``, ``compute``) or an HAProxy backend (``lb-1/nova_api``)
+    capacity_floor: dict[str, int] = field(default_factory=dict)
     service_down_time: float = 60.0       # nova.conf [DEFAULT] service_down_time
     report_interval: float = 10.0         # nova.conf [DEFAULT] report_interval
     agent_down_time: float = 75.0         # neutron.conf [DEFAULT] agent_down_time
@@ -128,6 +131,9 @@ class OpenStackSection:
             raise ConfigError(file, "openstack.interface", f"one of {', '.join(INTERFACES)}", repr(self.interface))
         if self.interval <= 0 or self.timeout <= 0:
             raise ConfigError(file, "openstack.interval" if self.interval <= 0 else "openstack.timeout", "a number > 0")
+        for name, floor in self.capacity_floor.items():
+            if floor < 1:
+                raise ConfigError(file, f"openstack.capacity_floor.{name}", "a whole number >= 1", repr(floor))
         unique_names(self.endpoints, file, "openstack.endpoints")
         unique_names(self.haproxy, file, "openstack.haproxy")
         for i, e in enumerate(self.endpoints):

@@ -45,6 +45,9 @@ def type_name(tp: Any) -> str:
     if origin is list:
         inner = type_name(typing.get_args(tp)[0]).removeprefix("an ").removeprefix("a ")
         return f"a list of {inner}s"
+    if origin is dict:
+        inner = type_name(typing.get_args(tp)[1]).removeprefix("an ").removeprefix("a ")
+        return f"a table of {inner}s"
     if dataclasses.is_dataclass(tp):
         return "a table"
     return _TYPE_NAMES.get(tp, getattr(tp, "__name__", str(tp)))
@@ -69,6 +72,11 @@ def convert(value: Any, tp: Any, file: str, key: str) -> Any:
             raise ConfigError(file, key, type_name(tp), type(value).__name__)
         (item,) = typing.get_args(tp)
         return [convert(v, item, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:  # a table of free names (TOML keys are strings): each value converted
+        if not isinstance(value, dict):
+            raise ConfigError(file, key, type_name(tp), type(value).__name__)
+        item = typing.get_args(tp)[1]
+        return {k: convert(v, item, file, f"{key}.{k}") for k, v in value.items()}
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a section's sub-table (a class, never an instance)
         if not isinstance(value, dict):
             raise ConfigError(file, key, "a table", type(value).__name__)

@@ -46,8 +46,8 @@ class Finding:
     confirm: float = 0.0  # seconds the condition must hold before the finding opens (0: at once)
     caused_by: str | None = None  # the id of the finding that explains this one (hatui.rules.causes)
     maintenance: str | None = None  # the element under maintenance that mutes it (hatui.rules.maintenance)
-    # what the finding says, apart from its subject: ``galera`` and ``quorum_spof`` of
-    # ``galera.quorum_spof:db-1``. Given by the rule that makes it (hatui.rules.finding); for faces that
+    # what the finding says, apart from its subject: ``galera`` and ``spof`` of
+    # ``galera.spof:db-1``. Given by the rule that makes it (hatui.rules.finding); for faces that
     # group findings and for the causes, so that nothing parses an id's text.
     source: str = ""
     condition: str = ""

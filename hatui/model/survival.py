@@ -17,20 +17,23 @@ class Quorum:
 
     weights: Mapping[str, float]  # members (instance keys) of the last Primary component -> their pc.weight
     size: int                     # the component's size as its members report it (may exceed weights)
+    # members the component counts that hatui cannot see (an arbitrator, a node not polled or garbled):
+    # alive, weight 1, as hatui.model.galera counts them; the rest of the unnamed are gone (lost already)
+    unseen: int = 0
 
     def survives(self, alive: frozenset[str]) -> bool:
         total = sum(self.weights.values()) + (self.size - len(self.weights))  # unnamed members weigh 1
-        return 2 * sum(w for m, w in self.weights.items() if m in alive) > total
+        return 2 * (sum(w for m, w in self.weights.items() if m in alive) + self.unseen) > total
 
     def words(self, alive: frozenset[str]) -> str:
-        kept = sorted(m for m in self.weights if m in alive)
-        return f"quorum lost ({len(kept)} of {self.size} left)"
+        kept = sum(1 for m in self.weights if m in alive) + self.unseen
+        return f"quorum lost ({kept} of {self.size} left)"
 
     def fatal(self, alive: frozenset[str]) -> int:
         """The fewest of ``alive`` whose loss loses quorum (the heaviest first)."""
         total = sum(self.weights.values()) + (self.size - len(self.weights))
         weights = sorted((w for m, w in self.weights.items() if m in alive), reverse=True)
-        left = sum(weights)
+        left = sum(weights) + self.unseen
         for n, w in enumerate(weights):
             if 2 * left <= total:
                 return n

@@ -203,8 +203,9 @@ def _galera(cluster: Any, section: Any, hosts: _Hosts, snapshot: Any) -> tuple[S
         survival: Survival = Quorum(MappingProxyType({}), max(1, len(section.nodes)))  # no Primary: down
     else:
         q = cluster.quorum  # the members with their pc.weight
-        survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": w for m, w in q.weights.items()}),
-                          cluster.size or len(members))
+        size = cluster.size or len(members)
+        survival = Quorum(MappingProxyType({f"{DATABASE}/{m}": w for m, w in q.weights.items()}), size,
+                          max(0, size - len(q.weights) - len(cluster.gone)))
     return Service(DATABASE, survival), instances
 
 
@@ -220,18 +221,30 @@ def _rabbitmq(picture: Any, section: Any, hosts: _Hosts) -> tuple[Service, list[
         if erlang and "@" in erlang:
             observed.append((hosts.named(erlang.split("@", 1)[1]), f"Erlang name {erlang}"))
         instances.append(Instance(node.name, QUEUE, up, hosts.place(observed, node.runs_on)))
+    # a running member the config does not name still counts toward the majority: named as RabbitMQ names it
+    named = {i.name for i in instances}
+    for erlang in sorted(picture.majority or ()) if picture is not None else ():
+        if picture.label(erlang) not in named:
+            where = hosts.named(erlang.split("@", 1)[1]) if "@" in erlang else None
+            instances.append(Instance(erlang, QUEUE, True, hosts.place([(where, f"Erlang name {erlang}")], None)))
     expected = picture.expected if picture is not None else len(section.nodes)
     return Service(QUEUE, Majority(expected)), instances
 
 
-def _os_services(state: Any, hosts: _Hosts) -> tuple[list[Service], list[Instance]]:
+def _floor(section: Any, *names: str | None) -> AtLeast:
+    """A stateless service's survival: the capacity floor the config sets for any of its names, else 1."""
+    floors = getattr(section, "capacity_floor", None) or {}
+    return AtLeast(next((floors[n] for n in names if n and n in floors), 1))
+
+
+def _os_services(state: Any, section: Any, hosts: _Hosts) -> tuple[list[Service], list[Instance]]:
     instances: list[Instance] = []
     binaries: dict[str, None] = {}  # in the order nova and neutron list them
     for row in state.service_rows if state is not None else []:
         binaries.setdefault(row.binary, None)
         placed = hosts.place([(hosts.named(row.host), f"{row.kind} reports host {row.host}")], None)
         instances.append(Instance(f"{row.binary}@{row.host}", row.binary, row.serving, placed))
-    return [Service(b, AtLeast(1), NEEDS.get(b, ())) for b in binaries], instances
+    return [Service(b, _floor(section, b), NEEDS.get(b, ())) for b in binaries], instances
 
 
 def _address(url: str | None) -> str | None:
@@ -260,7 +273,7 @@ def _load_balancers(state: Any, section: Any, hosts: _Hosts, snapshot: Any) -> t
         instances.append(Instance(stats.name, lb, up, placed))
         for b in backends.get(stats.name, ()):
             name = f"backend {stats.name}/{b.name}"
-            services.append(Service(name, AtLeast(1), (lb,)))
+            services.append(Service(name, _floor(section, f"{stats.name}/{b.name}"), (lb,)))
             for srv in b.servers:
                 addr = _address(srv.addr)
                 observed = [(hosts.by_address.get(addr or ""), f"HAProxy server at {srv.addr}"),
@@ -302,7 +315,8 @@ def _apis(state: Any, section: Any, hosts: _Hosts, lbs: Mapping[str, Instance]) 
         if p.extra or not p.service:
             continue
         name = f"{p.what}{API}"
-        services.setdefault(name, Service(name, AtLeast(1), (DATABASE,) if p.service in API_DATABASE else ()))
+        services.setdefault(name, Service(name, _floor(section, p.name, p.service),
+                                          (DATABASE,) if p.service in API_DATABASE else ()))
         where = _address(p.url) or ""
         lb = vips.get(where)
         if lb is not None and lb.name in lbs:
@@ -342,7 +356,7 @@ def build(areas: Mapping[str, Any], config: Any, snapshot: Any = None) -> Topolo
         instances += inst
         copies += queue_copies(areas.get("rabbitmq"), QUEUE)
     if config.section("openstack") is not None:
-        svcs, inst = _os_services(areas.get("openstack"), match)
+        svcs, inst = _os_services(areas.get("openstack"), config.section("openstack"), match)
         services += svcs
         instances += inst
         svcs, inst = _load_balancers(areas.get("openstack"), config.section("openstack"), match, snapshot)

@@ -6,8 +6,8 @@ generic ``sensors.<kind>:<host>`` freshness findings. Findings, ``sensors.<condi
 
 - ``supply:<host>``: a supply failed (critical when none works), or warns (predictive failure, input
   out of range);
-- ``supply_spof:<host>``: two or more supplies, one working: the host's next supply loss takes it down;
-- ``feed_spof:<host>``: two or more supplies that the BMC says all draw from one feed, while the config
+- ``spof:<host>/<supply>``: two or more supplies, one working: its loss takes the host down;
+- ``spof:<host>/<feed>``: two or more supplies that the BMC says all draw from one feed, while the config
   names another (or others): that feed is the host's single point of failure;
 - ``temperature:<host>``: a temperature past the BMC's upper non-critical (warning) or critical threshold;
 - ``fan:<host>``: a fan the BMC says failed, or below its lower thresholds;
@@ -84,7 +84,7 @@ def supply_spof(ctx: RuleContext) -> Iterator[Finding]:
         if len(feeds) >= 2 and len(working) == 1:
             s, f = working[0]
             gone = ", ".join(x.name for x, _f, _h in feeds if not x.working)
-            yield _finding("supply_spof", v.host.name, Severity.WARNING,
+            yield _finding("spof", f"{v.host.name}/{s.name}", Severity.WARNING,
                            f"{v.host.name}: on its last working power supply, {_supply_words(s, f)} "
                            f"({gone} failed): its loss takes {v.host.name} down", kind=FindingKind.SPOF)
 
@@ -102,7 +102,7 @@ def feed_spof(ctx: RuleContext) -> Iterator[Finding]:
         feed = said.pop()
         config = f"the config names {', '.join(configured)}" if configured else "the config names no feed"
         every = "both" if len(feeds) == 2 else f"all {len(feeds)}"
-        yield _finding("feed_spof", v.host.name, Severity.WARNING,
+        yield _finding("spof", f"{v.host.name}/{feed}", Severity.WARNING,
                        f"{v.host.name}: {every} power supplies draw from {feed} (its BMC says; {config}): "
                        f"{feed} is its single point of failure", kind=FindingKind.SPOF)
 

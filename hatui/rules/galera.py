@@ -1,7 +1,7 @@
 """Galera rules: per-node state, cluster views reconciled into one verdict, and the quorum margin.
 
 The cluster picture (majority view, members, quorum margin) is derived once in hatui.model.galera;
-a Primary component with no margin (2 or 1 members) makes each member a single point of failure.
+which member is a single point of failure is the model's to say (hatui.rules.redundancy, in these words).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 
-from hatui.model import Finding, FindingKind, Severity
+from hatui.model import Finding, Severity
 from hatui.model.galera import GaleraCluster, NodeState
 from hatui.rules import RuleContext, finding
 
@@ -118,30 +118,28 @@ def size_below_expected(ctx: RuleContext) -> Iterator[Finding]:
                    f"{c.name}: {c.size} of {c.expected} nodes in the Primary component")
 
 
-def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
-    """Each member whose loss alone would leave the Primary component without quorum."""
+def spof_words(ctx: RuleContext, name: str) -> str:
+    """Why losing member ``name`` alone leaves the database without quorum (the model found that it does:
+    hatui.rules.redundancy names it ``galera.spof:<node>``)."""
     c = _cluster(ctx)
-    if c is None or c.size is None or c.margin:
-        return
+    if c is None or c.size is None:
+        return f"{name}: its loss leaves the database without quorum"
     size = c.size
-    for name in c.critical:  # with pc.weight set, only the heavier members may be
-        known = sorted(set(c.members) - {name} - set(c.gone))
-        unnamed = size - 1 - len(known) - len(c.gone)  # members we cannot see, or that still report an older view
-        others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
-        weight = next((n.status.weight for n in c.nodes if n.name == name), 1.0)
-        if size == 1:
-            summary = f"{name}: the only node in the Primary component: its loss stops the database"
-        elif weight != 1.0:
-            summary = (f"{name}: pc.weight {weight:g} of the Primary component's {size} nodes; losing it leaves "
-                       f"{others or 'no node'} without quorum (non-Primary)")
-        elif c.gone:
-            summary = (f"{name}: {', '.join(c.gone)} already gone (the component still counts it); losing "
-                       f"{name} too leaves {others or 'no node'} without quorum (non-Primary)")
-        else:
-            summary = (f"{name}: 1 of {size} nodes in the Primary component; losing it leaves {others} "
-                       f"without quorum (non-Primary)")
-        yield _finding("quorum_spof", name, Severity.WARNING, summary, kind=FindingKind.SPOF)
+    known = sorted(set(c.members) - {name} - set(c.gone))
+    unnamed = size - 1 - len(known) - len(c.gone)  # members we cannot see, or that still report an older view
+    others = ", ".join(known + ([f"{unnamed} other member(s)"] if unnamed > 0 else []))
+    weight = next((n.status.weight for n in c.nodes if n.name == name), 1.0)
+    if size == 1:
+        return f"{name}: the only node in the Primary component: its loss stops the database"
+    if weight != 1.0:
+        return (f"{name}: pc.weight {weight:g} of the Primary component's {size} nodes; losing it leaves "
+                f"{others or 'no node'} without quorum (non-Primary)")
+    if c.gone:
+        return (f"{name}: {', '.join(c.gone)} already gone (the component still counts it); losing "
+                f"{name} too leaves {others or 'no node'} without quorum (non-Primary)")
+    return (f"{name}: 1 of {size} nodes in the Primary component; losing it leaves {others} "
+            f"without quorum (non-Primary)")
 
 
 RULES = [no_primary, node_not_primary, node_not_ready, node_not_synced, split_view,
-         size_below_expected, flow_control, quorum_spof]
+         size_below_expected, flow_control]

@@ -215,7 +215,7 @@ def uplink_spof(ctx: RuleContext) -> Iterator[Finding]:
         return
     up = [n.name for n in st.links if n.up]
     if len(up) == 1:
-        yield _finding("uplink_spof", st.jump_host, Severity.WARNING,
+        yield _finding("spof", f"{st.jump_host}/{up[0]}", Severity.WARNING,
                        f"{st.jump_host}: on its last link to the management network ({up[0]}; "
                        f"{len(st.links) - 1} of {len(st.links)} down)", kind=FindingKind.SPOF)
 

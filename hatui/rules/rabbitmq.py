@@ -290,24 +290,18 @@ def no_majority(ctx: RuleContext) -> Iterator[Finding]:
                    f"no majority: quorum queues stop, a pause_minority cluster pauses")
 
 
-def quorum_spof(ctx: RuleContext) -> Iterator[Finding]:
-    """Each running node, when the running nodes are exactly a majority: one more loss loses it."""
-    seen = _majority(ctx)
-    if seen is None:
-        return
-    p, running, _who = seen
-    expected = p.expected
-    if p.margin != 0:
-        return
-    members = p.labels(running)
-    for name in members:
-        others = _join([m for m in members if m != name])
-        if len(members) == 1:
-            summary = f"{name}: the only node running: its loss stops the message queue"
-        else:
-            summary = (f"{name}: 1 of {len(members)} running nodes of {expected}; losing it leaves {others} "
-                       f"without a majority")
-        yield _finding("quorum_spof", name, Severity.WARNING, summary, kind=FindingKind.SPOF)
+def spof_words(ctx: RuleContext, name: str) -> str:
+    """Why losing node ``name`` alone loses the majority (the model found that it does: hatui.rules.redundancy
+    names it ``rabbitmq.spof:<node>``)."""
+    p = picture(ctx)
+    if p is None or p.majority is None:
+        return f"{name}: its loss leaves the message queue without a majority"
+    members = p.labels(p.majority)
+    if len(members) == 1:
+        return f"{name}: the only node running: its loss stops the message queue"
+    others = _join([m for m in members if m != name])
+    return (f"{name}: 1 of {len(members)} running nodes of {p.expected}; losing it leaves {others} "
+            f"without a majority")
 
 
 def quorum_critical(ctx: RuleContext) -> Iterator[Finding]:
@@ -370,5 +364,5 @@ def queues_hidden(ctx: RuleContext) -> Iterator[Finding]:
 
 
 RULES = [cluster_down, node_not_running, network_partition, resource_alarm, publishers_blocked,
-         amqp_api_mismatch, slow_view, size_below_expected, no_majority, quorum_spof, quorum_critical,
+         amqp_api_mismatch, slow_view, size_below_expected, no_majority, quorum_critical,
          metadata_store_not_ready, resource_near_limit, queues_hidden]

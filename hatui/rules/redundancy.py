@@ -1,9 +1,12 @@
-"""SPOFs from the model: a host or a failure domain (power feed, rack, switch) whose failure alone would
-take a service down now, with the chain of what follows (hatui.model.redundancy); and a load balancer
-that is the only way to its backends.
+"""SPOFs from the model, one engine and one vocabulary: every element whose failure alone would take a
+service down now (hatui.model.redundancy's N-1) is ``<area>.spof:<element>``, and every one whose failure
+alone would lose data ``<area>.durability_spof:<element>``, with the chain of what follows.
 
-A single Galera or RabbitMQ node or os-service that is a SPOF is reported by its area's rules
-(``galera.quorum_spof:db-1``, the services' 1/1 rows): these rules name what no area can see on its own.
+The area is the element's: a Galera node ``galera.spof:db-1``, a RabbitMQ node ``rabbitmq.spof:mq-1``, an
+os-service ``services.spof:nova-conductor@ctl-1``, an HAProxy ``haproxy.spof:lb-1`` and a server behind it
+``haproxy.spof:lb-1/nova_api/ctl-1``; a host or a failure domain, which belongs to no area,
+``redundancy.spof:ctl-1``. Each area words its own (its module's ``spof_words``); these rules run whenever
+anything changed, since a chain crosses areas.
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.redundancy import HOST, INSTANCE, Loss, hosts_of
-from hatui.model.topology import DATABASE, DOMAIN_WORDS, LOAD_BALANCER, QUEUE, Topology
-from hatui.rules import RuleContext, finding
+from hatui.model.topology import API, DATABASE, DOMAIN_WORDS, LOAD_BALANCER, QUEUE, Instance, Topology
+from hatui.rules import RuleContext, finding, galera, rabbitmq
+from hatui.rules.openstack import haproxy, services
 from hatui.words import data_words
 
 SOURCE = "redundancy"
@@ -59,16 +63,64 @@ def equipment_spof(ctx: RuleContext) -> Iterator[Finding]:
                       f"{_what(top, HOST, name)}: losing it{also} takes down {chain(losses)}", kind=FindingKind.SPOF)
 
 
-def load_balancer_spof(ctx: RuleContext) -> Iterator[Finding]:
+BACKEND = "backend "  # a backend's service name: "backend <lb>/<backend>"
+
+
+def follows(losses: dict[str, Loss], own: str) -> str:
+    """What else an instance's loss takes down beyond its own service: `` -> nova-conductor, ...``."""
+    rest = [loss.service for loss in losses.values() if loss.service != own]
+    return f" -> {', '.join(rest)}" if rest else ""
+
+
+def _lb_words(inst: Instance) -> str:
+    where = f"on {inst.placement.host}" if inst.placement.host else "on a host hatui cannot tell"
+    return f"{inst.name}: the only HAProxy in front of its backends, {where}: its loss takes down {inst.service}"
+
+
+def _spof(ctx: RuleContext, inst: Instance) -> tuple[str, str, str | None] | None:
+    """(area, subject, words) of a SPOF instance; None where no area claims it: a catalog URL is not a
+    process (its host, or the HAProxy it goes through, is the single point)."""
+    service = inst.service
+    if service == DATABASE:
+        return "galera", inst.name, galera.spof_words(ctx, inst.name)
+    if service == QUEUE:
+        return "rabbitmq", inst.name, rabbitmq.spof_words(ctx, inst.name)
+    if service.startswith(LOAD_BALANCER):
+        return "haproxy", inst.name, _lb_words(inst)
+    if service.startswith(BACKEND):
+        lb, backend = service.removeprefix(BACKEND).split("/", 1)
+        return "haproxy", f"{lb}/{backend}/{inst.name}", haproxy.spof_words(ctx, lb, backend, inst.name)
+    if service.endswith(API):
+        return None
+    binary, _, host = inst.name.partition("@")
+    return "services", inst.name, services.spof_words(ctx, binary, host)
+
+
+def instance_spof(ctx: RuleContext) -> Iterator[Finding]:
+    """One finding per instance whose loss alone takes its service down, in its area's words, with what
+    follows from it (``db-1: ... without quorum (non-Primary) -> nova-conductor, nova-scheduler``)."""
     top = ctx.cloud.topology
     for e, losses in ctx.cloud.single_points:
         inst = top.instance(e.name) if top is not None and e.kind == INSTANCE else None
-        if inst is None or not inst.service.startswith(LOAD_BALANCER):
+        said = _spof(ctx, inst) if inst is not None else None
+        if inst is None or said is None or said[2] is None:
             continue
-        where = f"on {inst.placement.host}" if inst.placement.host else "on a host hatui cannot tell"
-        yield finding(SOURCE, "spof", inst.name, Severity.WARNING,
-                      f"{inst.name} (the only HAProxy in front of its backends, {where}): losing it takes down "
-                      f"{chain(losses)}", kind=FindingKind.SPOF)
+        area, subject, words = said
+        yield finding(area, "spof", subject, Severity.WARNING, f"{words}{follows(losses, inst.service)}",
+                      kind=FindingKind.SPOF)
+
+
+def below_floor(ctx: RuleContext) -> Iterator[Finding]:
+    """A service still serving, but on fewer instances than its configured capacity floor: down as the
+    model counts it (what needs it follows), and said here, since no area's rule knows the floor."""
+    top = ctx.cloud.topology
+    for name, loss in ctx.cloud.down.items():
+        svc = top.services.get(name) if top is not None else None
+        floor = getattr(svc.survival, "k", 1) if svc is not None else 1
+        up = len(top.alive(name)) if top is not None else 0
+        if floor > 1 and not loss.via and up:
+            yield finding(SOURCE, "below_floor", name, Severity.CRITICAL,
+                          f"{name}: {up} serving, below its capacity floor of {floor}")
 
 
 DATA_SOURCES = {DATABASE: "galera", QUEUE: "rabbitmq"}  # an instance's durability finding: its area's
@@ -106,4 +158,4 @@ def durability_spof(ctx: RuleContext) -> Iterator[Finding]:
                       f"{what}: losing it loses data: {'; '.join(data_words(hit))}", kind=FindingKind.SPOF)
 
 
-RULES = [equipment_spof, load_balancer_spof, durability_spof]
+RULES = [equipment_spof, instance_spof, below_floor, durability_spof]

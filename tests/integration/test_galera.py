@@ -21,7 +21,7 @@ from tests.lab import galera as galera_lab
 
 pytestmark = pytest.mark.lab
 
-SPOFS_1_2 = {"galera.quorum_spof:db-1", "galera.quorum_spof:db-2"}
+SPOFS_1_2 = {"galera.spof:db-1", "galera.spof:db-2"}
 
 
 def finding_ids(doc: dict) -> set[str]:
@@ -162,8 +162,8 @@ def test_pc_weight_decides_the_quorum_spof_and_galera_agrees(galera_healthy, gal
                                 timeout=30, what="db-2 dropped from the component")
         rc, doc = check_json(galera_config, env)
         spofs = {f["id"]: f["summary"] for f in doc["findings"] if f["kind"] == "spof" and f["area"] == "galera"}
-        assert set(spofs) == {"galera.quorum_spof:db-1"}, doc
-        assert spofs["galera.quorum_spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
+        assert set(spofs) == {"galera.spof:db-1"}, doc
+        assert spofs["galera.spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
         galera_healthy.kill(3)
         s = galera_healthy.wait_for(lambda s: bool(s) and s.get("wsrep_cluster_size") == "1", nodes=[1],
                                     timeout=30, what="db-3 dropped from the component")[1]
@@ -340,7 +340,7 @@ def test_one_synced_node_left_is_a_durability_spof_until_the_others_are_synced(g
                                             "Donor/Desynced: not synced): losing it loses committed data")
         rc, doc = _ok_to_stop(galera_config, env, "db-1")
         assert (rc, doc["down"]) == (2, {}) and doc["data_loss"][0].startswith("the only synced copy")
-        assert not any(ev["finding"]["id"].startswith("galera.quorum_spof") for _, ev in w.events)
+        assert not any(ev["finding"]["id"].startswith("galera.spof") for _, ev in w.events)
     finally:
         t1 = time.monotonic()
         for n in (2, 3):

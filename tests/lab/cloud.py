@@ -46,7 +46,7 @@ Topology (module constants; everything under ``LAB_BASE/cloud``, default /tmp/ha
     cmp-1  nova-compute (compute_driver = fake.FakeDriverWithoutFakeNodes: one node, named cmp-1)
 
   SPOFs by construction: HAProxy and its VIP (ctl-1), one glance-api and one neutron-server behind it
-  (``KNOWN_SPOFS``: hatui's haproxy.backend_spof findings), the metadata agent. Every service reaches
+  (``KNOWN_SPOFS``: hatui's haproxy.spof findings), the metadata agent. Every service reaches
   MariaDB (keystone too: no sqlite shared across hosts) and the APIs through the VIP, RabbitMQ through
   the three controllers' addresses (transport_url), as in a real cloud (oslo.messaging
   heartbeat_timeout_threshold 10 s instead of 60: a client on a dead node fails over within the tests'
@@ -618,8 +618,8 @@ READER_POLICY = {"nova": {"os_compute_api:os-services:list": "role:reader"}, "ne
 # neutron-server behind the VIP; the lone HAProxy (and its VIP) on ctl-1, so ctl-1 takes every API down;
 # ctl-1 and ctl-2 share feed pdu-a and rack r1, ctl-1 and ctl-3 switch sw-1, each pair 2 of the 3 Galera
 # and RabbitMQ nodes; cmp-1 the only nova-compute (its feed, rack and switch are said in its finding).
-KNOWN_SPOFS = frozenset({"haproxy.backend_spof:lb/glance_api", "haproxy.backend_spof:lb/neutron_api",
-                         "redundancy.spof:lb", "redundancy.spof:ctl-1", "redundancy.spof:pdu-a",
+KNOWN_SPOFS = frozenset({"haproxy.spof:lb/glance_api/ctl-1", "haproxy.spof:lb/neutron_api/ctl-1",
+                         "haproxy.spof:lb", "redundancy.spof:ctl-1", "redundancy.spof:pdu-a",
                          "redundancy.spof:r1", "redundancy.spof:sw-1", "redundancy.spof:cmp-1"})
 
 

@@ -40,7 +40,7 @@ async def test_killed_node_and_the_spofs_it_leaves_are_highlighted():
         findings = pane_text(app, "findings")
         assert "✖ CRIT" in findings and "db-3: connection refused" in findings
         assert "db-1: 1 of 2 nodes in the Primary component" in findings
-        assert spofs(app, "galera") == ["galera.quorum_spof:db-1", "galera.quorum_spof:db-2"]
+        assert spofs(app, "galera") == ["galera.spof:db-1", "galera.spof:db-2"]
         galera = pane_text(app, "galera")
         assert "Primary 2/3" in galera and "cannot lose any node" in galera
         assert app.query_one("#pane-galera").has_class("-critical")
@@ -65,11 +65,13 @@ async def test_healthy_moment_says_so_and_every_area_is_recorded():
         assert "can lose 1 node(s)" in pane_text(app, "galera")
         for pane in PANES:
             assert "not configured" not in pane_text(app, pane.id), pane.id
-            assert app.query_one(f"#pane-{pane.id}").has_class("-ok"), pane.id
-        # The lab has one network node (lab-ctl-0, the only neutron-metadata-agent): its host and
-        # failure domains are its only single points of failure, no area has one of its own.
-        assert {f.area for f in app.assessment.findings} == {"redundancy"}
-        assert "redundancy.spof:lab-ctl-0" in {f.id for f in app.assessment.findings}
+            # the one HAProxy is the endpoints' single point (a SPOF, nothing failed); the rest is OK
+            want = "-spof" if pane.id == "endpoints" else "-ok"
+            assert app.query_one(f"#pane-{pane.id}").has_class(want), pane.id
+        # The lab has one network node (lab-ctl-0, the only neutron-metadata-agent) and one HAProxy: the
+        # host with its failure domains, and that HAProxy, are its only single points of failure.
+        assert {f.area for f in app.assessment.findings} == {"redundancy", "endpoints"}
+        assert {"redundancy.spof:lab-ctl-0", "haproxy.spof:lb"} <= {f.id for f in app.assessment.findings}
 
 
 async def test_data_that_stops_coming_goes_stale_never_stays_healthy():
@@ -118,9 +120,9 @@ async def test_a_lost_controller_shows_in_every_pane():
                 "haproxy.server_down:lb/keystone/lab-ctl-1", "services.down:nova-conductor@lab-ctl-1"} <= ids
         assert "lab-ctl-1: powered off (BMC, redfish)" in pane_text(app, "findings")
         assert [s for s in spofs(app) if not s.startswith("redundancy.")] == sorted([  # no spare left
-            "galera.quorum_spof:db-1", "galera.quorum_spof:db-3", "rabbitmq.quorum_spof:mq-1",
-            "rabbitmq.quorum_spof:mq-3", "haproxy.backend_spof:lb/keystone", "haproxy.backend_spof:lb/nova_api",
-            "services.spof:nova-conductor", "services.spof:nova-scheduler"])
+            "galera.spof:db-1", "galera.spof:db-3", "rabbitmq.spof:mq-1", "rabbitmq.spof:mq-3", "haproxy.spof:lb",
+            "haproxy.spof:lb/keystone/lab-ctl-0", "haproxy.spof:lb/nova_api/lab-ctl-0",
+            "services.spof:nova-conductor@lab-ctl-0", "services.spof:nova-scheduler@lab-ctl-0"])
         assert "redundancy.spof:lab-ctl-0" in ids  # the last host of nova-conductor and nova-scheduler
 
 

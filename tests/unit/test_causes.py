@@ -22,7 +22,7 @@ TOP = cloud(HOSTS, DB + MQ + CONDUCTORS, [galera(["db-1", "db-2", "db-3"]), Serv
 def test_a_powered_off_host_explains_its_instances_not_the_spofs_it_leaves():
     found = [f("hosts.power_off:ctl-2"), f("galera.unreachable:db-2"), f("rabbitmq.not_running:mq-2"),
              f("rabbitmq-amqp.unreachable:mq-2"), f("services.down:nova-conductor@ctl-2"),
-             f("galera.unreachable:db-1"), f("galera.quorum_spof:db-1", FindingKind.SPOF)]
+             f("galera.unreachable:db-1"), f("galera.spof:db-1", FindingKind.SPOF)]
     assert causes(found, TOP) == {fid: "hosts.power_off:ctl-2" for fid in (
         "galera.unreachable:db-2", "rabbitmq.not_running:mq-2", "rabbitmq-amqp.unreachable:mq-2",
         "services.down:nova-conductor@ctl-2")}  # db-1 is on ctl-1: not explained; a SPOF never folded

@@ -49,7 +49,9 @@ def test_every_bmc_reports_the_same_machine():
 @pytest.mark.parametrize("name, expected", [
     ("healthy", {}),
     ("supply_failed", {**{f"sensors.supply:{h}": Severity.WARNING for h in ("hostA", "hostB", "hostC")},
-                       **{f"sensors.supply_spof:{h}": Severity.WARNING for h in ("hostA", "hostB", "hostC")}}),
+                       # the one working supply is the element, named as its BMC names it
+                       **{f"sensors.spof:{h}": Severity.WARNING
+                          for h in ("hostA/PSU 1", "hostB/PSU 1", "hostC/PS1 Status")}}),
     ("inlet_warm", {**{f"sensors.temperature:{h}": Severity.WARNING for h in ("hostA", "hostB", "hostC")},
                     "sensors.cooling:r1": Severity.WARNING}),
     ("inlet_hot", {**{f"sensors.temperature:{h}": Severity.CRITICAL for h in ("hostA", "hostB", "hostC")},
@@ -57,7 +59,7 @@ def test_every_bmc_reports_the_same_machine():
     ("fan_stopped", {f"sensors.fan:{h}": Severity.CRITICAL for h in ("hostA", "hostB", "hostC")}),
     ("fan_slow", {f"sensors.fan:{h}": Severity.WARNING for h in ("hostA", "hostB", "hostC")}),
     # hostA's config names pdu-a, hostB's pdu-b: both supplies now on pdu-a; hostC is IPMI (no outlet)
-    ("one_feed", {"sensors.feed_spof:hostB": Severity.WARNING}),
+    ("one_feed", {"sensors.spof:hostB/pdu-a": Severity.WARNING}),
 ])
 def test_each_captured_facility_fault_gives_its_verdict(name, expected):
     found = sensor_findings(assessed(name))
@@ -87,7 +89,7 @@ def test_one_host_warm_in_a_rack_is_its_own_finding():
 
 def test_a_host_on_its_last_supply_is_its_own_spof():
     found = sensor_findings(assessed("supply_failed"))
-    spof = found["sensors.supply_spof:hostA"]
+    spof = found["sensors.spof:hostA/PSU 1"]
     assert spof.kind == FindingKind.SPOF
     assert spof.summary == ("hostA: on its last working power supply, PSU 1 (pdu-a) (PSU 2 failed): "
                             "its loss takes hostA down")
@@ -99,15 +101,15 @@ def test_a_host_on_its_last_supply_is_its_own_spof():
 
 def test_one_feed_is_a_spof_even_when_the_config_names_another():
     found = sensor_findings(assessed("one_feed"))
-    assert found["sensors.feed_spof:hostB"].summary == (
+    assert found["sensors.spof:hostB/pdu-a"].summary == (
         "hostB: both power supplies draw from pdu-a (its BMC says; the config names pdu-b): "
         "pdu-a is its single point of failure")
-    assert found["sensors.feed_spof:hostB"].kind == FindingKind.SPOF
+    assert found["sensors.spof:hostB/pdu-a"].kind == FindingKind.SPOF
     # the config that names both feeds, as the lab is meant to be wired: hostA on pdu-a alone now too
     toml = doc("one_feed")["config"].replace('power_feed = "pdu-a"\nrack = "r1"',
                                              'power_feed = ["pdu-a", "pdu-b"]\nrack = "r1"', 1)
     found = sensor_findings(assessed("one_feed", toml))
-    assert "(its BMC says; the config names pdu-a, pdu-b)" in found["sensors.feed_spof:hostA"].summary
+    assert "(its BMC says; the config names pdu-a, pdu-b)" in found["sensors.spof:hostA/pdu-a"].summary
 
 
 def test_the_hosts_pane_shows_supplies_inlet_and_fans():

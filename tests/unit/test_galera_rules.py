@@ -21,7 +21,7 @@ def assess(observations: list[Observation], at: float = 100.0, hold: float = 0.0
     return a
 
 
-SPOFS = {"galera.quorum_spof:db-1", "galera.quorum_spof:db-2"}
+SPOFS = {"galera.spof:db-1", "galera.spof:db-2"}
 
 
 @pytest.mark.parametrize("state, expected, status", [
@@ -41,7 +41,7 @@ def test_each_captured_state_gives_its_verdict(state, expected, status):
 
 def test_spof_findings_name_the_survivors_and_are_spof_kind():
     a = assess(state_observations("one_killed"))
-    spof = next(f for f in a.findings if f.id == "galera.quorum_spof:db-1")
+    spof = next(f for f in a.findings if f.id == "galera.spof:db-1")
     assert spof.kind == FindingKind.SPOF and spof.severity == Severity.WARNING
     assert spof.summary == ("db-1: 1 of 2 nodes in the Primary component; losing it leaves db-2 without quorum "
                             "(non-Primary)")
@@ -112,7 +112,7 @@ def test_a_dead_node_the_component_still_counts_is_lost_for_the_margin():
     assert a.cloud.galera.size == 3 and a.cloud.galera.gone == ("db-3",) and a.cloud.galera.margin == 0
     by_id = {f.id: f for f in a.findings}
     assert {"galera.unreachable:db-3"} | SPOFS <= set(by_id)
-    assert by_id["galera.quorum_spof:db-1"].summary == (
+    assert by_id["galera.spof:db-1"].summary == (
         "db-1: db-3 already gone (the component still counts it); losing db-1 too leaves db-2 without quorum "
         "(non-Primary)")
     headline = dict(galera_pane(a, CONFIG).headline)
@@ -148,8 +148,8 @@ def test_pc_weight_decides_who_is_a_quorum_spof():
     c = a.cloud.galera
     assert c.nodes[0].status.weight == 2.0 and c.critical == ("db-1",) and c.margin == 0
     spofs = {f.id: f.summary for f in a.findings if f.kind == FindingKind.SPOF and f.area == "galera"}
-    assert set(spofs) == {"galera.quorum_spof:db-1"}
-    assert spofs["galera.quorum_spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
+    assert set(spofs) == {"galera.spof:db-1"}
+    assert spofs["galera.spof:db-1"].startswith("db-1: pc.weight 2 of the Primary component's 2 nodes")
     from hatui.ui.views.galera import galera_pane
     assert ("cannot lose db-1", "spof") in galera_pane(a, CONFIG).headline
     # the model of the whole cloud agrees: the database goes down with db-1, not with db-2

@@ -34,9 +34,9 @@ def judge(interfaces: list[str], *rounds: Observation):
 def test_one_of_two_uplinks_down_is_a_warning_and_a_spof():
     a = judge(["eth0", "eth1"], local(100.0, eth0=DOWN, eth1=UP))
     by_id = {f.id: f for f in a.findings}
-    assert set(by_id) == {"hosts.nic_down:jump/eth0", "hosts.uplink_spof:jump"}
+    assert set(by_id) == {"hosts.nic_down:jump/eth0", "hosts.spof:jump/eth1"}
     assert by_id["hosts.nic_down:jump/eth0"].summary == "jump: eth0 is down"
-    spof = by_id["hosts.uplink_spof:jump"]
+    spof = by_id["hosts.spof:jump/eth1"]
     assert spof.kind == FindingKind.SPOF and spof.severity == Severity.WARNING
     assert spof.summary == "jump: on its last link to the management network (eth1; 1 of 2 down)"
 

@@ -22,8 +22,8 @@ from tests.fixtures_openstack import (
 
 # HAProxy in front of one placement, one glance-api and one neutron-server: SPOFs by construction.
 # by construction: three backends with one server each, and one HAProxy in front of them all
-LAB_SPOFS = {"haproxy.backend_spof:lb/placement", "haproxy.backend_spof:lb/glance_api",
-             "haproxy.backend_spof:lb/neutron_api", "redundancy.spof:lb"}
+LAB_SPOFS = {"haproxy.spof:lb/placement/lab-ctl-0", "haproxy.spof:lb/glance_api/lab-ctl-0",
+             "haproxy.spof:lb/neutron_api/lab-ctl-0", "haproxy.spof:lb"}
 
 
 def assess(observations: list[Observation], config=None, at: float = 100.0):
@@ -49,26 +49,28 @@ def test_healthy_lab_has_only_the_single_backend_vips_as_spofs():
     a = assess(healthy())
     assert ids(a) == LAB_SPOFS
     assert a.status == Severity.WARNING
-    f = by_id(a)["haproxy.backend_spof:lb/placement"]
+    f = by_id(a)["haproxy.spof:lb/placement/lab-ctl-0"]  # the server is the single point
     assert f.kind == FindingKind.SPOF and f.area == "endpoints"
-    assert f.summary == "lb/placement: lab-ctl-0 is the only server configured: its loss takes placement down"
-    lb = by_id(a)["redundancy.spof:lb"].summary
-    assert lb.startswith("lb (the only HAProxy in front of its backends, on a host hatui cannot tell): losing it takes "
-                         "down the load balancer lb (no instance left: lb lost) -> backend lb/"), lb
+    assert f.summary == "lb/placement/lab-ctl-0: the only server configured: its loss takes placement down"
+    lb = by_id(a)["haproxy.spof:lb"].summary
+    assert lb == ("lb: the only HAProxy in front of its backends, on a host hatui cannot tell: its loss takes down "
+                  "load balancer lb -> backend lb/keystone, backend lb/nova_api, backend lb/placement, "
+                  "backend lb/glance_api, backend lb/neutron_api"), lb
 
 
 def test_conductor_killed_is_down_and_the_survivor_a_spof():
     a = assess(replace(healthy(), nova_obs("nova_os_services_conductor_down.json")))
-    assert ids(a) - LAB_SPOFS == {"services.down:nova-conductor@lab-ctl-1", "services.spof:nova-conductor"}
+    assert ids(a) - LAB_SPOFS == {"services.down:nova-conductor@lab-ctl-1", "services.spof:nova-conductor@lab-ctl-0"}
     f = by_id(a)
     assert f["services.down:nova-conductor@lab-ctl-1"].severity == Severity.WARNING
     assert f["services.down:nova-conductor@lab-ctl-1"].summary.startswith(
         "nova-conductor@lab-ctl-1: down (last heartbeat ")
     assert f["services.down:nova-conductor@lab-ctl-1"].summary.endswith(
         "down after 6 s); 1 of 2 nova-conductor up")
-    spof = f["services.spof:nova-conductor"]
+    spof = f["services.spof:nova-conductor@lab-ctl-0"]  # the one left is the single point
     assert spof.kind == FindingKind.SPOF and spof.area == "services"
-    assert spof.summary == "nova-conductor: only lab-ctl-0 is up (lab-ctl-1 down): its loss stops nova-conductor"
+    assert spof.summary == ("nova-conductor@lab-ctl-0: only lab-ctl-0 is up (lab-ctl-1 down): its loss stops "
+                            "nova-conductor")
 
 
 def _nova_rows(obs: Observation, changes: dict[str, dict]) -> Observation:
@@ -84,7 +86,7 @@ def test_both_conductors_down_is_critical():
     f = by_id(a)["services.none_up:nova-conductor"]
     assert f.severity == Severity.CRITICAL and a.status == Severity.CRITICAL
     assert f.summary == "nova-conductor: none of 2 up (lab-ctl-0 down, lab-ctl-1 down)"
-    assert "services.spof:nova-conductor" not in ids(a)
+    assert not any(i.startswith("services.spof:") for i in ids(a))
 
 
 def test_forced_down_and_disabled_with_reason():
@@ -97,7 +99,8 @@ def test_forced_down_and_disabled_with_reason():
     assert f["services.disabled:nova-conductor@lab-ctl-1"].summary == (
         "nova-conductor@lab-ctl-1: disabled: kernel upgrade")
     # forced down does not count toward redundancy (the other scheduler is a SPOF); disabled still runs
-    assert "services.spof:nova-scheduler" in f and "services.spof:nova-conductor" not in f
+    assert "services.spof:nova-scheduler@lab-ctl-0" in f
+    assert not any(i.startswith("services.spof:nova-conductor") for i in f)
 
 
 def test_heartbeat_late_warns_before_nova_says_down():
@@ -191,11 +194,11 @@ def test_identity_urls_wait_for_keystone_in_the_same_round():
 def test_haproxy_backend_server_down_then_backend_spof():
     a = assess(replace(healthy(), haproxy_obs("haproxy_stats_keystone_backend_down.csv")))
     f = by_id(a)
-    assert ids(a) - LAB_SPOFS == {"haproxy.server_down:lb/keystone/lab-ctl-1", "haproxy.backend_spof:lb/keystone"}
+    assert ids(a) - LAB_SPOFS == {"haproxy.server_down:lb/keystone/lab-ctl-1", "haproxy.spof:lb/keystone/lab-ctl-0"}
     assert f["haproxy.server_down:lb/keystone/lab-ctl-1"].summary.startswith("lb/keystone/lab-ctl-1: DOWN for ")
     assert "check L4CON (connection refused or reset)" in f["haproxy.server_down:lb/keystone/lab-ctl-1"].summary
-    assert f["haproxy.backend_spof:lb/keystone"].summary == (
-        "lb/keystone: lab-ctl-0 is the only server (lab-ctl-1 DOWN not serving): its loss takes keystone down")
+    assert f["haproxy.spof:lb/keystone/lab-ctl-0"].summary == (
+        "lb/keystone/lab-ctl-0: the only server serving (lab-ctl-1 DOWN): its loss takes keystone down")
 
 
 def test_haproxy_backend_with_no_server_up_is_critical():
@@ -215,7 +218,7 @@ def test_haproxy_maintenance_is_named():
     f = by_id(assess(replace(healthy(), dataclasses.replace(obs, data={"rows": rows}))))
     assert f["haproxy.server_maint:lb/nova_api/lab-ctl-1"].summary == (
         "lb/nova_api/lab-ctl-1: MAINT: taken out of service by an operator")
-    assert "haproxy.backend_spof:lb/nova_api" in f
+    assert "haproxy.spof:lb/nova_api/lab-ctl-0" in f
 
 
 @pytest.mark.parametrize("bad, finding_id", [

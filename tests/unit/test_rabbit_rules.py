@@ -41,7 +41,7 @@ def by_id(a) -> dict:
     return {f.id: f for f in a.findings}
 
 
-SPOFS = {"rabbitmq.quorum_spof:mq-1", "rabbitmq.quorum_spof:mq-2"}
+SPOFS = {"rabbitmq.spof:mq-1", "rabbitmq.spof:mq-2"}
 DEAD_3 = {"rabbitmq.unreachable:mq-3", "rabbitmq.not_running:mq-3", "rabbitmq.size:lab-mq"} | SPOFS
 
 
@@ -95,7 +95,7 @@ def test_killed_node_is_named_by_its_peers_and_survivors_are_spofs():
     assert f["rabbitmq.unreachable:mq-3"].summary == "mq-3: management API: connection refused"
     assert f["rabbitmq.size:lab-mq"].summary == ("lab-mq: 2 of 3 nodes running, as seen by mq-1, mq-2; "
                                                  "not running: mq-3")
-    spof = f["rabbitmq.quorum_spof:mq-1"]
+    spof = f["rabbitmq.spof:mq-1"]
     assert spof.kind == FindingKind.SPOF and spof.severity == Severity.WARNING
     assert spof.summary == "mq-1: 1 of 2 running nodes of 3; losing it leaves mq-2 without a majority"
 
@@ -131,7 +131,7 @@ def test_a_node_not_running_has_no_stats_and_they_read_as_unknown():
 def test_quorum_spof_threshold_follows_the_majority_of_expected_size():
     """3 running of 5 (or of 4) expected is exactly a majority: each running node is a SPOF; of 3, one can go."""
     obs = state_observations("healthy")
-    all3 = {"rabbitmq.quorum_spof:mq-1", "rabbitmq.quorum_spof:mq-2", "rabbitmq.quorum_spof:mq-3"}
+    all3 = {"rabbitmq.spof:mq-1", "rabbitmq.spof:mq-2", "rabbitmq.spof:mq-3"}
     for expected in (4, 5):
         spofs = {f.id for f in assess(obs, rabbit_config(expected_size=expected)).findings
                  if f.kind == FindingKind.SPOF}

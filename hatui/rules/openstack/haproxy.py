@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.model import Finding, FindingKind, Severity
+from hatui.model import Finding, Severity
 from hatui.model.haproxy import HaproxyBackend
 from hatui.rules import RuleContext, finding
 from hatui.rules.openstack.common import state
@@ -33,19 +33,15 @@ def backend_down(ctx: RuleContext) -> Iterator[Finding]:
                               f"{lb}/{b.name}: no server UP ({_servers_words(b)}): requests fail")
 
 
-def backend_spof(ctx: RuleContext) -> Iterator[Finding]:
-    """Exactly one server takes traffic: its loss takes the VIP down."""
-    for lb, bes in backends(ctx):
-        for b in bes or ():
-            if len(b.serving) != 1:
-                continue
-            only = b.serving[0]
-            others = [s for s in b.servers if s is not only]
-            why = f"the only server ({', '.join(f'{s.name} {s.status}' for s in others)} not serving)" if others \
-                else "the only server configured"
-            yield finding("haproxy", "backend_spof", f"{lb}/{b.name}", Severity.WARNING,
-                          f"{lb}/{b.name}: {only.name} is {why}: its loss takes {b.name} down",
-                          kind=FindingKind.SPOF)
+def spof_words(ctx: RuleContext, lb: str, backend: str, server: str) -> str:
+    """Why server ``server`` of ``lb``/``backend`` is a SPOF (the model found that its loss takes the
+    backend down: hatui.rules.redundancy names it ``haproxy.spof:<lb>/<backend>/<server>``)."""
+    b = next((b for name, bes in backends(ctx) if name == lb for b in bes if b.name == backend), None)
+    others = [s for s in b.servers if s.name != server] if b is not None else []
+    not_serving = [s for s in others if not s.serving]
+    why = (f"the only server serving ({', '.join(f'{s.name} {s.status}' for s in not_serving)})"
+           if not_serving else "the only server configured" if not others else "one of the capacity floor's")
+    return f"{lb}/{backend}/{server}: {why}: its loss takes {backend} down"
 
 
 def server_down(ctx: RuleContext) -> Iterator[Finding]:
@@ -68,4 +64,4 @@ def server_maintenance(ctx: RuleContext) -> Iterator[Finding]:
                                   f"{lb}/{b.name}/{s.name}: {s.status}: taken out of service by an operator")
 
 
-RULES = [backend_down, backend_spof, server_down, server_maintenance]
+RULES = [backend_down, server_down, server_maintenance]

@@ -1,7 +1,8 @@
 """Service rules: nova services and neutron agents, per row and per binary.
 
-Per binary: none serving is critical; exactly one serving where the binary should be redundant
-(``redundant`` in the config: conductor, scheduler, DHCP and L3 agents by default) is a SPOF. Per row:
+Per binary: none serving is critical; the one left serving where the binary should be redundant
+(``redundant`` in the config: conductor, scheduler, DHCP and L3 agents by default) is a SPOF, found by the
+model (hatui.rules.redundancy) and worded here. Per row:
 down, forced down, disabled (with its reason), and a heartbeat that is late while the service still
 reads "up": nova calls it down only after service_down_time, hatui warns from the threshold below.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hatui.model import Finding, FindingKind, Severity
+from hatui.model import Finding, Severity
 from hatui.model.services import ServiceRow, by_binary
 from hatui.rules import RuleContext, finding
 from hatui.rules.openstack.common import section, state
@@ -43,18 +44,20 @@ def none_up(ctx: RuleContext) -> Iterator[Finding]:
                           f"{binary}: none of {len(rows)} up ({states})")
 
 
-def redundancy_spof(ctx: RuleContext) -> Iterator[Finding]:
-    redundant = set(section(ctx).redundant)
-    for binary, rows in by_binary(all_rows(ctx)).items():
-        serving = [r for r in rows if r.serving]
-        if binary not in redundant or len(serving) != 1:
-            continue
-        only = serving[0]
-        others = [r for r in rows if r is not only]
-        why = (f"only {only.host} is up ({', '.join(f'{r.host} {_state(r)}' for r in others)})" if others
-               else f"{only.host} runs the only {binary}")
-        yield finding("services", "spof", binary, Severity.WARNING, f"{binary}: {why}: its loss stops {binary}",
-                      kind=FindingKind.SPOF)
+def spof_words(ctx: RuleContext, binary: str, host: str) -> str | None:
+    """Why the one ``binary`` serving on ``host`` is a SPOF (the model found that its loss takes the binary
+    down: hatui.rules.redundancy names it ``services.spof:<binary>@<host>``); None for a binary that is not
+    meant to be redundant (``redundant``: nova-compute and the per-host agents are one per host by design)."""
+    if binary not in section(ctx).redundant:
+        return None
+    rows = [r for r in all_rows(ctx) if r.binary == binary]
+    serving = [r for r in rows if r.serving]
+    others = [r for r in rows if r.host != host]
+    if len(serving) > 1:  # a capacity floor above one: each of the floor's last instances is a SPOF
+        return f"{binary}@{host}: {len(serving)} of {len(rows)} up, the capacity floor; losing it stops {binary}"
+    why = (f"only {host} is up ({', '.join(f'{r.host} {_state(r)}' for r in others)})" if others
+           else f"{host} runs the only {binary}")
+    return f"{binary}@{host}: {why}: its loss stops {binary}"
 
 
 def _state(r: ServiceRow) -> str:
@@ -102,4 +105,4 @@ def heartbeat_late(ctx: RuleContext) -> Iterator[Finding]:
                           f"{every:g} s; reported down after {down:g} s)")
 
 
-RULES = [none_up, redundancy_spof, service_down, forced_down, service_disabled, heartbeat_late]
+RULES = [none_up, service_down, forced_down, service_disabled, heartbeat_late]

@@ -56,7 +56,8 @@ def services_pane(a: Assessment, config: Config) -> PaneModel:
     headline: list[Cell] = []
     for binary, group in by_binary(listed).items():
         up = sum(r.serving for r in group)
-        tone = "critical" if up == 0 else "spof" if binary in spofs else "ok" if up == len(group) else "warning"
+        spof = any(r.subject in spofs for r in group)  # the SPOF is the one left: ``binary@host``
+        tone = "critical" if up == 0 else "spof" if spof else "ok" if up == len(group) else "warning"
         headline += [(f"{binary} {up}/{len(group)}", tone), ("  ", "")]
     for cell in problems:  # one line each: "nova: not allowed: needs ..."
         headline += ([("\n", "")] if headline else []) + [cell]

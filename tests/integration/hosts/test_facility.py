@@ -21,22 +21,26 @@ def _config(write_config, **kw):
     return write_config(hosts_toml(sensors_interval=0.5, power_interval=2.0, **kw))
 
 
+# the last working supply of each host, as its BMC names it (Redfish: PSU 1; ipmi_sim: PS1 Status)
+LAST_SUPPLY = {"hostA": "PSU 1", "hostB": "PSU 1", "hostC": "PS1 Status"}
+
+
 def test_a_failed_supply_opens_the_hosts_power_spof_and_clears_on_repair(lab, write_config, watch):
     w = watch(_config(write_config))
     t0 = time.monotonic()
     for h in HOSTS:
         lab.set_supply(h, 2, False)
     for h in HOSTS:
-        _, ev = w.wait_opened(f"sensors.supply_spof:{h}", WAIT, after=t0)
+        _, ev = w.wait_opened(f"sensors.spof:{h}/{LAST_SUPPLY[h]}", WAIT, after=t0)
         assert ev["finding"]["kind"] == "spof"
         w.wait_opened(f"sensors.supply:{h}", WAIT, after=t0)
     assert "PSU 1 (pdu-a)" in next(e["finding"]["summary"] for _, e in w.events
-                                   if e["finding"]["id"] == "sensors.supply_spof:hostA")
+                                   if e["finding"]["id"] == "sensors.spof:hostA/PSU 1")
     t1 = time.monotonic()
     for h in HOSTS:
         lab.set_supply(h, 2, True)
     for h in HOSTS:
-        w.wait_cleared(f"sensors.supply_spof:{h}", WAIT, after=t1)
+        w.wait_cleared(f"sensors.spof:{h}/{LAST_SUPPLY[h]}", WAIT, after=t1)
         w.wait_cleared(f"sensors.supply:{h}", WAIT, after=t1)
 
 

@@ -18,8 +18,8 @@ EXTRA_URLS = {"keystone-vip": "http://127.0.0.1:15000/", "keystone-2": "http://1
 BACKENDS = ["keystone", "nova_api", "placement", "glance_api", "neutron_api"]  # the Galera VIP is not ours
 # HAProxy fronts one placement, one glance-api and one neutron-server, and is itself the only HAProxy:
 # SPOFs by construction.
-LAB_SPOFS = {"haproxy.backend_spof:lb/placement", "haproxy.backend_spof:lb/glance_api",
-             "haproxy.backend_spof:lb/neutron_api", "redundancy.spof:lb"}
+LAB_SPOFS = {"haproxy.spof:lb/placement/lab-ctl-0", "haproxy.spof:lb/glance_api/lab-ctl-0",
+             "haproxy.spof:lb/neutron_api/lab-ctl-0", "haproxy.spof:lb"}
 
 
 def admin_toml(interval: float = 1.0) -> str:

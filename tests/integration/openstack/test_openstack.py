@@ -79,15 +79,15 @@ def test_conductor_killed_then_both_then_recovery(lab, admin_config, watch, os_e
     lab.kill("nova-conductor@lab-ctl-1")
     _, ev = w.wait_opened("services.down:nova-conductor@lab-ctl-1", DOWN_WAIT, after=t0)
     assert ev["finding"]["summary"].endswith("1 of 2 nova-conductor up")
-    _, ev = w.wait_opened("services.spof:nova-conductor", DOWN_WAIT, after=t0)
+    _, ev = w.wait_opened("services.spof:nova-conductor@lab-ctl-0", DOWN_WAIT, after=t0)
     assert ev["finding"]["kind"] == "spof"
-    assert ev["finding"]["summary"] == ("nova-conductor: only lab-ctl-0 is up (lab-ctl-1 down): its loss stops "
-                                        "nova-conductor")
+    assert ev["finding"]["summary"] == ("nova-conductor@lab-ctl-0: only lab-ctl-0 is up (lab-ctl-1 down): its loss "
+                                        "stops nova-conductor")
     t1 = time.monotonic()
     lab.kill("nova-conductor@lab-ctl-0")
     _, ev = w.wait_opened("services.none_up:nova-conductor", DOWN_WAIT, after=t1)
     assert ev["finding"]["severity"] == "critical"
-    w.wait_cleared("services.spof:nova-conductor", 5, after=t1)
+    w.wait_cleared("services.spof:nova-conductor@lab-ctl-0", 5, after=t1)
     rc, doc = check_json(admin_config, os_env)
     assert rc == 2 and "services.none_up:nova-conductor" in ids(doc)
     t2 = time.monotonic()
@@ -113,7 +113,7 @@ def test_frozen_conductor_is_late_before_it_is_down(lab, tmp_path, watch):
         t_down, _ = w.wait_opened("services.down:nova-conductor@lab-ctl-1", DOWN_WAIT, after=t0)
         assert t_late < t_down  # the warning comes before nova's own verdict
         w.wait_cleared("services.heartbeat_late:nova-conductor@lab-ctl-1", 5, after=t_late)
-        w.wait_opened("services.spof:nova-conductor", 5, after=t0)
+        w.wait_opened("services.spof:nova-conductor@lab-ctl-0", 5, after=t0)
     finally:
         lab.thaw("nova-conductor@lab-ctl-1")
     w.wait_cleared("services.down:nova-conductor@lab-ctl-1", RECOVERY_WAIT)
@@ -187,19 +187,19 @@ def test_api_backend_stopped_behind_haproxy(lab, admin_config, watch, os_env):
     lab.stop("nova-api@lab-ctl-1")
     _, ev = w.wait_opened("haproxy.server_down:lb/nova_api/lab-ctl-1", 15, after=t0)
     assert "L4CON (connection refused or reset)" in ev["finding"]["summary"]
-    _, ev = w.wait_opened("haproxy.backend_spof:lb/nova_api", 15, after=t0)
-    assert ev["finding"]["summary"] == ("lb/nova_api: lab-ctl-0 is the only server (lab-ctl-1 DOWN not serving): "
+    _, ev = w.wait_opened("haproxy.spof:lb/nova_api/lab-ctl-0", 15, after=t0)
+    assert ev["finding"]["summary"] == ("lb/nova_api/lab-ctl-0: the only server serving (lab-ctl-1 DOWN): "
                                         "its loss takes nova_api down")
     # Until HAProxy's checks mark it DOWN (2 checks, 1 s apart), the VIP sends some requests to the dead
     # backend (503): the VIP's probe may fail then. Once it is marked, the VIP serves from lab-ctl-0.
     if "endpoint.down:nova-vip" in w.open_ids():
         w.wait_cleared("endpoint.down:nova-vip", 15, after=t0)
     rc, doc = check_json(admin_config, os_env)
-    assert {"haproxy.server_down:lb/nova_api/lab-ctl-1", "haproxy.backend_spof:lb/nova_api"} <= ids(doc)
+    assert {"haproxy.server_down:lb/nova_api/lab-ctl-1", "haproxy.spof:lb/nova_api/lab-ctl-0"} <= ids(doc)
     assert not any(i.startswith("endpoint.") for i in ids(doc))  # the catalog's nova (lab-ctl-0) and the VIP serve
     t1 = time.monotonic()
     lab.start("nova-api@lab-ctl-1")
-    w.wait_cleared("haproxy.backend_spof:lb/nova_api", RECOVERY_WAIT, after=t1)
+    w.wait_cleared("haproxy.spof:lb/nova_api/lab-ctl-0", RECOVERY_WAIT, after=t1)
     baseline(w, RECOVERY_WAIT)
 
 
@@ -214,7 +214,7 @@ def test_frozen_api_backend_hangs_alone(lab, admin_config, watch):
         _, ev = w.wait_opened("endpoint.down:keystone-2", 15, after=t0)
         assert ev["finding"]["summary"] == "keystone-2 http://127.0.0.1:5001/: connected, no answer within 2 s"
         w.wait_opened("haproxy.server_down:lb/keystone/lab-ctl-1", 20, after=t0)
-        w.wait_opened("haproxy.backend_spof:lb/keystone", 20, after=t0)
+        w.wait_opened("haproxy.spof:lb/keystone/lab-ctl-0", 20, after=t0)
         time.sleep(3)
         opened = {e["finding"]["id"] for t, e in w.events if t >= t0 and e["event"] == "opened"}
         # Until HAProxy marks it DOWN (~5 s: 2 checks with a 2 s check timeout), round-robin sends every
@@ -222,12 +222,12 @@ def test_frozen_api_backend_hangs_alone(lab, admin_config, watch):
         # That is what clients see too, the VIP's own probe included. No other endpoint, and no round, is
         # delayed into a finding.
         expected = {"endpoint.down:keystone-2", "haproxy.server_down:lb/keystone/lab-ctl-1",
-                    "haproxy.backend_spof:lb/keystone", "keystone.unreachable:lab", "keystone.slow:lab",
+                    "haproxy.spof:lb/keystone/lab-ctl-0", "keystone.unreachable:lab", "keystone.slow:lab",
                     "endpoint.down:keystone-vip"}
         assert opened <= expected, opened - expected
     finally:
         lab.thaw("keystone@lab-ctl-1")
-    for fid in ("endpoint.down:keystone-2", "haproxy.backend_spof:lb/keystone"):
+    for fid in ("endpoint.down:keystone-2", "haproxy.spof:lb/keystone/lab-ctl-0"):
         w.wait_cleared(fid, RECOVERY_WAIT)
     baseline(w, RECOVERY_WAIT)
 
@@ -261,14 +261,14 @@ def test_server_put_in_maintenance_seen_over_http_and_the_stats_socket(lab, admi
                       f'socket = "{os_lab.HAPROXY_SOCKET}"\nbackends = ["nova_api"]\n')
     w = watch(config)
     # its stats socket is a second load balancer as far as hatui can tell: a lone one, like lb
-    spofs = LAB_SPOFS | {"redundancy.spof:lb-sock"}
+    spofs = LAB_SPOFS | {"haproxy.spof:lb-sock"}
     baseline(w, spofs=spofs)
     t0 = time.monotonic()
     lab.haproxy_cmd("disable server nova_api/lab-ctl-1")
     for lb in ("lb", "lb-sock"):
         _, ev = w.wait_opened(f"haproxy.server_maint:{lb}/nova_api/lab-ctl-1", 10, after=t0)
         assert ev["finding"]["summary"] == f"{lb}/nova_api/lab-ctl-1: MAINT: taken out of service by an operator"
-        w.wait_opened(f"haproxy.backend_spof:{lb}/nova_api", 10, after=t0)
+        w.wait_opened(f"haproxy.spof:{lb}/nova_api/lab-ctl-0", 10, after=t0)
     t1 = time.monotonic()
     lab.haproxy_cmd("enable server nova_api/lab-ctl-1")
     for lb in ("lb", "lb-sock"):

@@ -22,7 +22,7 @@ from tests.lab import rabbit as rabbit_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
-SPOFS_1_2 = {"rabbitmq.quorum_spof:mq-1", "rabbitmq.quorum_spof:mq-2"}
+SPOFS_1_2 = {"rabbitmq.spof:mq-1", "rabbitmq.spof:mq-2"}
 
 
 def finding_ids(doc: dict) -> set[str]:
@@ -111,7 +111,7 @@ def test_partition_is_one_finding_naming_both_sides(rabbit_healthy, rabbit_confi
                                                                            if k != alone}]
         # each side sees the other "not running", but both answer: no node is reported as crashed
         assert not any(i.startswith("rabbitmq.not_running") for i in finding_ids(doc))
-        assert {f"rabbitmq.quorum_spof:mq-{k}" for k in rabbit_lab.NODES if k != alone} <= finding_ids(doc)
+        assert {f"rabbitmq.spof:mq-{k}" for k in rabbit_lab.NODES if k != alone} <= finding_ids(doc)
     finally:
         t1 = time.monotonic()
         rabbit_healthy.heal()
