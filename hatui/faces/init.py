@@ -1,6 +1,7 @@
 """``hatui init``: write a starting config from what the cloud itself says.
 
-    hatui init --cloud NAME [--db-host ADDR[:PORT] ...] [--mq-url URL ...] [--haproxy-url URL ...] [-o FILE]
+    hatui init --cloud NAME [--db-host ADDR[:PORT] ... [--db-tls] [--db-ca-file FILE | --db-insecure]]
+               [--mq-url URL ...] [--haproxy-url URL ...] [-o FILE]
 
 Reads only (hatui.faces.init_discovery says what), decides what to write (init_plan), writes it annotated
 (init_render), and loads the text with hatui's own config loader before writing it: a config init writes
@@ -31,6 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--db-password-env", default="HATUI_GALERA_PASSWORD", metavar="VAR",
                    help="its password's variable (default HATUI_GALERA_PASSWORD)")
     g.add_argument("--db-password-file", metavar="PATH", help="or its password's file")
+    # named after [galera]'s keys: init reads the nodes as the config it writes will (the Galera source's TLS)
+    g.add_argument("--db-tls", action="store_true", help="TLS to the nodes, verified by the system's CAs (tls)")
+    g.add_argument("--db-ca-file", metavar="FILE", help="TLS verified against this CA bundle (ca_file)")
+    g.add_argument("--db-insecure", action="store_true",
+                   help="TLS without verification (insecure); said on stderr and on hatui's screen")
     m = p.add_argument_group("RabbitMQ (the nodes are read from any one management API: /api/nodes)")
     m.add_argument("--mq-url", action="append", default=[], metavar="URL",
                    help="a node's management API, http(s)://ADDR:15672 (repeatable)")
@@ -83,9 +89,43 @@ def request_from(args: argparse.Namespace):  # -> init_discovery.Request
         cloud=cloud, os_password=PasswordRef(args.os_password_env),
         db_hosts=tuple(db_hosts), db_user=args.db_user,
         db_password=PasswordRef(None if args.db_password_file else args.db_password_env, args.db_password_file),
+        db_tls=db_tls(args),
         mq_urls=tuple(mq_urls), mq_user=args.mq_user,
         mq_password=PasswordRef(None if args.mq_password_file else args.mq_password_env, args.mq_password_file),
         haproxy_urls=tuple(args.haproxy_url), timeout=args.timeout)
+
+
+def db_tls(args: argparse.Namespace):  # -> init_discovery.Tls
+    """--db-tls, --db-ca-file, --db-insecure as [galera]'s tls, ca_file, insecure: checked here, where a
+    wrong one can still be named by its flag."""
+    from hatui.faces.init_discovery import Tls
+
+    given = [f for f, on in (("--db-tls", args.db_tls), ("--db-ca-file", args.db_ca_file),
+                             ("--db-insecure", args.db_insecure)) if on]
+    if given and not args.db_host:
+        raise UsageError(f"{given[0]}: no --db-host to read with it")
+    if args.db_ca_file and args.db_insecure:
+        raise UsageError("--db-insecure turns verification off: --db-ca-file would verify nothing; give one")
+    return Tls(tls=args.db_tls, ca_file=ca_file(args.db_ca_file, "--db-ca-file"), insecure=args.db_insecure)
+
+
+def ca_file(path: str | None, flag: str) -> str | None:
+    """A CA bundle that loads as hatui loads it (the sources' own TLS context), as an absolute path: the
+    config written is read from wherever hatui runs, not from here."""
+    import ssl
+
+    from hatui.sources.tls import tls_context
+
+    if path is None:
+        return None
+    full = os.path.abspath(os.path.expanduser(path))
+    try:
+        tls_context(full)
+    except ssl.SSLError:
+        raise UsageError(f"{flag} {path}: not a CA bundle (no PEM certificate in it)") from None
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: {exc.strerror or exc}") from None
+    return full
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -127,6 +167,9 @@ def run_init(args: argparse.Namespace) -> int:
             f"{len(p.haproxy)} HAProxy ({lb} backends), {len(p.hosts)} host(s), a catalog of {len(p.catalog)} URL(s). "
             "Fill in what is commented out (BMCs, power feeds, racks, switches), then: hatui check")
     _say(said, 0)
+    if req.db_tls.insecure:
+        _say("init: --db-insecure: Galera's certificates were not verified, and the config written does not "
+             "verify them either (insecure = true: hatui's screen says TLS NOT VERIFIED)", 0)
     for e in errors:
         _say(f"init: not read: {redact(e)}", 0)
     return 1 if errors else 0

@@ -2,11 +2,12 @@
 
 - OpenStack: one token (keystoneauth, as the ``openstack`` CLI gets it from clouds.yaml) and the catalog it
   carries, nova ``os-services`` and neutron agents (hatui's Keystone and services sources);
-- Galera: ``SHOW GLOBAL STATUS LIKE 'wsrep_incoming_addresses'`` on each address given (pymysql with
-  connect, read and write timeouts): every member of the component, as its clients reach it;
+- Galera: ``wsrep_incoming_addresses`` on each address given (hatui's Galera source: its timeouts, and TLS
+  as the written ``[galera]`` asks for it): every member of the component, as its clients reach it;
 - RabbitMQ: ``GET /api/nodes?columns=name,running`` and ``GET /api/overview?columns=node,listeners`` on each
-  management API given (httpx, hatui's timeouts): the cluster's nodes, which one answered, and where each
-  listens (AMQP and HTTP listeners bound to an address name the node's address);
+  management API given (hatui's management source: its client, TLS, deadlines and words): the cluster's
+  nodes, which one answered, and where each listens (AMQP and HTTP listeners bound to an address name the
+  node's address);
 - HAProxy: the stats CSV (hatui's HAProxy source): backends and their servers.
 
 Passwords are read through the same references the written config holds (``password_env`` /
@@ -19,12 +20,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hatui.config import Config, ConfigError, parse
 from hatui.schedule import target_specs
 from hatui.secrets import redact
+
+if TYPE_CHECKING:
+    from hatui.sources.rabbitmq import RabbitManagementSource
 
 INIT_FILE = "(command line)"  # how the command line's own values are named in ConfigError messages
 GALERA_PORT = 3306
@@ -47,6 +51,24 @@ class PasswordRef:
 
 
 @dataclass(frozen=True)
+class Tls:
+    """How a section asks for TLS, in its own config keys (``tls``, ``ca_file``, ``insecure``): only those
+    given are written, so the config reads exactly as the command line asked."""
+
+    tls: bool = False
+    ca_file: str | None = None
+    insecure: bool = False
+
+    def table(self) -> dict[str, str | bool]:
+        out: dict[str, str | bool] = {"tls": True} if self.tls else {}
+        if self.ca_file:
+            out["ca_file"] = self.ca_file
+        if self.insecure:
+            out["insecure"] = True
+        return out
+
+
+@dataclass(frozen=True)
 class Request:
     """What the operator asked ``hatui init`` to read (the command line)."""
 
@@ -55,6 +77,7 @@ class Request:
     db_hosts: tuple[tuple[str, int], ...] = ()
     db_user: str = "hatui"
     db_password: PasswordRef = PasswordRef("HATUI_GALERA_PASSWORD")
+    db_tls: Tls = Tls()
     mq_urls: tuple[str, ...] = ()  # management API base URLs: http(s)://host:port
     mq_user: str = "hatui"
     mq_password: PasswordRef = PasswordRef("HATUI_RABBIT_PASSWORD")
@@ -217,7 +240,8 @@ def read_galera(req: Request) -> GaleraFacts:
 
     facts = GaleraFacts()
     nodes = [{"name": f"seed-{i}", "host": h, "port": p} for i, (h, p) in enumerate(req.db_hosts, 1)]
-    doc = {"galera": {"timeout": req.timeout, "user": req.db_user, "nodes": nodes, **req.db_password.table()}}
+    doc = {"galera": {"timeout": req.timeout, "user": req.db_user, "nodes": nodes, **req.db_password.table(),
+                      **req.db_tls.table()}}
     try:
         config: Config = parse(doc, INIT_FILE)
     except ConfigError as exc:
@@ -258,59 +282,60 @@ def mq_base(url: str) -> tuple[str, str, int]:
 
 
 def read_rabbit(req: Request) -> RabbitFacts:
-    import httpx
-
-    from hatui.sources.http import http_timeout
-    from hatui.sources.rabbitmq import classify_http_error, tls_verify
-
     bases = [mq_base(u) for u in req.mq_urls]
     facts = RabbitFacts(scheme=bases[0][0])
     nodes = [{"name": f"seed-{i}", "host": h, "management_port": p} for i, (_s, h, p) in enumerate(bases, 1)]
-    doc = {"user": req.mq_user, "scheme": facts.scheme, "nodes": nodes, **req.mq_password.table()}
+    doc = {"timeout": req.timeout, "user": req.mq_user, "scheme": facts.scheme, "nodes": nodes,
+           **req.mq_password.table()}
     try:
-        section = parse({"rabbitmq": doc}, INIT_FILE).section("rabbitmq")
+        config: Config = parse({"rabbitmq": doc}, INIT_FILE)
     except ConfigError as exc:
         facts.errors["(config)"] = config_words(exc)
         return facts
-    password = section.password.reveal() if section.password else ""
-    with httpx.Client(auth=(section.user, password), verify=tls_verify(section), timeout=http_timeout(req.timeout),
-                      headers={"Accept": "application/json"}, trust_env=False, follow_redirects=False) as client:
-        for scheme, host, port in bases:
-            base = f"{scheme}://{host if ':' not in host else f'[{host}]'}:{port}"
-            try:
-                nodes_doc = _get(client, base + RABBIT_NODES)
-                overview = _get(client, base + RABBIT_OVERVIEW)
-            except Exception as exc:  # noqa: BLE001 - worded as the RabbitMQ source words it
-                facts.errors[base] = classify_http_error(exc, req.timeout).message
-                continue
-            for n in nodes_doc if isinstance(nodes_doc, list) else []:
-                name = n.get("name") if isinstance(n, dict) else None
-                if isinstance(name, str) and name not in facts.nodes:
-                    facts.nodes.append(name)
-                    facts.running[name] = n.get("running") is not False
-            if isinstance(overview, dict):
-                if isinstance(overview.get("node"), str):
-                    facts.answered.setdefault(overview["node"], (host, port))
-                read_listeners(overview.get("listeners"), facts)
+    asyncio.run(_read_management_apis(config, facts))
     return facts
 
 
-def _get(client: Any, url: str) -> Any:
-    from hatui.model import FailureKind
-    from hatui.sources.base import SourceError
+async def _read_management_apis(config: Config, facts: RabbitFacts) -> None:
+    from hatui.sources.rabbitmq import RabbitManagementSource, tls_verify
 
-    resp = client.get(url)
-    path = urlsplit(url).path
-    if resp.status_code == 401:
-        raise SourceError(FailureKind.AUTH, "management API: credentials refused (401)")
-    if resp.status_code == 403:
-        raise SourceError(FailureKind.FORBIDDEN, f"management API: {path} not allowed (403): needs the tag monitoring")
-    if resp.status_code != 200:
-        raise SourceError(FailureKind.HTTP, f"management API: HTTP error {resp.status_code} on {path}")
-    try:
-        return resp.json()
-    except ValueError:
-        raise SourceError(FailureKind.GARBLED, f"management API: garbled answer (not JSON) on {path}") from None
+    section = config.section("rabbitmq")
+    specs = {s.key: s for s in target_specs(config)}
+    verify = tls_verify(section)
+    for node in section.nodes:  # hatui's own management source: its client, TLS, deadlines and words
+        source = RabbitManagementSource(specs[("rabbitmq", node.name)], section, node, verify)
+        try:
+            nodes_doc, overview = await _nodes_and_overview(source)
+        except Exception as exc:  # noqa: BLE001 - worded as the RabbitMQ source words it
+            facts.errors[source.base_url] = source.failure(exc).message
+            continue
+        finally:
+            await source.aclose()
+        read_answer(nodes_doc, overview, (node.host, node.management_port), facts)
+
+
+def read_answer(nodes_doc: Any, overview: Any, asked: tuple[str, int], facts: RabbitFacts) -> None:
+    """One management API's answers: the cluster's nodes, which node it is, where each node listens."""
+    for n in nodes_doc if isinstance(nodes_doc, list) else []:
+        name = n.get("name") if isinstance(n, dict) else None
+        if isinstance(name, str) and name not in facts.nodes:
+            facts.nodes.append(name)
+            facts.running[name] = n.get("running") is not False
+    if isinstance(overview, dict):
+        if isinstance(overview.get("node"), str):
+            facts.answered.setdefault(overview["node"], asked)
+        read_listeners(overview.get("listeners"), facts)
+
+
+async def _nodes_and_overview(source: RabbitManagementSource) -> tuple[Any, Any]:
+    """Both at once: each may wait for the node's peers (the poll's cluster-wide deadline). A failure of
+    /api/nodes is the one said, as a poll says it."""
+    got: tuple[Any, ...] = await asyncio.gather(source.fetch("nodes", RABBIT_NODES),
+                                                source.fetch("overview", RABBIT_OVERVIEW), return_exceptions=True)
+    failed = next((g for g in got if isinstance(g, BaseException)), None)
+    if failed is not None:
+        raise failed
+    return got[0], got[1]
 
 
 # ------------------------------------------------------------------ HAProxy

@@ -54,6 +54,7 @@ def _galera(d: Document, p: Plan) -> None:
     d.set("user", req.db_user, "needs USAGE only (README, Galera)")
     for k, v in req.db_password.table().items():
         d.set(k, v)
+    _galera_tls(d, p)
     found = p.facts.galera.addresses if p.facts.galera else []
     d.blank("expected_size", len(p.galera), "default: the number of nodes listed below")
     for n in p.galera:
@@ -61,6 +62,19 @@ def _galera(d: Document, p: Plan) -> None:
         d.set("name", n.name, n.note)
         d.set("host", n.host)
         d.set("port", n.port)
+
+
+TLS_NOTES = {"tls": "TLS to the nodes (--db-tls)", "ca_file": "their certificates verified against it (--db-ca-file)",
+             "insecure": "TLS NOT VERIFIED (--db-insecure): hatui's screen says so"}
+
+
+def _galera_tls(d: Document, p: Plan) -> None:
+    """TLS as init read the nodes with (the same keys, so the config checks the same way), or a blank."""
+    table = p.facts.request.db_tls.table()
+    for k, v in table.items():
+        d.set(k, v, TLS_NOTES[k])
+    if not table:
+        d.blank("tls", True, "require TLS (hatui init --db-tls, --db-ca-file FILE, --db-insecure)")
 
 
 def _rabbit(d: Document, p: Plan) -> None:

@@ -72,7 +72,7 @@ class RabbitManagementSource(AsyncSource):
 
     @property
     def base_url(self) -> str:
-        return f"{self.section.scheme}://{self.node.host}:{self.node.management_port}"
+        return management_url(self.section.scheme, self.node.host, self.node.management_port)
 
     def _make_client(self) -> httpx.AsyncClient:
         password = self.section.password.reveal() if self.section.password else ""
@@ -89,6 +89,14 @@ class RabbitManagementSource(AsyncSource):
             if self._version >= since:  # by version, never by a 404: a stopping node 404s everything
                 paths[f"checks/{check}"] = f"/api/health/checks/{check}"
         return paths
+
+    async def fetch(self, key: str, path: str) -> Any:
+        """One endpoint (``key`` as in ``_paths``) on this node's client, with the poll's deadlines and words:
+        hatui init reads other columns than a poll does, and must not disagree with it on TLS, timeouts or
+        errors."""
+        if self._client is None:
+            self._client = self._make_client()
+        return await self._get(self._client, key, path)
 
     async def poll(self) -> dict[str, Any]:
         if self._client is None:
@@ -223,6 +231,11 @@ def classify_http_error(exc: BaseException, timeout: float) -> Failure:
     if failure.message.startswith("management API"):
         return failure
     return Failure(failure.kind, f"management API: {failure.message}")
+
+
+def management_url(scheme: str, host: str, port: int) -> str:
+    """A node's management API base URL; an IPv6 address in brackets (bare, its colons read as a port)."""
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def tls_verify(section: RabbitSection) -> ssl.SSLContext | bool:
