@@ -82,7 +82,7 @@ def test_n2_pairs_are_shown_as_risk_not_alarmed():
     a = _at("healthy")
     config = parse(read_recording(INCIDENT)[0], str(INCIDENT), resolve_secrets=False)
     note = pane_model("redundancy", a, config).note
-    assert note.startswith("N-2: lab-ctl-1 + lab-ctl-2 (database, message queue"), note
+    assert note.startswith("N-2 risk: lab-ctl-1 + lab-ctl-2, "), note
     assert "redundancy.spof:lab-ctl-1" not in {f.id for f in a.findings}  # a risk, not a finding
 
 
@@ -127,3 +127,24 @@ async def test_the_redundancy_pane_follows_a_controller_lost_and_back_live():
         await settled(pilot)
         await pilot.pause(0.2)
         assert lines()["database"] == before["database"], lines()
+
+
+async def test_enter_on_a_service_lists_every_pair_that_takes_it_down():
+    """N-2 on demand: the pane's note shows the first few pairs of all services; Enter on a service row
+    lists all of that service's, with what else each pair takes down."""
+    app = incident_app(moment("healthy"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settled(pilot)
+        note = " ".join(pane_text(app, "redundancy").split())
+        assert "N-2 risk: lab-ctl-1 + lab-ctl-2, lab-ctl-1 + r3, lab-ctl-2 + pdu-b (+3 more); Enter on a service: its " \
+            "pairs and what they take down" in note, note
+        await pilot.press("n")  # the redundancy pane, its first row: the database
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        text = app.screen.model.text
+        pairs = [(x.name, y.name) for x, y, losses in app.assessment.cloud.pairs if "database" in losses]
+        assert pairs and f"N-2: pairs that would take database down together ({len(pairs)}; risk, not alarmed)" \
+            in text, text
+        for x, y in pairs:
+            assert f"{x} + {y}" in text, (x, y, text)
+        assert "lab-ctl-1 + lab-ctl-2" in text  # two of the three Galera nodes' hosts

@@ -293,6 +293,20 @@ def _instance_lines(a: Assessment, service: str) -> list[Line]:
     return lines
 
 
+def _risk_lines(a: Assessment, service: str) -> list[Line]:
+    """N-2 on demand: every pair of hosts or domains that would take the service down together while
+    neither does alone (the pane's note shows the first few of all services'), with what else goes."""
+    pairs = [(x, y, losses) for x, y, losses in a.cloud.pairs if service in losses]
+    lines = [_heading(f"N-2: pairs that would take {service} down together ({len(pairs)}; risk, not alarmed)")]
+    if not pairs:
+        lines.append((("  none: no two hosts or domains do", "ok"),))
+    for x, y, losses in pairs:
+        also = sorted(set(losses) - {service})
+        lines.append(_labelled(f"{x.name} + {y.name}", (f"{x.words} and {y.words}", "spof"),
+                               (f"; also takes {', '.join(also)}" if also else "", "dim")))
+    return lines
+
+
 def detail_model(a: Assessment, config: Config, history: History, key: RowKey) -> DetailModel:
     findings, is_open = findings_of(a, key)
     title = key.finding or f"{key.area} {key.subject}"
@@ -304,6 +318,8 @@ def detail_model(a: Assessment, config: Config, history: History, key: RowKey) -
         lines += _finding_lines(a, f, is_open, targets)
     if key.area == "redundancy" and key.finding is None:
         lines += _instance_lines(a, key.subject)
+        if a.cloud.topology is not None and key.subject in a.cloud.topology.services:
+            lines += _risk_lines(a, key.subject)
     for target in targets:
         lines += _target_lines(a, config, history, target)
     if not targets:

@@ -100,10 +100,11 @@ def _data_rows(a: Assessment) -> list[tuple[tuple[Cell, ...], str]]:
 
 
 def _pairs_note(a: Assessment) -> str:
-    """N-2, as risk: the first few pairs of hosts or domains that would take a service down together."""
+    """N-2, as risk: the first few pairs of hosts or domains that would take a service down together (what
+    each takes down, and every pair, in a service's detail: on demand)."""
     risks = a.cloud.pairs
     if not risks:
         return ""
-    shown = "; ".join(f"{x.name} + {y.name} ({', '.join(losses)})" for x, y, losses in risks[:3])
-    more = f" (+{len(risks) - 3} more pairs)" if len(risks) > 3 else ""
-    return f"N-2: {shown}{more}"
+    shown = ", ".join(f"{x.name} + {y.name}" for x, y, _losses in risks[:3])
+    more = f" (+{len(risks) - 3} more)" if len(risks) > 3 else ""
+    return f"N-2 risk: {shown}{more}; Enter on a service: its pairs and what they take down"
