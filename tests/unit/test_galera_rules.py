@@ -84,6 +84,25 @@ def test_flow_control_names_the_node_that_sent_pauses():
     assert f.summary == "lab-db: flow control paused replication 40% of the time; caused by db-2"
 
 
+@pytest.mark.parametrize("why, first_at, then_at", [
+    ("a node restarted: its counters start again from zero", 100.0, 101.0),
+    ("a recording's loop starts again: time goes back as well", 101.0, 100.0),
+])
+def test_counters_that_go_back_are_no_flow_control(why, first_at, then_at):
+    """The demo once read "flow control paused replication 100% of the time" at each restart of its loop:
+    counters (and time) that go back say nothing of the last interval."""
+    first = []
+    for o in state_observations("healthy", at=first_at):
+        status = dict(o.data["status"])
+        status["wsrep_flow_control_paused_ns"] = str(int(status["wsrep_flow_control_paused_ns"]) + 50_000_000_000)
+        status["wsrep_flow_control_sent"] = str(int(status["wsrep_flow_control_sent"]) + 500)
+        first.append(Observation(o.source, o.target, o.observed_at, o.latency, data={"status": status}))
+    m = Monitor(CONFIG, started_at=99)
+    for o in first + state_observations("healthy", at=then_at):
+        m.ingest(o)
+    assert not [f for f in m.assess(max(first_at, then_at)).findings if f.condition == "flow_control"], why
+
+
 def test_garbled_answer_marks_that_node_only():
     obs = state_observations("healthy")
     obs[1] = Observation("galera", "db-2", 100.0, 0.001, data={"status": {"version": "not galera"}})
