@@ -120,3 +120,21 @@ def test_a_url_with_credentials_is_refused_without_echoing_them(where):
         parse({"openstack": {"cloud": "lab", where: [{"name": "x", "url": url}]}}, "h.toml", resolve_secrets=False)
     assert f"openstack.{where}[0].url" in str(err.value) and "without credentials" in str(err.value)
     assert "s3cret" not in str(err.value) and "stats" not in str(err.value)
+
+
+def test_reading_clouds_yaml_leaves_the_rest_of_openstacksdk_unloaded(clouds):
+    """`check` starts in a fraction of a second: openstacksdk's clouds.yaml loader comes without the SDK's
+    every service proxy (openstack.connection: ten times the loader's import time); code that does use the
+    SDK still gets all of it."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom hatui.config import parse\n"
+            "sec = parse({'openstack': {'cloud': 'lab'}}, 't.toml').section('openstack')\n"
+            "print(sec.cloud_region.region_name, 'openstack.connection' in sys.modules)\n"
+            "import openstack\nprint(callable(openstack.connect), 'openstack.connection' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["RegionOne", "False", "True", "True"]
