@@ -9,7 +9,8 @@
   closed the connection) the next poll starts at once instead of at the end of the interval.
 - A source that keeps its connection has some polls made by a new client (``NewClients``): the source
   renews its connection (and login) in the poll's own slot, just before polling, so renewing never
-  overlaps a poll; the observation says ``new_client``.
+  overlaps a poll; the observation says ``new_client``, unless the kept connection itself failed (then
+  it hid nothing: the failure is told in its own words).
 """
 from __future__ import annotations
 
@@ -36,11 +37,21 @@ class NewClients:
     """Which polls a new client makes, per target whose source keeps its connection (``fresh_every`` > 0):
     the first; then one every ``fresh_every`` seconds after the last that got in; and after one that did
     not, every poll until one gets in (else the next poll on the kept connection would clear the finding
-    while new clients are still turned away)."""
+    while new clients are still turned away).
+
+    A kept connection that failed itself (refused, credentials refused, TLS, no answer) hides nothing: until
+    a poll gets in again, a new client's failure is the kept connection's (``hid_nothing``), told in its own
+    words. Else it would read "a new client cannot get in ...; hatui's kept connection still worked N s
+    ago" about a kept connection that had just failed the same way (lab: RabbitMQ's management API checks
+    the password on every request, so a changed one fails the kept connection at once). The new clients
+    keep their cadence (one may get in where the kept connection cannot). A new client's failure that the
+    source found its kept connection met too (``kept_failed_too``: Keystone revoked the kept token with the
+    password) is the kept one's as well."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._next: dict[tuple[str, str], float] = {}
+        self._kept_failing: set[tuple[str, str]] = set()
 
     def due(self, src: Source) -> bool:
         return (src.keeps_connection and src.spec.fresh_every > 0
@@ -48,6 +59,19 @@ class NewClients:
 
     def done(self, src: Source, started: float, got_in: bool) -> None:
         self._next[src.spec.key] = started + src.spec.fresh_every if got_in else -math.inf
+        if got_in:  # the new connection is the kept one now
+            self._kept_failing.discard(src.spec.key)
+
+    def kept(self, src: Source, got_in: bool) -> None:
+        """A poll on the kept connection ended: it answered (``got_in``), or it failed itself."""
+        if got_in:
+            self._kept_failing.discard(src.spec.key)
+        elif src.keeps_connection:
+            self._kept_failing.add(src.spec.key)
+
+    def hid_nothing(self, src: Source) -> bool:
+        """The kept connection failed at its last poll, and nothing got in since."""
+        return src.spec.key in self._kept_failing
 
 
 class LiveFeed:
@@ -94,8 +118,10 @@ class LiveFeed:
         self._pending[key] = at
         t0 = time.monotonic()
         fresh = self.new_clients.due(src)
+        hid_nothing = fresh and self.new_clients.hid_nothing(src)
         started = self.new_clients.clock()
         failure: Failure | None = None
+        kept_too = False  # the source checked its kept connection too, and it failed the same way
         data: dict = {}
         try:
             if isinstance(src, BlockingSource):
@@ -110,12 +136,18 @@ class LiveFeed:
             failure = timeout_failure(src.spec.timeout)
         except Exception as exc:  # noqa: BLE001 - any client error is an observation, never a crash
             failure = src.failure(exc)
+            kept_too = getattr(exc, "hatui_kept_failed", False) is True
         finally:
             self._pending.pop(key, None)
+        got_in = failure is None or failure.kind in ANSWERED
         if fresh:
-            self.new_clients.done(src, started, failure is None or failure.kind in ANSWERED)
+            self.new_clients.done(src, started, got_in)
+        if not fresh or kept_too:
+            self.new_clients.kept(src, got_in)
+        # a new client's failure is told as one only where the kept connection worked: it could hide it
+        told_new = fresh and not (failure is not None and (kept_too or hid_nothing))
         sink(Observation(src.spec.source, src.spec.name, at, time.monotonic() - t0,
-                         data=data if failure is None else {}, failure=failure, new_client=fresh))
+                         data=data if failure is None else {}, failure=failure, new_client=told_new))
 
     async def _run_blocking(self, src: BlockingSource, fresh: bool = False) -> tuple[dict, Failure | None]:
         loop = asyncio.get_running_loop()

@@ -55,6 +55,14 @@ class BlockingSource(Source):
         self.close()
 
 
+def kept_failed_too(exc: BaseException) -> BaseException:
+    """Mark a new client's failure as one the kept connection (or token) met too, checked in the same poll
+    (a changed password that also revoked the kept token): it hid nothing, so the feed reports the failure
+    as the kept connection's (``new_client`` False), in its own words."""
+    exc.hatui_kept_failed = True  # type: ignore[attr-defined]
+    return exc
+
+
 def timeout_failure(timeout: float) -> Failure:
     return Failure(FailureKind.TIMEOUT, f"no answer within {timeout:g} s")
 

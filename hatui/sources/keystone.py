@@ -35,7 +35,7 @@ from hatui.config.openstack import OpenStackSection
 from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
 from hatui.secrets import Secret, forget, redact
-from hatui.sources.base import BlockingSource, SourceError, classify_exception
+from hatui.sources.base import BlockingSource, SourceError, classify_exception, kept_failed_too
 
 # keystoneauth logs discovery fallbacks and urllib3 warns about unverified TLS on stderr, which would
 # scribble over the TUI; failures reach the operator as observations, `insecure` on the status bar.
@@ -218,10 +218,39 @@ class KeystoneSource(BlockingSource):
         try:
             renew, self._renew = self._renew, False
             if renew:
-                self.cloud.login(self.session)
+                try:
+                    self.cloud.login(self.session)
+                except Exception as exc:
+                    if self._kept_token_revoked(exc):
+                        kept_failed_too(exc)
+                    raise
             return self._validate(retry=True)
         finally:
             self.cloud.first_answer.set()
+
+    def _kept_token_revoked(self, login_failure: BaseException) -> bool:
+        """After Keystone refused a new login: whether it also revoked the kept token. A password changed (or
+        the user disabled) through Keystone's API revokes the user's tokens: nova and neutron may go on
+        accepting one for minutes from their token caches, but hatui drops it (the services are not read with
+        a revoked token) and says so plainly, as when its next validation had found it revoked. A password
+        changed where Keystone records no revocation (a directory behind it) leaves the token valid: the new
+        login's failure is then a new client's, and the services go on with the kept token. Asked only when
+        Keystone answered the login (a refusal): a Keystone that does not answer would cost a second timeout."""
+        if classify_openstack(login_failure, "Keystone", self.cloud.timeout).kind != FailureKind.AUTH:
+            return False
+        token = getattr(getattr(self.cloud.auth, "auth_ref", None), "auth_token", None)
+        if not token:
+            return False
+        try:
+            url = self.cloud.auth.get_endpoint(self.session, interface=ks_plugin.AUTH_INTERFACE, version=(3, 0))
+            resp = self.session.get(url.rstrip("/") + "/auth/tokens", authenticated=True,
+                                    headers={"X-Subject-Token": token}, raise_exc=False)
+        except Exception:  # noqa: BLE001 - no answer now: the refused login says enough
+            return False
+        if resp.status_code not in (401, 404):  # 404: the token is not valid (revoked); 401: nor as our own
+            return False
+        self.cloud.auth.invalidate()
+        return True
 
     def _validate(self, retry: bool) -> dict[str, Any]:
         access = self.cloud.access(self.session)  # authenticates when there is no valid token

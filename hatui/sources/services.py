@@ -19,7 +19,7 @@ from keystoneauth1 import exceptions as ks_exc
 
 from hatui.model import Failure, FailureKind
 from hatui.schedule import TargetSpec
-from hatui.sources.base import BlockingSource, SourceError
+from hatui.sources.base import BlockingSource, SourceError, kept_failed_too
 from hatui.sources.keystone import CloudSession, classify_openstack, retry_stale
 
 # Microversion 2.11 adds forced_down; 2.53 gives service ids as UUIDs (stable across cells).
@@ -63,12 +63,14 @@ class ServicesSource(BlockingSource):
         return resp
 
     def _token(self) -> None:
-        """The shared token (logging in if needed): a Keystone failure is worded as Keystone's, not nova's."""
+        """The shared token (logging in if needed): a Keystone failure is worded as Keystone's, not nova's.
+        It is the kept token's failure whichever poll meets it (a renewed poll renews the connections to nova
+        or neutron, not the login: the keystone source does), never a new client turned away."""
         try:
             self.cloud.access(self.session)
         except Exception as exc:  # noqa: BLE001 - classified below, whatever keystoneauth raised
             f = classify_openstack(exc, "Keystone", self.cloud.timeout)
-            raise SourceError(f.kind, f"no token from Keystone ({f.message})") from None
+            raise kept_failed_too(SourceError(f.kind, f"no token from Keystone ({f.message})")) from None
 
     def poll(self) -> dict[str, Any]:
         self._token()

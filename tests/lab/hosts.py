@@ -41,6 +41,8 @@ shown by both its BMCs): ``set_supply()`` fails or restores a power supply, ``wi
 another feed (Redfish only), ``set_temperature()`` sets the inlet, ``set_fan()`` / ``stop_fan()`` a fan; the
 Redfish emulators run inside tests/lab/hosts/redfish_facility.py (Chassis PowerSubsystem and Thermal from
 the state file), ipmi_sim polls one file per sensor (SDRs and sensors rendered into ipmi/<host>.emu).
+What a new client meets: ``recertify()`` restarts one host's HTTPS emulator with another certificate
+(``other_ca_certificate()``: one from a CA of its own), ``set_bmc_password()`` changes the Redfish BMCs' password.
 ``reset()`` undoes all of it; Redfish and IPMI power are reset out-of-band (the fake driver's sqlite row /
 chassis_control's power file) so that reset does not wait for the emulator's power delay.
 
@@ -480,9 +482,10 @@ class Lab:
         )
         return chk.returncode == 0 and ver.returncode == 0
 
-    def _make_tls(self) -> None:
-        """A throw-away CA and a server certificate for 127.0.0.1/localhost (EC P-256, 30 days)."""
-        tls = self._d("tls")
+    def _make_tls(self, tls: Path | None = None, ca_name: str = "hatui lab BMC CA") -> None:
+        """A throw-away CA and a server certificate for 127.0.0.1/localhost (EC P-256, 30 days), in ``tls``
+        (default: the lab's own)."""
+        tls = tls or self._d("tls")
         tls.mkdir(parents=True, exist_ok=True)
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         run(
@@ -498,7 +501,7 @@ class Lab:
                 "-days",
                 "30",
                 "-subj",
-                "/CN=hatui lab BMC CA",
+                f"/CN={ca_name}",
                 "-addext",
                 "basicConstraints=critical,CA:TRUE",
                 "-addext",
@@ -558,6 +561,33 @@ class Lab:
         except (OSError, ValueError):
             return False
 
+    @property
+    def _htpasswd(self) -> Path:
+        return self._d("redfish", "htpasswd")
+
+    def _write_htpasswd(self, password: str) -> None:
+        import bcrypt
+
+        digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        tmp = self._htpasswd.with_suffix(".tmp")
+        tmp.write_text(f"{BMC_USER}:{digest}\n")
+        tmp.replace(self._htpasswd)  # whole: an emulator reading it meanwhile sees the old or the new one
+
+    def _redfish_conf_text(self, h: Host, tls: bool, cert: Path | None = None, key: Path | None = None) -> str:
+        """A host's emulator config; its HTTPS one with the lab's certificate unless ``cert``/``key`` are given."""
+        lines = (f"SUSHY_EMULATOR_SSL_CERT = '{cert or self._d('tls', 'server.pem')}'\n"
+                 f"SUSHY_EMULATOR_SSL_KEY = '{key or self._d('tls', 'server.key')}'\n") if tls else ""
+        return string.Template((TEMPLATES / "redfish.conf.in").read_text()).substitute(
+            name=h.name,
+            port=h.redfish_tls_port if tls else h.redfish_port,
+            state_dir=self._redfish_state(h),
+            uuid=h.system_id,
+            mac=h.mac,
+            address=h.address,
+            htpasswd=self._htpasswd,
+            tls=lines,
+        )
+
     def _write_files(self) -> bool:
         """Render configs; returns True when the TLS material was (re)generated."""
         for d in ("logs", "run", "redfish", "ipmi", "tls"):
@@ -566,12 +596,8 @@ class Lab:
         if not self._tls_valid():
             self._make_tls()
             new_tls = True
-        htpasswd = self._d("redfish", "htpasswd")
-        if not self._htpasswd_ok(htpasswd):
-            import bcrypt
-
-            digest = bcrypt.hashpw(BMC_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
-            htpasswd.write_text(f"{BMC_USER}:{digest}\n")
+        if not self._htpasswd_ok(self._htpasswd):
+            self._write_htpasswd(BMC_PASSWORD)
         chassis = self._d("ipmi", "chassis_control.sh")
         chassis.write_bytes((TEMPLATES / "chassis_control.sh").read_bytes())
         chassis.chmod(0o755)
@@ -581,32 +607,10 @@ class Lab:
             self._sensor_file(h, "inlet").parent.mkdir(parents=True, exist_ok=True)
             if self._write_if_changed(self._ipmi_emu(h), (TEMPLATES / "bmc.emu").read_text() + self._sensors_emu(h)):
                 self._new_emu.add(h.name)
-        rf_tpl = string.Template((TEMPLATES / "redfish.conf.in").read_text())
         ipmi_tpl = string.Template((TEMPLATES / "ipmi_sim.conf.in").read_text())
-        tls = self._d("tls")
         for h in HOSTS:
             for is_tls in (False, True):
-                tls_lines = (
-                    (
-                        f"SUSHY_EMULATOR_SSL_CERT = '{tls / 'server.pem'}'\n"
-                        f"SUSHY_EMULATOR_SSL_KEY = '{tls / 'server.key'}'\n"
-                    )
-                    if is_tls
-                    else ""
-                )
-                self._write_if_changed(
-                    self._redfish_conf(h, is_tls),
-                    rf_tpl.substitute(
-                        name=h.name,
-                        port=h.redfish_tls_port if is_tls else h.redfish_port,
-                        state_dir=self._redfish_state(h),
-                        uuid=h.system_id,
-                        mac=h.mac,
-                        address=h.address,
-                        htpasswd=htpasswd,
-                        tls=tls_lines,
-                    ),
-                )
+                self._write_if_changed(self._redfish_conf(h, is_tls), self._redfish_conf_text(h, is_tls))
             self._ipmi_power_file(h).parent.mkdir(parents=True, exist_ok=True)
             self._write_if_changed(
                 self._ipmi_conf(h),
@@ -743,6 +747,8 @@ class Lab:
             raise LabError("the hosts lab needs root (network namespaces, iptables)")
         self._guard(NET_CIDR, True)  # before anything else
         self.base.mkdir(parents=True, exist_ok=True)
+        # an HTTPS BMC a test gave another certificate (recertify) and left so: restarted with the lab's
+        foreign = {h.name for h in HOSTS if self._redfish_pids(h, True) and not self._own_certificate(h)}
         new_tls = self._write_files()
         self._net_up()
         started = []
@@ -752,7 +758,7 @@ class Lab:
             if not self._listener_pids(h):
                 self._start_listener(h)
                 started.append(f"listener-{h.name}")
-            if new_tls:
+            if new_tls or h.name in foreign:
                 self._stop(self._redfish_pids(h, tls=True))
             self._stop(self._stale_bmcs(h) + (self._ipmi_pids(h) if h.name in self._new_emu else []))
             if not self._redfish_pids(h):  # neither door open: a fresh machine (power On, no pending change)
@@ -805,8 +811,12 @@ class Lab:
 
     def reset(self) -> None:
         """Back to the default state, fast: BMCs thawed and On, links up, no iptables faults, listeners up."""
+        if not self._htpasswd_ok(self._htpasswd):
+            self._write_htpasswd(BMC_PASSWORD)
         for h in HOSTS:
             _signal(self._redfish_pids(h) + self._ipmi_pids(h), signal.SIGCONT)
+            if self._redfish_pids(h, True) and not self._own_certificate(h):
+                self.recertify(h.name)
             self._ipmi_power_file(h).write_text("1\n")
             self._write_facility(h, self._default_facility(h))
             self._redfish_force_power(h, "On")
@@ -1084,6 +1094,45 @@ class Lab:
         if not pids:
             raise LabError(f"{kind} BMC of {host} is not running")
         return pids
+
+    def set_bmc_password(self, password: str) -> None:
+        """The Redfish BMCs' password for ``BMC_USER`` (all of them share one htpasswd; IPMI keeps its own).
+        sushy reads the file on every request: the next request is judged by it. ``reset()`` puts
+        ``BMC_PASSWORD`` back."""
+        self._write_htpasswd(password)
+
+    def other_ca_certificate(self, folder: Path) -> tuple[Path, Path]:
+        """A server certificate for 127.0.0.1/localhost signed by a CA of its own (not the lab's, so a client
+        trusting ``ca_bundle`` refuses it): (cert, key) in ``folder``."""
+        self._make_tls(Path(folder), ca_name="a CA hatui does not trust")
+        return Path(folder) / "server.pem", Path(folder) / "server.key"
+
+    def _own_certificate(self, h: Host) -> bool:
+        try:
+            return self._redfish_conf(h, True).read_text() == self._redfish_conf_text(h, True)
+        except OSError:
+            return False
+
+    def recertify(self, host: str, cert: Path | None = None, key: Path | None = None) -> None:
+        """Give the host's HTTPS BMC another certificate (``cert``/``key``; None: the lab's own) and restart
+        that emulator alone (its http door and the other BMCs answer on), as a BMC restarts its web server after
+        a certificate upload. sushy-emulator loads its certificate at start; its server (werkzeug) closes every
+        connection after its answer (``Connection: close``), so a client keeps none across the change. Until
+        the new one listens (~1-2 s) its port refuses. Returns once it serves again."""
+        h = self.host(host)
+        self._redfish_conf(h, True).write_text(self._redfish_conf_text(h, True, cert, key))
+        self._stop(self._redfish_pids(h, tls=True))
+        self._start_redfish(h, tls=True)
+
+        def serves() -> bool:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # whichever certificate it has now
+            with socket.create_connection((BMC_HOST, h.redfish_tls_port), timeout=1) as s, \
+                    ctx.wrap_socket(s) as tls:
+                tls.sendall(f"GET /redfish/v1/ HTTP/1.1\r\nHost: {BMC_HOST}\r\n\r\n".encode())
+                return tls.recv(12).startswith(b"HTTP/1.")
+
+        wait_until(serves, START_TIMEOUT, 0.05, f"{h.name}'s HTTPS BMC serving again")
 
     def freeze_bmc(self, host: str, kind: str = "redfish") -> None:
         """SIGSTOP the host's BMC: kind 'redfish' (its http and https emulators) or 'ipmi' (its ipmi_sim)."""

@@ -60,7 +60,8 @@ Faults (all real signals/sockets): kill(name) SIGKILLs the instance's process gr
 only the worker), freeze/thaw SIGSTOP/SIGCONT, stop/start (graceful; start waits until the instance
 serves HTTP / its nova service row has a heartbeat newer than the start / the agent is alive again),
 hang_endpoint(port) runs a listener that accepts TCP and never answers, haproxy_cmd() talks to the
-HAProxy admin socket, set_policy() overrides policies. reset() brings everything back.
+HAProxy admin socket, set_policy() overrides policies, set_password_outside_keystone() changes a password
+in Keystone's database (as a directory behind it would: no token revoked). reset() brings everything back.
 
 Gotchas (see also /work/shared/lab/openstack/README.md): oslo.config parses gunicorn's argv (osshim.py
 strips it); gunicorn 27 needs --no-control-socket for several instances; placement must answer before
@@ -1515,6 +1516,24 @@ metadata_workers = 1
         self.start(name)
 
     # ------------------------------------------------------------------ policy overrides
+    def set_password_outside_keystone(self, user: str, password: str) -> None:
+        """Change ``user``'s password in Keystone's database, not through its API, as a directory behind
+        Keystone (LDAP) changes it: a login with the old one is refused at once (Keystone reads the hash on
+        every login, no cache here), but no revocation event is recorded, so the user's tokens go on
+        validating (a change through the API, ``PATCH /v3/users/{id}``, revokes them). The sqlite Keystone of
+        this lab only."""
+        import bcrypt  # keystone's own hashes: bcrypt, cost 4 here (keystone.conf password_hash_rounds)
+
+        if not self.keystone_sqlite:
+            raise LabError("set_password_outside_keystone: only the lab's sqlite Keystone")
+        digest = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        with sqlite3.connect(self.base / "keystone" / "keystone.db", timeout=30) as db:
+            changed = db.execute("UPDATE password SET password_hash = ? WHERE expires_at IS NULL AND local_user_id ="
+                                 " (SELECT id FROM local_user WHERE name = ? AND domain_id = 'default')",
+                                 (digest, user)).rowcount
+        if changed != 1:
+            raise LabError(f"set_password_outside_keystone: {changed} current passwords of {user!r}, not 1")
+
     def set_policy(self, component: str, rules: dict[str, str]) -> Path:
         """Write ETC/<component>/policy.yaml; oslo.policy re-reads it on the next request (no restart).
         E.g. ``set_policy("nova", {"os_compute_api:os-services:list": "role:reader"})`` lets the reader

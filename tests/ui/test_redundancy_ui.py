@@ -136,8 +136,8 @@ async def test_enter_on_a_service_lists_every_pair_that_takes_it_down():
     async with app.run_test(size=(160, 50)) as pilot:
         await settled(pilot)
         note = " ".join(pane_text(app, "redundancy").split())
-        assert "N-2 risk: lab-ctl-1 + lab-ctl-2, lab-ctl-1 + r3, lab-ctl-2 + pdu-b (+3 more); Enter on a service: its " \
-            "pairs and what they take down" in note, note
+        assert ("N-2 risk: lab-ctl-1 + lab-ctl-2, lab-ctl-1 + r3, lab-ctl-2 + pdu-b (+3 more); Enter on a service: "
+                "its pairs and what they take down") in note, note
         await pilot.press("n")  # the redundancy pane, its first row: the database
         await pilot.press("enter")
         await pilot.pause(0.2)
