@@ -6,9 +6,7 @@ cell is empty continues the one above); Enter posts ``AreaPane.Chosen`` with tha
 """
 from __future__ import annotations
 
-from rich.console import Group
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.geometry import Offset, Region
@@ -17,14 +15,16 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from hatui.ui.columns import SPACE, header_line, row_lines, widths
 from hatui.ui.views.common import SORTS, Cell, PaneModel, RowKey, group_starts, row_key
 
 TONES = ("ok", "warning", "critical", "unknown", "spof", "stale", "dim", "head")
 NARROW = 80  # a pane's own columns below which it leaves out its least useful ones (at 80x24, or
              # side by side on a terminal just wide enough for two)
+PAD = Style(meta={"hatui-pad": True})
 CURSOR = "hatui-cursor"  # style meta marking the cursor's row, to find the lines it was drawn on
-# Groups of rows a pane draws at most: Rich lays out and renders a table whole, and a thousand hosts'
-# rows (or findings) redrawn every second starved the polls and the keys. Beyond this, a pane draws the
+# Groups of rows a pane draws at most: a thousand hosts' rows (or findings) laid out every second
+# starved the polls and the keys. Beyond this, a pane draws the
 # window around its cursor, which j/k, PgUp/PgDn, Home/End move; / filters every pane.
 WINDOW = 40
 
@@ -36,6 +36,11 @@ class Toned(Static):
 
     def _style(self, tone: str) -> Style:
         return self.get_component_rich_style(f"pane--{tone}") if tone in TONES else Style()
+
+    def _pad_style(self, tone: str) -> Style:
+        """A cell's style; the spaces between cells get one of their own, so that they stay a segment apart
+        from the text after them (an SVG renderer may drop a text's leading spaces)."""
+        return PAD if tone == SPACE else self._style(tone)
 
     def _line(self, cells: tuple[Cell, ...]) -> Text:
         return Text.assemble(*((text, self._style(tone)) for text, tone in cells))
@@ -73,6 +78,7 @@ class AreaPane(Toned):
         self._starts: tuple[int, ...] = ()
         self._narrow = False
         self._first = 0  # the first group drawn (see WINDOW)
+        self._laid_out = 0  # the width the rows were last laid out for
 
     # ---- drawing ---------------------------------------------------------------------------------------
 
@@ -81,8 +87,12 @@ class AreaPane(Toned):
         return 0 < width < NARROW  # 0: not laid out yet; the first resize re-renders
 
     def on_resize(self) -> None:
-        if self._shown is not None and self._is_narrow() != self._narrow:
+        if self._shown is None:
+            return
+        if self._is_narrow() != self._narrow:
             self.show(self._shown)
+        elif self.content_size.width != self._laid_out:
+            self._redraw()  # the columns are laid out for a width
 
     def show(self, model: PaneModel) -> None:
         narrow = self._is_narrow()
@@ -99,11 +109,15 @@ class AreaPane(Toned):
         for tone in TONES:
             self.set_class(model.tone == tone, f"-{tone}")
         self.border_title = model.title
-        self.update(self._build(model))
+        self._update(model)
 
     def _redraw(self) -> None:
         if self._shown is not None:
-            self.update(self._build(self._shown))
+            self._update(self._shown)
+
+    def _update(self, model: PaneModel) -> None:
+        self._laid_out = self.content_size.width
+        self.update(self._build(model))
 
     def _cursor_rows(self) -> range:
         """The rows of the group under the cursor (empty when unfocused: the cursor is the focus's)."""
@@ -125,41 +139,44 @@ class AreaPane(Toned):
         end = starts[first + WINDOW] if first + WINDOW < len(starts) else len(model.rows)
         return range(starts[first], end)
 
-    def _build(self, model: PaneModel) -> Group:
-        parts: list[Text | Table] = []
+    def _width(self) -> int:
+        """The width the rows are laid out for: the pane's content, or (before its first layout) the screen's."""
+        return self.content_size.width or max(20, self.app.size.width - 4)
+
+    def _build(self, model: PaneModel) -> Text:
+        """The pane's whole content as one Text: its lines are laid out here (hatui.ui.columns), so Textual
+        learns the height without rendering a table."""
+        lines: list[Text] = []
         if model.headline:
-            parts.append(self._line(model.headline))
+            lines.append(self._line(model.headline))
         if model.note:
-            parts.append(Text(model.note, style=self._style("dim")))
+            lines.append(Text(model.note, style=self._style("dim")))
         if model.columns and model.rows:
-            narrow = self._narrow
             drawn = self._window(model)
             rows = model.rows[drawn.start:drawn.stop]
-            keep = [i for i, col in enumerate(model.columns) if not (narrow and col in model.narrow_drop)]
-            table = Table(box=None, expand=True, show_edge=False, pad_edge=False, header_style=self._style("dim"))
-            for i in keep:
-                col = model.columns[i]
-                wraps = col in model.wrap
-                # the status word ("◆ SPOF") is never squeezed into the next cell when space runs short
-                least = max((len(r[i][0]) for r in rows), default=0) + 1 if i == keep[0] else None
-                table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis",
-                                 ratio=3 if wraps else None, justify="right" if i == keep[-1] else "left",
-                                 min_width=least)
+            keep = [i for i, col in enumerate(model.columns) if not (self._narrow and col in model.narrow_drop)]
+            columns = [model.columns[i] for i in keep]
+            cells = [[row[i] for i in keep] for row in rows]
+            sizes = widths(columns, cells, self._width(), model.wrap)
+            wrap = [c in model.wrap for c in columns]
             under = self._cursor_rows()
             # over each cell's own tone: only the cursor's background (and underline, in monochrome)
             full = self.get_component_rich_style("pane--cursor")
             cursor = Style(bgcolor=full.bgcolor, underline=full.underline, meta={CURSOR: True})
-            for n, row in zip(drawn, rows, strict=True):
-                on = n in under
-                table.add_row(*(Text(row[i][0], style=self._style(row[i][1]) + cursor if on else self._style(row[i][1]))
-                                for i in keep), style=cursor if on else None)
             if drawn.start:
-                parts.append(Text(f"↑ {drawn.start} row(s) above (k, PgUp, Home)", style=self._style("dim")))
-            parts.append(table)
+                lines.append(Text(f"↑ {drawn.start} row(s) above (k, PgUp, Home)", style=self._style("dim")))
+            lines.append(Text.assemble(*((t, self._pad_style(tone)) for t, tone in header_line(columns, sizes)),
+                                      no_wrap=True, overflow="crop", end=""))
+            for n, row in zip(drawn, cells, strict=True):
+                on = n in under
+                for line in row_lines(row, sizes, wrap):
+                    text = Text.assemble(*((t, self._pad_style(tone) + cursor if on else self._pad_style(tone))
+                                           for t, tone in line), no_wrap=True, overflow="crop", end="")
+                    lines.append(text)
             if drawn.stop < len(model.rows):
-                parts.append(Text(f"↓ {len(model.rows) - drawn.stop} more row(s) (j, PgDn, End; / filters)",
+                lines.append(Text(f"↓ {len(model.rows) - drawn.stop} more row(s) (j, PgDn, End; / filters)",
                                   style=self._style("dim")))
-        return Group(*parts)
+        return Text("\n", end="").join(lines)
 
     # ---- the row cursor --------------------------------------------------------------------------------
 
