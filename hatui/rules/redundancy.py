@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from hatui.model import Finding, FindingKind, Severity
 from hatui.model.redundancy import HOST, INSTANCE, Loss, hosts_of
+from hatui.model.survival import AtLeast
 from hatui.model.topology import API, DATABASE, DOMAIN_WORDS, LOAD_BALANCER, QUEUE, Instance, Topology
 from hatui.rules import RuleContext, finding, galera, rabbitmq
 from hatui.rules.openstack import haproxy, services
@@ -116,7 +117,7 @@ def below_floor(ctx: RuleContext) -> Iterator[Finding]:
     top = ctx.cloud.topology
     for name, loss in ctx.cloud.down.items():
         svc = top.services.get(name) if top is not None else None
-        floor = getattr(svc.survival, "k", 1) if svc is not None else 1
+        floor = svc.survival.k if svc is not None and isinstance(svc.survival, AtLeast) else 1
         up = len(top.alive(name)) if top is not None else 0
         if floor > 1 and not loss.via and up:
             yield finding(SOURCE, "below_floor", name, Severity.CRITICAL,

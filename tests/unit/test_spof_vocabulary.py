@@ -55,6 +55,12 @@ def test_below_the_capacity_floor_is_critical_and_the_survivor_is_no_spof():
     assert "nova-conductor" in a.cloud.down
 
 
+def test_a_floor_on_a_binary_not_listed_redundant_counts_it_too():
+    a = assess(healthy(), lab_config(redundant=[], capacity_floor={"nova-scheduler": 2}))
+    assert {i for i in ids(a) if i.startswith("services.spof:")} == {
+        "services.spof:nova-scheduler@lab-ctl-0", "services.spof:nova-scheduler@lab-ctl-1"}
+
+
 def test_without_a_floor_nothing_changes():
     a = assess(healthy(), lab_config(capacity_floor={"nova-conductor": 1}))
     assert not any(i.startswith(("services.", "redundancy.below_floor")) for i in ids(a))

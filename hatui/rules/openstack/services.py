@@ -47,8 +47,9 @@ def none_up(ctx: RuleContext) -> Iterator[Finding]:
 def spof_words(ctx: RuleContext, binary: str, host: str) -> str | None:
     """Why the one ``binary`` serving on ``host`` is a SPOF (the model found that its loss takes the binary
     down: hatui.rules.redundancy names it ``services.spof:<binary>@<host>``); None for a binary that is not
-    meant to be redundant (``redundant``: nova-compute and the per-host agents are one per host by design)."""
-    if binary not in section(ctx).redundant:
+    meant to be redundant (``redundant``, or given a ``capacity_floor``: nova-compute and the per-host agents
+    are one per host by design)."""
+    if binary not in section(ctx).redundant and binary not in section(ctx).capacity_floor:
         return None
     rows = [r for r in all_rows(ctx) if r.binary == binary]
     serving = [r for r in rows if r.serving]
