@@ -27,9 +27,10 @@ from hatui.config.maintenance import Maintenance
 from hatui.feed import LiveFeed, ReplayFeed
 from hatui.model import Observation
 from hatui.model.redundancy import find
-from hatui.monitor import Assessment, Monitor, judge_gap
+from hatui.monitor import Assessment, Monitor
 from hatui.ui.detail import Detail
 from hatui.ui.help import Help
+from hatui.ui.live import LiveJudge
 from hatui.ui.maintenance import MaintenanceDialog
 from hatui.ui.ok_to_stop import OkToStop
 from hatui.ui.panes import AreaPane
@@ -42,8 +43,6 @@ TICK = 1.0  # s: regular redraw: figures, ages and "no answer for" counters move
 # s between two redraws for findings opening or clearing: at a thousand hosts they do every few
 # milliseconds, and a redraw for each starved the polls and the keys
 REDRAW_GAP = 0.5
-# s: a live redraw shows the last judgement when it is this fresh, rather than judging again
-REUSE = 0.5
 WIDE = 150  # columns from which panes sit side by side (two panes of a readable ~75 columns each)
 SHORT = 30  # rows below which panes drop their bottom border: at 80x24 every row counts
 SEEK = 10.0  # s of recording a replay's [ and ] move back and forward
@@ -121,8 +120,7 @@ class HatuiApp(App):
         self.monitor = self._new_monitor(clock())
         self._status_shown = ""
         self.assessment: Assessment | None = None
-        self._judge_pending = False  # an assessment is scheduled for the observations ingested since
-        self._judge_took = 0.0       # how long the last one took (s)
+        self.live: LiveJudge | None = None  # a live feed's thread of polls and judgements
         self._drawn_at = -REDRAW_GAP  # (time.monotonic) of the last redraw
         self._redraw_pending = False
         self.paused_at: float | None = None  # the panes frozen at this time; polling goes on
@@ -154,13 +152,18 @@ class HatuiApp(App):
         self._mark_mono()
         for pane in self.query(AreaPane):
             pane.can_focus = not pane.has_class("-unconfigured")
-        # The feed is a Textual worker on the app's loop: Textual cancels it (and the feed closes its
-        # clients) when the app exits; blocking clients are in the feed's own threads.
-        # A replay also says when it starts a pass over (a seek back: the state is rebuilt from a fresh
-        # monitor) and when it has carried out a command (drawn at once).
-        run = (self.feed.run(self._on_observation, rewind=self._rewind, moved=lambda: self.post_message(Changed()))
-               if isinstance(self.feed, ReplayFeed) else self.feed.run(self._on_observation))
-        self.run_worker(run, name="feed", group="feed", exit_on_error=False)
+        # A live feed polls and is judged in a thread of its own (hatui.ui.live): the UI's loop only draws
+        # what it is handed, and keys are answered while a thousand polls come back. A replay is a worker
+        # on the app's loop: it says when it starts a pass over (a seek back: the state is rebuilt from a
+        # fresh monitor) and when it has carried out a command (drawn at once).
+        if isinstance(self.feed, LiveFeed):
+            self.live = LiveJudge(self.feed, self.monitor, self.clock, self._judged)
+            self.run_worker(self.live.run, name="feed", group="feed", thread=True,  # type: ignore[arg-type]
+                            exit_on_error=False)  # (a coroutine function: Textual runs it with asyncio.run)
+        else:
+            run = (self.feed.run(self._on_observation, rewind=self._rewind, moved=lambda: self.post_message(Changed()))
+                   if isinstance(self.feed, ReplayFeed) else self.feed.run(self._on_observation))
+            self.run_worker(run, name="feed", group="feed", exit_on_error=False)
         self.set_interval(TICK, self.redraw)
         self.redraw()
 
@@ -174,27 +177,17 @@ class HatuiApp(App):
         self.assessment = None
 
     def _on_observation(self, obs: Observation) -> None:
+        """A replay's (or any feed but a live one's) observation, judged at once: a recording is small, and
+        its timeline must hold every event."""
         self.monitor.ingest(obs)
-        # Judged at once when the last judgement is older than the gap (a finding's "since" is when its
-        # poll returned), else once for the whole burst, soon: with a thousand targets, judging the whole
-        # cloud on every answer starved the drawing and the keys.
-        # (A replay is judged at every observation: it is small, and its timeline must hold every event.)
-        gap = judge_gap(self._judge_took)
-        if (not isinstance(self.feed, LiveFeed) or self.assessment is None
-                or self.clock() - self.assessment.snapshot.taken_at >= gap):
-            self._judge()
-        elif not self._judge_pending:
-            self._judge_pending = True
-            self.set_timer(gap, self._judge)
+        self._judged(self.monitor.assess(self.clock(), self.feed.pending()))
 
-    def _judge(self) -> None:
-        self._judge_pending = False
-        t0 = time.perf_counter()
-        self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
-        self._judge_took = time.perf_counter() - t0
-        # A finding opening or clearing is drawn at once; new figures wait for the 1 s tick
-        # (redrawing on every poll costs CPU for numbers nobody reads faster than that).
-        if self.assessment.opened or self.assessment.cleared:
+    def _judged(self, a: Assessment) -> None:
+        """A new assessment (in the live judge's thread, or the replay's loop): drawn at once when a finding
+        opened or cleared; new figures wait for the 1 s tick (redrawing on every poll costs CPU for numbers
+        nobody reads faster than that). post_message is safe from any thread."""
+        self.assessment = a
+        if a.opened or a.cleared:
             self.post_message(Changed())
 
     def on_changed(self, _message: Changed) -> None:
@@ -221,8 +214,10 @@ class HatuiApp(App):
             return
         self._drawn_at = time.monotonic()
         a = self.assessment
-        if a is None or not isinstance(self.feed, LiveFeed) or self.clock() - a.snapshot.taken_at >= REUSE:
+        if self.live is None and (a is None or not isinstance(self.feed, LiveFeed)):
             a = self.assessment = self.monitor.assess(self.clock(), self.feed.pending())
+        if a is None:
+            return  # live: the judge's first assessment is on its way (it is made before the first poll)
         status = self._status_text(a)
         if status != self._status_shown:
             self._status_shown = status
@@ -301,8 +296,11 @@ class HatuiApp(App):
 
     def on_area_pane_chosen(self, message: AreaPane.Chosen) -> None:
         key = message.key
-        self.push_screen(Detail(lambda: detail_model(self._frozen or self.assessment or self.monitor.assess(
-            self.clock(), self.feed.pending()), self.config, self.monitor, key)))
+        shown = self._frozen or self.assessment
+        if shown is None:
+            return
+        self.push_screen(Detail(lambda: detail_model(self._frozen or self.assessment or shown, self.config,
+                                                     self.monitor, key)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):
@@ -386,4 +384,6 @@ class HatuiApp(App):
         self.push_screen(OkToStop(lambda: self.assessment.cloud if self.assessment else None, initial))
 
     async def on_unmount(self) -> None:
+        if self.live is not None:
+            self.live.stop()  # its thread closes the feed's clients and ends
         self.workers.cancel_group(self, "feed")
