@@ -158,6 +158,7 @@ class HatuiApp(App):
         # fresh monitor) and when it has carried out a command (drawn at once).
         if isinstance(self.feed, LiveFeed):
             self.live = LiveJudge(self.feed, self.monitor, self.clock, self._judged)
+            self.live.judge()  # here, before its thread starts: the first frame waits for nothing
             self.run_worker(self.live.run, name="feed", group="feed", thread=True,  # type: ignore[arg-type]
                             exit_on_error=False)  # (a coroutine function: Textual runs it with asyncio.run)
         else:
@@ -186,8 +187,8 @@ class HatuiApp(App):
         """A new assessment (in the live judge's thread, or the replay's loop): drawn at once when a finding
         opened or cleared; new figures wait for the 1 s tick (redrawing on every poll costs CPU for numbers
         nobody reads faster than that). post_message is safe from any thread."""
-        self.assessment = a
-        if a.opened or a.cleared:
+        first, self.assessment = self.assessment is None, a
+        if first or a.opened or a.cleared:  # (the first: the screen waits for it, see redraw)
             self.post_message(Changed())
 
     def on_changed(self, _message: Changed) -> None:

@@ -37,7 +37,8 @@ class LiveJudge:
         """The thread's work (a Textual thread worker runs it with asyncio.run): until stop()."""
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
-        self.judge()  # at once: something to draw before the first answer (every target waiting)
+        if self.assessment is None:
+            self.judge()  # at once: something to draw before the first answer (every target waiting)
         ticker = asyncio.create_task(self._tick())
         try:
             await self.feed.run(self._on_observation)  # closes its clients when cancelled
