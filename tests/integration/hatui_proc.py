@@ -21,6 +21,18 @@ def hatui_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def until(pred: Callable[[], object], timeout: float, what: str):
+    """Poll ``pred`` until it returns something true (returned), else fail saying what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
 def check_json(config: Path, env: dict[str, str], timeout: float = 60, args: tuple[str, ...] = ()) -> tuple[int, dict]:
     proc = subprocess.run([sys.executable, "-m", "hatui", "check", "--json", "--config", str(config), *args],
                           capture_output=True, text=True, timeout=timeout, env=env)

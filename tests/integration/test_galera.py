@@ -16,7 +16,7 @@ import pymysql
 import pytest
 
 from tests.integration.conftest import galera_toml
-from tests.integration.hatui_proc import check_json
+from tests.integration.hatui_proc import check_json, until
 from tests.lab import galera as galera_lab
 
 pytestmark = pytest.mark.lab
@@ -178,18 +178,6 @@ def test_pc_weight_decides_the_quorum_spof_and_galera_agrees(galera_healthy, gal
 FRESH_EVERY = 3  # s; with the 1 s interval a turned-away new client is seen within about 4 s
 
 
-def _until(pred, timeout: float, what: str):
-    """Poll ``pred`` until it returns something true (returned), else fail saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
-
-
 def _monitor_login(node: int, password: str) -> int | None:
     """A new client's login as the monitor account on db-<node>: None if it gets in, else the error code."""
     _name, host, port = galera_lab.Lab().nodes()[node - 1]
@@ -224,7 +212,7 @@ def test_a_node_at_its_connection_limit_is_seen_past_the_kept_connection(galera_
     lab = galera_healthy
     w = watcher_factory(fresh_config)
     w.wait_quiet(15)
-    _until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
+    until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
     before = lab.sql(1, "SELECT @@global.max_connections")[0][0]
     # MariaDB will not set max_connections below 10: open idle root connections (unix socket) up to that,
     # and make every change on one of them, so the restore never waits for a free slot
@@ -256,7 +244,7 @@ def test_a_node_at_its_connection_limit_is_seen_past_the_kept_connection(galera_
     t0 = time.monotonic()
     keeper = threading.Thread(target=keep_full, daemon=True)
     try:
-        _until(full, 10, "db-1 full: a new client gets 1040")
+        until(full, 10, "db-1 full: a new client gets 1040")
         keeper.start()
         _, ev = w.wait_opened("galera.unreachable:db-1", FRESH_EVERY + 1 + 10, after=t0)
         summary = ev["finding"]["summary"]
@@ -285,12 +273,12 @@ def test_a_changed_password_is_seen_by_a_new_login_and_check_agrees(galera_healt
     lab, other = galera_healthy, "Other-Pw-5678"
     w = watcher_factory(fresh_config)
     w.wait_quiet(15)
-    _until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
+    until(lambda: all(_logged_in(lab, w, n) for n in (1, 2, 3)), 15, "hatui watch logged in to every node")
     user = f"'{galera_lab.MONITOR_USER}'@'%'"
     t0 = time.monotonic()
     lab.sql(1, f"ALTER USER {user} IDENTIFIED BY '{other}'")  # replicated to every node
     try:
-        _until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) == 1045 for n in (1, 2, 3)), 10,
+        until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) == 1045 for n in (1, 2, 3)), 10,
                "the old password refused on every node")
         for n in (1, 2, 3):
             _, ev = w.wait_opened(f"galera.unreachable:db-{n}", FRESH_EVERY + 1 + 5, after=t0)
@@ -305,7 +293,7 @@ def test_a_changed_password_is_seen_by_a_new_login_and_check_agrees(galera_healt
         assert other not in str(doc) and other not in str(w.events)
     finally:
         lab.sql(1, f"ALTER USER {user} IDENTIFIED BY '{galera_lab.MONITOR_PASSWORD}'")
-        _until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) is None for n in (1, 2, 3)), 20,
+        until(lambda: all(_monitor_login(n, galera_lab.MONITOR_PASSWORD) is None for n in (1, 2, 3)), 20,
                "the monitor password restored on every node")
     for n in (1, 2, 3):
         w.wait_cleared(f"galera.unreachable:db-{n}", FRESH_EVERY + 10, after=t0)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.integration.hatui_proc import check_json
+from tests.integration.hatui_proc import check_json, until
 from tests.integration.openstack.conftest import LAB_TIMING
 from tests.lab import openstack as os_lab
 from tests.lab.common import LabError
@@ -38,18 +38,6 @@ CLOUD = "hatui-fresh"
 USER, PASSWORD, OTHER = "hatui-fresh-monitor", "hatui-fresh-monitor-pw", "Other-Pw-5678"
 NOVA_LATE = "nova-scheduler@lab-ctl-1"  # frozen: nova says its heartbeat is late, then down (os-services)
 AGENT = "neutron-metadata-agent@lab-ctl-0"  # set admin-down: neutron says so (/v2.0/agents)
-
-
-def _until(pred: Callable[[], object], timeout: float, what: str):
-    """Poll ``pred`` until it returns something true (returned), else fail saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
 
 
 def _keystone(lab: os_lab.Lab, method: str, path: str, body: object = None, ok=(200, 201, 204)) -> dict:
@@ -135,12 +123,12 @@ def _agent_admin_state(lab: os_lab.Lab, up: bool) -> None:
 def test_a_password_changed_behind_keystone_fails_the_new_login_while_the_kept_token_reads_nova_and_neutron(
         lab, monitor, config, watch, env):
     w = watch(config)
-    _until(lambda: _logged_in(env), 30, "hatui watch logged in")
+    until(lambda: _logged_in(env), 30, "hatui watch logged in")
     w.wait_quiet(30)  # the account reads everything
     t0 = time.monotonic()
     lab.set_password_outside_keystone(USER, OTHER)
     try:
-        _until(lambda: monitor.login(PASSWORD) == 401, 10, "the old password refused")
+        until(lambda: monitor.login(PASSWORD) == 401, 10, "the old password refused")
         _, ev = w.wait_opened("keystone.unreachable:lab", FRESH_EVERY + 1 + 10, after=t0)
         summary = ev["finding"]["summary"]
         assert summary.startswith("lab: a new client cannot get in: Keystone http://127.0.0.1:15000/v3: "
@@ -171,7 +159,7 @@ def test_a_password_changed_behind_keystone_fails_the_new_login_while_the_kept_t
         t2 = time.monotonic()
         try:
             lab.set_password_outside_keystone(USER, PASSWORD)
-            _until(lambda: monitor.login(PASSWORD) == 201, 10, "the monitor password restored")
+            until(lambda: monitor.login(PASSWORD) == 201, 10, "the monitor password restored")
         finally:
             lab.thaw(NOVA_LATE)
             _agent_admin_state(lab, up=True)
@@ -186,12 +174,12 @@ NO_TOKEN = "no token from Keystone (credentials refused by Keystone (401))"
 def test_a_password_changed_through_keystone_revokes_the_kept_token_and_check_agrees(lab, monitor, config, watch,
                                                                                      env):
     w = watch(config)
-    _until(lambda: _logged_in(env), 30, "hatui watch logged in")
+    until(lambda: _logged_in(env), 30, "hatui watch logged in")
     w.wait_quiet(30)  # the account reads everything
     t0 = time.monotonic()
     monitor.set_password(OTHER)
     try:
-        _until(lambda: monitor.login(PASSWORD) == 401, 10, "the old password refused")
+        until(lambda: monitor.login(PASSWORD) == 401, 10, "the old password refused")
         _, ev = w.wait_opened("keystone.unreachable:lab", FRESH_EVERY + 1 + 10, after=t0)
         # whether the new login or the kept token's validation met it first: the kept token is revoked too,
         # so it is not a new client turned away while the kept one works
@@ -212,7 +200,7 @@ def test_a_password_changed_through_keystone_revokes_the_kept_token_and_check_ag
     finally:
         t1 = time.monotonic()
         monitor.set_password(PASSWORD)
-        _until(lambda: monitor.login(PASSWORD) == 201, 10, "the monitor password restored")
+        until(lambda: monitor.login(PASSWORD) == 201, 10, "the monitor password restored")
     for fid in ("keystone.unreachable:lab", "services.unreachable:nova", "services.unreachable:neutron"):
         w.wait_cleared(fid, FRESH_EVERY + 10, after=t1)
     w.wait_quiet(40)

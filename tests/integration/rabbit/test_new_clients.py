@@ -15,14 +15,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.integration.hatui_proc import check_json
+from tests.integration.hatui_proc import check_json, until
 from tests.integration.rabbit.conftest import CLUSTER, rabbit_toml
 from tests.lab import rabbit as rabbit_lab
 
@@ -33,18 +32,6 @@ FRESH_EVERY = 3  # s; with the 1 s interval a turned-away new client is seen wit
 
 def finding_ids(doc: dict) -> set[str]:
     return {f["id"] for f in doc["findings"]}
-
-
-def _until(pred: Callable[[], object], timeout: float, what: str):
-    """Poll ``pred`` until it returns something true (returned), else fail saying what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
 
 
 def _config(tmp_path: Path, extra: str) -> Path:
@@ -93,7 +80,7 @@ def test_a_management_api_accepting_no_new_connection_is_seen_past_the_kept_conn
     lab = rabbit_healthy
     config = _config(tmp_path, f"fresh_every = {FRESH_EVERY}\nclients_interval = 0\n")  # (mq-1's alone)
     w = watcher_factory(config)
-    _until(lambda: _connected(w, 1), 20, "hatui watch connected to mq-1's management API")
+    until(lambda: _connected(w, 1), 20, "hatui watch connected to mq-1's management API")
     w.wait_quiet(20)
     before = _max_connections(lab, 1)
     ballast: list[socket.socket] = []
@@ -102,7 +89,7 @@ def test_a_management_api_accepting_no_new_connection_is_seen_past_the_kept_conn
     try:
         # ranch lets each of its acceptors take one more connection once the limit is reached, then none:
         # new clients are taken until one waits unanswered in the accept queue (the kernel's)
-        _until(lambda: not _new_client_answered(1, ballast), 30, "a new client of mq-1's management API unanswered")
+        until(lambda: not _new_client_answered(1, ballast), 30, "a new client of mq-1's management API unanswered")
         _, ev = w.wait_opened("rabbitmq.unreachable:mq-1", FRESH_EVERY + 1 + 10, after=t0)
         summary = ev["finding"]["summary"]
         assert summary.startswith("mq-1: a new client cannot get in: management API: no answer within 1 s; "
@@ -148,7 +135,7 @@ def test_a_changed_password_fails_the_kept_connection_at_once_and_check_agrees(r
     t0 = time.monotonic()
     lab.ctl(1, "change_password", rabbit_lab.MONITOR_USER, other)  # users are cluster-wide
     try:
-        _until(lambda: all(_monitor_status(n, rabbit_lab.MONITOR_PASSWORD) == 401 for n in rabbit_lab.NODES), 10,
+        until(lambda: all(_monitor_status(n, rabbit_lab.MONITOR_PASSWORD) == 401 for n in rabbit_lab.NODES), 10,
                "the old password refused on every node")
         for n in rabbit_lab.NODES:
             # well before a new client is due: the kept connection was refused itself, and says it plainly
@@ -170,7 +157,7 @@ def test_a_changed_password_fails_the_kept_connection_at_once_and_check_agrees(r
     finally:
         t1 = time.monotonic()
         lab.ctl(1, "change_password", rabbit_lab.MONITOR_USER, rabbit_lab.MONITOR_PASSWORD)
-        _until(lambda: all(_monitor_status(n, rabbit_lab.MONITOR_PASSWORD) == 200 for n in rabbit_lab.NODES), 10,
+        until(lambda: all(_monitor_status(n, rabbit_lab.MONITOR_PASSWORD) == 200 for n in rabbit_lab.NODES), 10,
                "the monitor password restored on every node")
     for n in rabbit_lab.NODES:
         w.wait_cleared(f"rabbitmq.unreachable:mq-{n}", 10, after=t1)  # the kept connection again, at once
