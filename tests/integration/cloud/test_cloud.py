@@ -111,7 +111,11 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
     for finding in transient:
         client = finding["subject"] if "@" in finding["subject"] else next(
             (c for c in on_ctl2 if c.startswith(finding["subject"] + "@")), finding["subject"])
-        assert client in on_ctl2, (finding, on_ctl2)  # its connection was on ctl-2's node: predicted
+        # its connection was on ctl-2's node (predicted: rpc_reconnect); or it is nova-compute, whose state
+        # reports are RPC calls to nova-conductor, one of which died with ctl-2: a call in flight to it
+        # times out, nova may call cmp-1 down meanwhile (seen in CI under load), and hatui explains it
+        calls_ctl2 = client.split("@", 1)[0] == "nova-compute" and finding["caused_by"] == "hosts.power_off:ctl-2"
+        assert client in on_ctl2 or calls_ctl2, (finding, on_ctl2)
         w.wait_cleared(finding["id"], 90, after=t0)
     t1 = time.monotonic()
     lab.power("ctl-2", True)
