@@ -114,7 +114,9 @@ def test_ok_to_stop_prediction_matches_a_real_power_off(lab, cloud_config, env, 
         # its connection was on ctl-2's node (predicted: rpc_reconnect); or it is nova-compute, whose state
         # reports are RPC calls to nova-conductor, one of which died with ctl-2: a call in flight to it
         # times out, nova may call cmp-1 down meanwhile (seen in CI under load), and hatui explains it
-        calls_ctl2 = client.split("@", 1)[0] == "nova-compute" and finding["caused_by"] == "hosts.power_off:ctl-2"
+        explained = any(ev["finding"]["id"] == finding["id"] and ev["finding"]["caused_by"] == "hosts.power_off:ctl-2"
+                        for _, ev in list(w.events))  # (when opened, or once its cause was seen)
+        calls_ctl2 = client.split("@", 1)[0] == "nova-compute" and explained
         assert client in on_ctl2 or calls_ctl2, (finding, on_ctl2)
         w.wait_cleared(finding["id"], 90, after=t0)
     t1 = time.monotonic()
