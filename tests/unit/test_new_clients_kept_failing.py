@@ -27,6 +27,7 @@ from hatui.sources.base import BlockingSource, SourceError, kept_failed_too
 from hatui.sources.keystone import KeystoneSource
 from hatui.sources.services import ServicesSource
 from tests.fixtures_galera import CONFIG, node_observation
+from tests.unit.test_new_clients import _run
 
 REFUSED_401 = SourceError(FailureKind.AUTH, "management API: credentials refused (401)")
 
@@ -102,15 +103,6 @@ class PerRequestAuth(BlockingSource):
             self.renewed_while_refused += fresh
             raise REFUSED_401
         return {"ok": True}
-
-
-async def _run(feed: LiveFeed, seconds: float) -> list[Observation]:
-    seen: list[Observation] = []
-    task = asyncio.create_task(feed.run(seen.append))
-    await asyncio.sleep(seconds)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    return seen
 
 
 def test_the_feed_tells_no_new_client_turned_away_while_the_kept_connection_is_refused():
